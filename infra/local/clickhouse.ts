@@ -1,0 +1,50 @@
+// ClickHouse server from Debian's packages, run with the project's own config and data dir.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { componentPaths, daemonComponent, type StackComponent } from "./component.ts";
+import { projectRoot, type StackConfig } from "./config.ts";
+import { ensureDebianPackages } from "./install.ts";
+import { httpOk } from "./processes.ts";
+
+function render(template: string, values: Record<string, string>): string {
+  return readFileSync(join(projectRoot, "infra", "local", "templates", template), "utf8").replace(
+    /\$\{([A-Z_]+)\}/g,
+    (whole, key: string) => values[key] ?? whole,
+  );
+}
+
+export function clickhouseComponent(config: StackConfig): StackComponent {
+  const paths = componentPaths(config, "clickhouse");
+  const base = `http://127.0.0.1:${config.STACK_CLICKHOUSE_HTTP_PORT}`;
+
+  return daemonComponent({
+    name: "clickhouse",
+    endpoint: base,
+    paths,
+    timeoutMs: config.STACK_START_TIMEOUT_SECONDS * 1000,
+    install: () =>
+      ensureDebianPackages([
+        { command: "clickhouse-server", pkg: "clickhouse-server" },
+        { command: "clickhouse-client", pkg: "clickhouse-client" },
+      ]),
+    prepare: () => {
+      mkdirSync(paths.confDir, { recursive: true });
+      mkdirSync(join(paths.dataDir, "tmp"), { recursive: true });
+      const usersFile = join(paths.confDir, "users.xml");
+      const configFile = join(paths.confDir, "config.xml");
+      writeFileSync(usersFile, render("clickhouse-users.xml", { DEFAULT_PASSWORD: "" }));
+      writeFileSync(
+        configFile,
+        render("clickhouse-config.xml", {
+          LOG_DIR: join(config.STACK_DIR, "logs"),
+          DATA_DIR: paths.dataDir,
+          HTTP_PORT: String(config.STACK_CLICKHOUSE_HTTP_PORT),
+          TCP_PORT: String(config.STACK_CLICKHOUSE_TCP_PORT),
+          USERS_FILE: usersFile,
+        }),
+      );
+      return { command: "clickhouse-server", args: [`--config-file=${configFile}`], cwd: paths.dataDir };
+    },
+    isHealthy: () => httpOk(`${base}/ping`),
+  });
+}

@@ -1,0 +1,41 @@
+// One closed list of error codes. Only `code` and `retriable` decide what happens to a failure
+// (retry, dead-letter, crash); the message is for people.
+export const errorCodes = {
+  CONFIG_INVALID: { retriable: false },
+  STACK_INSTALL_FAILED: { retriable: false },
+  STACK_START_FAILED: { retriable: false },
+  STACK_TIMEOUT: { retriable: true },
+  WIRE_FORMAT_INVALID: { retriable: false },
+  SCHEMA_NOT_FOUND: { retriable: false },
+  SCHEMA_REGISTRY_UNAVAILABLE: { retriable: true },
+  AVRO_DECODE_FAILED: { retriable: false },
+  AVRO_ENCODE_FAILED: { retriable: false },
+  KAFKA_UNAVAILABLE: { retriable: true },
+  CLICKHOUSE_UNAVAILABLE: { retriable: true },
+  CLICKHOUSE_QUERY_FAILED: { retriable: false },
+  MIGRATION_FAILED: { retriable: false },
+} as const satisfies Record<string, { retriable: boolean }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class StreamscoreError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "StreamscoreError";
+    this.code = code;
+    this.retriable = options.retriable ?? errorCodes[code].retriable;
+  }
+}
+
+export function isStreamscoreError(error: unknown): error is StreamscoreError {
+  return error instanceof StreamscoreError;
+}
+
+/** A one-line description of any thrown value, for logs and dead-letter headers. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
