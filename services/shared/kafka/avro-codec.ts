@@ -1,0 +1,68 @@
+// Avro records in the Confluent wire format. Schemas are looked up by id once and cached, so the
+// per-record work is a synchronous avsc encode or decode.
+import avro from "avsc";
+import { StreamscoreError, describeError } from "../errors.ts";
+import { decodeWireFormat, encodeWireFormat } from "./wire-format.ts";
+
+export type AvroType = avro.Type;
+/** Looks a writer schema up by its registry id. */
+export type SchemaResolver = (schemaId: number) => Promise<AvroType>;
+
+export function parseAvroSchema(schema: string | object): AvroType {
+  return avro.Type.forSchema(typeof schema === "string" ? JSON.parse(schema) : (schema as avro.Schema));
+}
+
+export interface AvroCodec {
+  /** Makes sure every schema id in the batch is cached, so `decode` can run synchronously. */
+  prepare(values: ReadonlyArray<Buffer | null | undefined>): Promise<void>;
+  /** Decodes a record whose schema is cached (after `prepare`); throws a coded error otherwise. */
+  decode(value: Buffer | null | undefined): { schemaId: number; record: unknown };
+  encode(schemaId: number, type: AvroType, record: unknown): Buffer;
+}
+
+export function createAvroCodec(resolve: SchemaResolver): AvroCodec {
+  const types = new Map<number, AvroType>();
+  const unknownIds = new Set<number>();
+
+  return {
+    async prepare(values) {
+      const missing = new Set<number>();
+      for (const value of values) {
+        if (!value || value.length < 5 || value[0] !== 0) continue;
+        const id = value.readUInt32BE(1);
+        if (!types.has(id) && !unknownIds.has(id)) missing.add(id);
+      }
+      for (const id of missing) {
+        try {
+          types.set(id, await resolve(id));
+        } catch (error) {
+          if (error instanceof StreamscoreError && error.code === "SCHEMA_NOT_FOUND") unknownIds.add(id);
+          else throw error;
+        }
+      }
+    },
+    decode(value) {
+      const { schemaId, body } = decodeWireFormat(value);
+      const type = types.get(schemaId);
+      if (!type) throw new StreamscoreError("SCHEMA_NOT_FOUND", `schema id ${schemaId} is not in the registry`);
+      try {
+        const { value: record, offset } = type.decode(body, 0);
+        if (offset !== body.length) {
+          throw new Error(offset < 0 ? "truncated body" : `${body.length - offset} trailing bytes`);
+        }
+        return { schemaId, record };
+      } catch (error) {
+        throw new StreamscoreError("AVRO_DECODE_FAILED", `Avro decode with schema ${schemaId} failed: ${describeError(error)}`, {
+          cause: error,
+        });
+      }
+    },
+    encode(schemaId, type, record) {
+      const paths: string[] = [];
+      if (!type.isValid(record, { errorHook: (path) => paths.push(path.join(".") || "(root)") })) {
+        throw new StreamscoreError("AVRO_ENCODE_FAILED", `record does not match the schema at: ${paths.join(", ")}`);
+      }
+      return encodeWireFormat(schemaId, type.toBuffer(record));
+    },
+  };
+}

@@ -1,0 +1,72 @@
+// The Kafka adapter: the only module that imports kafkajs. Everything else takes its types from here.
+import { readFileSync } from "node:fs";
+import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from "kafkajs";
+import type { ConnectionConfig } from "../connection-settings.ts";
+import type { Logger } from "../logger.ts";
+
+export type {
+  Admin,
+  Consumer,
+  EachBatchPayload,
+  IHeaders,
+  ITopicConfig,
+  KafkaMessage,
+  Message,
+  Producer,
+  RecordMetadata,
+} from "kafkajs";
+export { CompressionTypes } from "kafkajs";
+
+export type KafkaConnectionConfig = Pick<
+  ConnectionConfig,
+  | "KAFKA_BROKERS"
+  | "KAFKA_CLIENT_ID"
+  | "KAFKA_SASL_MECHANISM"
+  | "KAFKA_SASL_USERNAME"
+  | "KAFKA_SASL_PASSWORD"
+  | "KAFKA_SSL"
+  | "KAFKA_SSL_CA_FILE"
+>;
+
+function sasl(config: KafkaConnectionConfig): SASLOptions | undefined {
+  const username = config.KAFKA_SASL_USERNAME ?? "";
+  const password = config.KAFKA_SASL_PASSWORD ?? "";
+  switch (config.KAFKA_SASL_MECHANISM) {
+    case "none":
+      return undefined;
+    case "plain":
+      return { mechanism: "plain", username, password };
+    case "scram-sha-256":
+      return { mechanism: "scram-sha-256", username, password };
+    case "scram-sha-512":
+      return { mechanism: "scram-sha-512", username, password };
+  }
+}
+
+const levelNames: Record<number, "error" | "warn" | "info" | "debug"> = {
+  [logLevel.ERROR]: "error",
+  [logLevel.WARN]: "warn",
+  [logLevel.INFO]: "info",
+  [logLevel.DEBUG]: "debug",
+};
+
+export function createKafka(config: KafkaConnectionConfig, logger: Logger, clientSuffix?: string): Kafka {
+  const log = logger.child({ module: "kafkajs" });
+  const options: KafkaConfig = {
+    clientId: clientSuffix ? `${config.KAFKA_CLIENT_ID}-${clientSuffix}` : config.KAFKA_CLIENT_ID,
+    brokers: config.KAFKA_BROKERS,
+    ssl: config.KAFKA_SSL ? (config.KAFKA_SSL_CA_FILE ? { ca: [readFileSync(config.KAFKA_SSL_CA_FILE, "utf8")] } : true) : false,
+    sasl: sasl(config),
+    connectionTimeout: 3000,
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
+    logLevel: logLevel.WARN,
+    // Bridge kafkajs's own log lines into the process's JSON logger.
+    logCreator:
+      () =>
+      ({ level, label, log: entry }) => {
+        const { message, ...extra } = entry;
+        log[levelNames[level] ?? "info"]({ kafkajsLevel: label, ...extra }, message);
+      },
+  };
+  return new Kafka(options);
+}

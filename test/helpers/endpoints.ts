@@ -1,0 +1,89 @@
+// Where integration tests find Kafka, the schema registry and ClickHouse, in this order:
+// endpoints given in the environment; else containers, when a Docker engine answers; else the
+// local stack (`npm run stack:up`), started here when it is not running.
+import { loadConfig, parse, processEnvironment, setting } from "../../services/shared/config.ts";
+import { loadConnectionConfig } from "../../services/shared/connection-settings.ts";
+import { stackComponents, stackDown, stackUp } from "../../infra/local/stack.ts";
+import { loadStackConfig } from "../../infra/local/config.ts";
+
+export interface Endpoints {
+  source: "environment" | "testcontainers" | "local-stack";
+  kafkaBrokers: string[];
+  schemaRegistryUrl: string;
+  clickhouseUrl: string;
+  clickhouseUser: string;
+  clickhousePassword: string;
+}
+
+export const testSettings = {
+  STREAMSCORE_KEEP_STACK: setting(parse.boolean(), {
+    default: "false",
+    doc: "Leave the local stack running after the tests when they started it.",
+  }),
+  STREAMSCORE_TEST_DOCKER: setting(parse.oneOf(["auto", "never"]), {
+    default: "auto",
+    doc: "Whether integration tests may use testcontainers when a Docker engine answers.",
+  }),
+};
+
+export interface ResolvedEndpoints {
+  endpoints: Endpoints;
+  teardown: () => Promise<void>;
+}
+
+const neededServers = ["kafka", "schema-registry", "clickhouse"];
+
+function fromEnvironment(): Endpoints | undefined {
+  const env = processEnvironment();
+  if (!env.KAFKA_BROKERS || !env.SCHEMA_REGISTRY_URL || !env.CLICKHOUSE_URL) return undefined;
+  const config = loadConnectionConfig();
+  return {
+    source: "environment",
+    kafkaBrokers: config.KAFKA_BROKERS,
+    schemaRegistryUrl: config.SCHEMA_REGISTRY_URL,
+    clickhouseUrl: config.CLICKHOUSE_URL,
+    clickhouseUser: config.CLICKHOUSE_USER,
+    clickhousePassword: config.CLICKHOUSE_PASSWORD,
+  };
+}
+
+async function dockerAnswers(): Promise<boolean> {
+  try {
+    const { getContainerRuntimeClient } = await import("testcontainers");
+    const attempt = getContainerRuntimeClient().then(() => true);
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000).unref());
+    return await Promise.race([attempt, timeout]);
+  } catch {
+    return false;
+  }
+}
+
+async function fromLocalStack(keep: boolean): Promise<ResolvedEndpoints> {
+  const config = loadStackConfig();
+  const components = stackComponents(config).filter((c) => neededServers.includes(c.name));
+  const started = await stackUp(components);
+  return {
+    endpoints: {
+      source: "local-stack",
+      kafkaBrokers: [`127.0.0.1:${config.STACK_KAFKA_PORT}`],
+      schemaRegistryUrl: `http://127.0.0.1:${config.STACK_REGISTRY_PORT}/apis/ccompat/v7`,
+      clickhouseUrl: `http://127.0.0.1:${config.STACK_CLICKHOUSE_HTTP_PORT}`,
+      clickhouseUser: "default",
+      clickhousePassword: "",
+    },
+    teardown: async () => {
+      if (!keep && started.length > 0) await stackDown(components, console.log, started);
+    },
+  };
+}
+
+export async function resolveEndpoints(): Promise<ResolvedEndpoints> {
+  const given = fromEnvironment();
+  if (given) return { endpoints: given, teardown: async () => {} };
+  const settings = loadConfig(testSettings);
+  if (settings.STREAMSCORE_TEST_DOCKER === "auto" && (await dockerAnswers())) {
+    const { startContainers } = await import("./containers.ts");
+    return startContainers();
+  }
+  return fromLocalStack(settings.STREAMSCORE_KEEP_STACK);
+}
