@@ -1,7 +1,7 @@
 // What every part of the local stack offers to `stack up/down/status`.
 import { join } from "node:path";
 import type { StackConfig } from "./config.ts";
-import { isAlive, readPid, startDaemon, stopDaemon, waitUntilHealthy, type DaemonSpec } from "./processes.ts";
+import { type DaemonSpec, isAlive, readPid, startDaemon, stopDaemon, waitUntilHealthy } from "./processes.ts";
 
 export interface StackComponent {
   readonly name: string;
@@ -58,7 +58,11 @@ export function daemonComponent(options: {
     async start() {
       options.install();
       const pid = startDaemon({ ...options.prepare(), logFile: paths.logFile, pidFile: paths.pidFile });
-      await waitUntilHealthy(options.name, options.isHealthy, { timeoutMs: options.timeoutMs, pid, logFile: paths.logFile });
+      await waitUntilHealthy(options.name, options.isHealthy, {
+        timeoutMs: options.timeoutMs,
+        pid,
+        logFile: paths.logFile,
+      });
     },
     stop: () => stopDaemon(paths.pidFile),
   };

@@ -1,7 +1,7 @@
 // Settings of the local stack (Kafka, schema registry, ClickHouse, Prometheus as plain processes).
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadConfig, parse, setting, type ConfigOf, type Environment } from "../../services/shared/config.ts";
+import { type ConfigOf, type Environment, loadConfig, parse, setting } from "../../services/shared/config.ts";
 
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -12,7 +12,10 @@ export const stackSettings = {
   }),
   STACK_KAFKA_PORT: setting(parse.port(), { default: "9092", doc: "Kafka broker port on 127.0.0.1." }),
   STACK_KAFKA_CONTROLLER_PORT: setting(parse.port(), { default: "9093", doc: "Kafka KRaft controller port." }),
-  STACK_KAFKA_VERSION: setting(parse.string(), { default: "4.1.1", doc: "org.apache.kafka:kafka_2.13 version from Maven Central." }),
+  STACK_KAFKA_VERSION: setting(parse.string(), {
+    default: "4.1.1",
+    doc: "org.apache.kafka:kafka_2.13 version from Maven Central.",
+  }),
   STACK_KAFKA_HEAP: setting(parse.string(), { default: "512m", doc: "Kafka JVM heap (-Xms and -Xmx)." }),
   STACK_REGISTRY_PORT: setting(parse.port(), { default: "8085", doc: "Schema registry (Apicurio) HTTP port." }),
   STACK_REGISTRY_MANAGEMENT_PORT: setting(parse.port(), {

@@ -4,6 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { processEnvironment } from "../../services/shared/config.ts";
 import { StreamscoreError } from "../../services/shared/errors.ts";
 import { commandExists, runVisible } from "./processes.ts";
 
@@ -30,7 +31,7 @@ export function ensureDebianPackages(wanted: Array<{ command: string; pkg: strin
   if (missing.length === 0) return;
   const packages = [...new Set(missing)];
   say(`installing Debian packages: ${packages.join(", ")} (first run only)`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const env = { ...processEnvironment(), DEBIAN_FRONTEND: "noninteractive" };
   if (!aptUpdated) {
     const [cmd, args] = asRoot("apt-get", ["update", "-q"]);
     runWithEnv(cmd, args, env, "apt-get update");

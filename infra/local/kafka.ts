@@ -56,7 +56,11 @@ export function kafkaComponent(config: StackConfig): StackComponent {
     paths,
     timeoutMs: config.STACK_START_TIMEOUT_SECONDS * 1000,
     install: () => {
-      ensureKafkaJars(config.STACK_DIR, config.STACK_KAFKA_VERSION, join(projectRoot, "infra", "local", "kafka-pom.xml"));
+      ensureKafkaJars(
+        config.STACK_DIR,
+        config.STACK_KAFKA_VERSION,
+        join(projectRoot, "infra", "local", "kafka-pom.xml"),
+      );
     },
     prepare: () => {
       mkdirSync(paths.confDir, { recursive: true });

@@ -43,7 +43,7 @@ export function startDaemon(spec: DaemonSpec): number {
       cwd: spec.cwd,
       detached: true,
       stdio: ["ignore", log, log],
-      env: spec.env ?? process.env,
+      env: spec.env,
     });
     if (child.pid === undefined) {
       throw new StreamscoreError("STACK_START_FAILED", `could not start ${spec.command}; see ${spec.logFile}`);

@@ -1,9 +1,9 @@
 // The ClickHouse adapter: the only module that imports the ClickHouse client.
 // The SQL it sends must run on ClickHouse 18.16 (Debian's package) as well as on current servers,
 // so it uses no query parameters, no DateTime64 and no settings that 18.16 lacks.
-import { createClient, type ClickHouseClient } from "@clickhouse/client";
+import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import type { ConnectionConfig } from "../shared/connection-settings.ts";
-import { StreamscoreError, describeError } from "../shared/errors.ts";
+import { describeError, StreamscoreError } from "../shared/errors.ts";
 
 export type ClickHouseConfig = Pick<ConnectionConfig, "CLICKHOUSE_URL" | "CLICKHOUSE_USER" | "CLICKHOUSE_PASSWORD">;
 
@@ -20,9 +20,13 @@ export interface ClickHouse {
 function failure(what: string, error: unknown): StreamscoreError {
   const message = describeError(error);
   const unreachable = /ECONNREFUSED|ECONNRESET|socket hang up|timeout|EPIPE/i.test(message);
-  return new StreamscoreError(unreachable ? "CLICKHOUSE_UNAVAILABLE" : "CLICKHOUSE_QUERY_FAILED", `${what}: ${message}`, {
-    cause: error,
-  });
+  return new StreamscoreError(
+    unreachable ? "CLICKHOUSE_UNAVAILABLE" : "CLICKHOUSE_QUERY_FAILED",
+    `${what}: ${message}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 export function createClickHouse(config: ClickHouseConfig, database?: string): ClickHouse {

@@ -1,6 +1,6 @@
 // Settings every service shares: how to reach Kafka, the schema registry and ClickHouse.
 // Defaults match the local stack (`npm run stack:up`) and docker-compose.yml.
-import { loadConfig, parse, setting, type ConfigOf, type Environment } from "./config.ts";
+import { type ConfigOf, type Environment, loadConfig, parse, setting } from "./config.ts";
 import { StreamscoreError } from "./errors.ts";
 
 export const connectionSettings = {
@@ -13,13 +13,18 @@ export const connectionSettings = {
   KAFKA_SASL_USERNAME: setting(parse.optionalString(), { doc: "Kafka SASL user name." }),
   KAFKA_SASL_PASSWORD: setting(parse.optionalString(), { doc: "Kafka SASL password.", secret: true }),
   KAFKA_SSL: setting(parse.boolean(), { default: "false", doc: "Connect to Kafka over TLS." }),
-  KAFKA_SSL_CA_FILE: setting(parse.optionalString(), { doc: "PEM file of the CA that signed the brokers' certificates." }),
+  KAFKA_SSL_CA_FILE: setting(parse.optionalString(), {
+    doc: "PEM file of the CA that signed the brokers' certificates.",
+  }),
   SCHEMA_REGISTRY_URL: setting(parse.url(), {
     default: "http://127.0.0.1:8085/apis/ccompat/v7",
     doc: "Confluent-compatible schema registry base URL (Apicurio's ccompat API locally).",
   }),
   SCHEMA_REGISTRY_USERNAME: setting(parse.optionalString(), { doc: "Schema registry basic-auth user." }),
-  SCHEMA_REGISTRY_PASSWORD: setting(parse.optionalString(), { doc: "Schema registry basic-auth password.", secret: true }),
+  SCHEMA_REGISTRY_PASSWORD: setting(parse.optionalString(), {
+    doc: "Schema registry basic-auth password.",
+    secret: true,
+  }),
   CLICKHOUSE_URL: setting(parse.url(), { default: "http://127.0.0.1:8123", doc: "ClickHouse HTTP endpoint." }),
   CLICKHOUSE_DATABASE: setting(parse.string(), { default: "streamscore", doc: "ClickHouse database for all tables." }),
   CLICKHOUSE_USER: setting(parse.string(), { default: "default", doc: "ClickHouse user." }),

@@ -1,5 +1,5 @@
 // One root pino logger per process; modules take children of it.
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 
 export type { Logger };
 
@@ -10,6 +10,9 @@ export function createLogger(options: { name: string; level: string }): Logger {
     base: { service: options.name },
     timestamp: pino.stdTimeFunctions.isoTime,
     // Secrets must never reach a log line, whatever object a caller passes.
-    redact: { paths: ["password", "*.password", "apiKey", "*.apiKey", "authorization", "*.authorization"], censor: "[redacted]" },
+    redact: {
+      paths: ["password", "*.password", "apiKey", "*.apiKey", "authorization", "*.authorization"],
+      censor: "[redacted]",
+    },
   });
 }

@@ -1,10 +1,11 @@
 // Where integration tests find Kafka, the schema registry and ClickHouse, in this order:
 // endpoints given in the environment; else containers, when a Docker engine answers; else the
 // local stack (`npm run stack:up`), started here when it is not running.
+
+import { loadStackConfig } from "../../infra/local/config.ts";
+import { stackComponents, stackDown, stackUp } from "../../infra/local/stack.ts";
 import { loadConfig, parse, processEnvironment, setting } from "../../services/shared/config.ts";
 import { loadConnectionConfig } from "../../services/shared/connection-settings.ts";
-import { stackComponents, stackDown, stackUp } from "../../infra/local/stack.ts";
-import { loadStackConfig } from "../../infra/local/config.ts";
 
 export interface Endpoints {
   source: "environment" | "testcontainers" | "local-stack";
@@ -30,8 +31,6 @@ export interface ResolvedEndpoints {
   endpoints: Endpoints;
   teardown: () => Promise<void>;
 }
-
-const neededServers = ["kafka", "schema-registry", "clickhouse"];
 
 function fromEnvironment(): Endpoints | undefined {
   const env = processEnvironment();
@@ -60,7 +59,8 @@ async function dockerAnswers(): Promise<boolean> {
 
 async function fromLocalStack(keep: boolean): Promise<ResolvedEndpoints> {
   const config = loadStackConfig();
-  const components = stackComponents(config).filter((c) => neededServers.includes(c.name));
+  // Prometheus too: the tests check its config with promtool, which comes with it.
+  const components = stackComponents(config);
   const started = await stackUp(components);
   return {
     endpoints: {

@@ -1,6 +1,6 @@
 // Vitest global setup for integration tests: find or start the real servers once per run.
 import type { TestProject } from "vitest/node";
-import { resolveEndpoints, type Endpoints } from "./endpoints.ts";
+import { type Endpoints, resolveEndpoints } from "./endpoints.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -10,7 +10,9 @@ declare module "vitest" {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const { endpoints, teardown } = await resolveEndpoints();
-  console.log(`[integration] servers from ${endpoints.source}: Kafka ${endpoints.kafkaBrokers.join(",")}, registry ${endpoints.schemaRegistryUrl}, ClickHouse ${endpoints.clickhouseUrl}`);
+  console.log(
+    `[integration] servers from ${endpoints.source}: Kafka ${endpoints.kafkaBrokers.join(",")}, registry ${endpoints.schemaRegistryUrl}, ClickHouse ${endpoints.clickhouseUrl}`,
+  );
   project.provide("endpoints", endpoints);
   return teardown;
 }

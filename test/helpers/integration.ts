@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { inject } from "vitest";
-import { loadConnectionConfig, type ConnectionConfig } from "../../services/shared/connection-settings.ts";
+import { type ConnectionConfig, loadConnectionConfig } from "../../services/shared/connection-settings.ts";
 
 /** The connection settings a service would get, pointing at the test servers. */
 export function testConnectionConfig(): ConnectionConfig {
@@ -24,7 +24,11 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Polls until `condition` returns a value that is not undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, condition: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  condition: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await condition();

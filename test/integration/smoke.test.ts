@@ -1,13 +1,13 @@
 // The foundation's smoke flow on the real servers: registry, Kafka in the Confluent wire format, ClickHouse.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createClickHouse, type ClickHouse } from "../../services/monitor/clickhouse.ts";
+import { type ClickHouse, createClickHouse } from "../../services/monitor/clickhouse.ts";
+import { paymentEvents } from "../../services/producer/payments-generator.ts";
 import { createAvroCodec, parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
-import { createKafka, type Admin } from "../../services/shared/kafka/client.ts";
+import { type Admin, createKafka } from "../../services/shared/kafka/client.ts";
 import { createSchemaRegistry } from "../../services/shared/kafka/registry.ts";
 import { ensureTopics } from "../../services/shared/kafka/topics.ts";
 import { createLogger } from "../../services/shared/logger.ts";
 import { readSchema } from "../../services/shared/schemas.ts";
-import { paymentEvents } from "../fixtures/payment-events.ts";
 import { testConnectionConfig, uniqueName, waitFor } from "../helpers/integration.ts";
 
 const recordCount = 10_000;
@@ -32,7 +32,12 @@ describe("schema registry", () => {
     const registry = createSchemaRegistry(testConnectionConfig());
     const subject = `${uniqueName("smoke")}-value`;
     await registry.register(subject, readSchema("payments-event.avsc"));
-    const incompatible = { type: "record", name: "PaymentEvent", namespace: "streamscore.payments", fields: [{ name: "amount", type: "string" }] };
+    const incompatible = {
+      type: "record",
+      name: "PaymentEvent",
+      namespace: "streamscore.payments",
+      fields: [{ name: "amount", type: "string" }],
+    };
     await expect(registry.register(subject, incompatible)).rejects.toThrow(/registering/);
   });
 });
@@ -136,7 +141,13 @@ describe("ClickHouse", () => {
     }));
     await clickhouse.insertRows(table, rows);
 
-    const [summary] = await clickhouse.query<{ rows: string; seq_xor: string; cents: string; id_chars: string; times: string }>(
+    const [summary] = await clickhouse.query<{
+      rows: string;
+      seq_xor: string;
+      cents: string;
+      id_chars: string;
+      times: string;
+    }>(
       `SELECT count() AS rows, groupBitXor(seq) AS seq_xor, sum(amount_cents) AS cents,
               sum(length(event_id)) AS id_chars, sum(toUInt32(event_time)) AS times FROM ${table}`,
     );
@@ -148,7 +159,9 @@ describe("ClickHouse", () => {
       times: String(rows.reduce((acc, row) => acc + BigInt(row.event_time), 0n)),
     });
 
-    const back = await clickhouse.query<{ event_id: string; card_id: string }>(`SELECT event_id, card_id FROM ${table} ORDER BY seq`);
+    const back = await clickhouse.query<{ event_id: string; card_id: string }>(
+      `SELECT event_id, card_id FROM ${table} ORDER BY seq`,
+    );
     expect(back).toEqual(rows.map(({ event_id, card_id }) => ({ event_id, card_id })));
   });
 });

@@ -1,7 +1,7 @@
 // Avro records in the Confluent wire format. Schemas are looked up by id once and cached, so the
 // per-record work is a synchronous avsc encode or decode.
 import avro from "avsc";
-import { StreamscoreError, describeError } from "../errors.ts";
+import { describeError, StreamscoreError } from "../errors.ts";
 import { decodeWireFormat, encodeWireFormat } from "./wire-format.ts";
 
 export type AvroType = avro.Type;
@@ -52,9 +52,13 @@ export function createAvroCodec(resolve: SchemaResolver): AvroCodec {
         }
         return { schemaId, record };
       } catch (error) {
-        throw new StreamscoreError("AVRO_DECODE_FAILED", `Avro decode with schema ${schemaId} failed: ${describeError(error)}`, {
-          cause: error,
-        });
+        throw new StreamscoreError(
+          "AVRO_DECODE_FAILED",
+          `Avro decode with schema ${schemaId} failed: ${describeError(error)}`,
+          {
+            cause: error,
+          },
+        );
       }
     },
     encode(schemaId, type, record) {

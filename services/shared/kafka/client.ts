@@ -1,6 +1,6 @@
 // The Kafka adapter: the only module that imports kafkajs. Everything else takes its types from here.
 import { readFileSync } from "node:fs";
-import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from "kafkajs";
+import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
 import type { ConnectionConfig } from "../connection-settings.ts";
 import type { Logger } from "../logger.ts";
 
@@ -55,7 +55,11 @@ export function createKafka(config: KafkaConnectionConfig, logger: Logger, clien
   const options: KafkaConfig = {
     clientId: clientSuffix ? `${config.KAFKA_CLIENT_ID}-${clientSuffix}` : config.KAFKA_CLIENT_ID,
     brokers: config.KAFKA_BROKERS,
-    ssl: config.KAFKA_SSL ? (config.KAFKA_SSL_CA_FILE ? { ca: [readFileSync(config.KAFKA_SSL_CA_FILE, "utf8")] } : true) : false,
+    ssl: config.KAFKA_SSL
+      ? config.KAFKA_SSL_CA_FILE
+        ? { ca: [readFileSync(config.KAFKA_SSL_CA_FILE, "utf8")] }
+        : true
+      : false,
     sasl: sasl(config),
     connectionTimeout: 3000,
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },

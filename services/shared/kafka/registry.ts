@@ -2,7 +2,7 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import avro from "avsc";
 import type { ConnectionConfig } from "../connection-settings.ts";
-import { StreamscoreError, describeError } from "../errors.ts";
+import { describeError, StreamscoreError } from "../errors.ts";
 import type { AvroType, SchemaResolver } from "./avro-codec.ts";
 
 export interface SchemaRegistryClient {
@@ -30,10 +30,14 @@ export function createSchemaRegistry(
         );
         return id;
       } catch (error) {
-        throw new StreamscoreError("SCHEMA_REGISTRY_UNAVAILABLE", `registering ${subject} failed: ${describeError(error)}`, {
-          cause: error,
-          retriable: !/compatib/i.test(describeError(error)),
-        });
+        throw new StreamscoreError(
+          "SCHEMA_REGISTRY_UNAVAILABLE",
+          `registering ${subject} failed: ${describeError(error)}`,
+          {
+            cause: error,
+            retriable: !/compatib/i.test(describeError(error)),
+          },
+        );
       }
     },
     latestId: (subject) => registry.getLatestSchemaId(subject),
@@ -44,11 +48,17 @@ export function createSchemaRegistry(
       } catch (error) {
         const status = (error as { status?: number }).status;
         if (status === 404) {
-          throw new StreamscoreError("SCHEMA_NOT_FOUND", `schema id ${schemaId} is not in the registry`, { cause: error });
+          throw new StreamscoreError("SCHEMA_NOT_FOUND", `schema id ${schemaId} is not in the registry`, {
+            cause: error,
+          });
         }
-        throw new StreamscoreError("SCHEMA_REGISTRY_UNAVAILABLE", `looking up schema ${schemaId} failed: ${describeError(error)}`, {
-          cause: error,
-        });
+        throw new StreamscoreError(
+          "SCHEMA_REGISTRY_UNAVAILABLE",
+          `looking up schema ${schemaId} failed: ${describeError(error)}`,
+          {
+            cause: error,
+          },
+        );
       }
       if (!(schema instanceof avro.Type)) {
         throw new StreamscoreError("SCHEMA_NOT_FOUND", `schema id ${schemaId} is not an Avro schema`);

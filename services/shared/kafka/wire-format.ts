@@ -26,7 +26,10 @@ export function decodeWireFormat(value: Buffer | null | undefined): WireRecord {
     throw new StreamscoreError("WIRE_FORMAT_INVALID", "empty record value");
   }
   if (value.length < wireHeaderLength) {
-    throw new StreamscoreError("WIRE_FORMAT_INVALID", `record of ${value.length} bytes is shorter than the 5-byte header`);
+    throw new StreamscoreError(
+      "WIRE_FORMAT_INVALID",
+      `record of ${value.length} bytes is shorter than the 5-byte header`,
+    );
   }
   if (value[0] !== magicByte) {
     throw new StreamscoreError("WIRE_FORMAT_INVALID", `unknown magic byte ${value[0]} (expected 0)`);

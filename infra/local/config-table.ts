@@ -1,0 +1,23 @@
+// Renders the README's configuration tables from the settings' own docs, so they cannot drift apart.
+// `npm run docs:config` prints them; a unit test checks the README contains them verbatim.
+import { describeSettings, type Settings } from "../../services/shared/config.ts";
+import { connectionSettings } from "../../services/shared/connection-settings.ts";
+import { testSettings } from "../../test/helpers/endpoints.ts";
+import { stackSettings } from "./config.ts";
+
+export const documentedSettings: Array<{ title: string; settings: Settings }> = [
+  { title: "Services (all of them)", settings: connectionSettings },
+  { title: "Local stack (`npm run stack:*`)", settings: stackSettings },
+  { title: "Tests", settings: testSettings },
+];
+
+export function configTable(settings: Settings): string {
+  const rows = describeSettings(settings).map(
+    (row) => `| \`${row.name}\` | ${row.default.replace(/^\/.*\/\.stack$/, "`<repo>/.stack`")} | ${row.doc} |`,
+  );
+  return ["| Variable | Default | Meaning |", "|---|---|---|", ...rows].join("\n");
+}
+
+if (import.meta.main) {
+  for (const { title, settings } of documentedSettings) console.log(`**${title}**\n\n${configTable(settings)}\n`);
+}

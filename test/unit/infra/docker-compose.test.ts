@@ -1,0 +1,73 @@
+// docker-compose.yml cannot run here (no Docker engine); this checks what can be checked offline:
+// it parses, what it references exists, and it agrees with the local stack and the config schema.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { loadStackConfig, projectRoot } from "../../../infra/local/config.ts";
+import { connectionSettings, loadConnectionConfig } from "../../../services/shared/connection-settings.ts";
+
+interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile: string };
+  ports?: string[];
+  volumes?: string[];
+  depends_on?: string[] | Record<string, unknown>;
+  environment?: Record<string, string>;
+  command?: string[];
+}
+
+const compose = parse(readFileSync(join(projectRoot, "docker-compose.yml"), "utf8"), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
+const services = compose.services;
+
+function hostPort(service: string, containerPort: number): number | undefined {
+  const mapping = services[service]?.ports?.find((p) => p.endsWith(`:${containerPort}`));
+  return mapping ? Number(mapping.split(":")[1]) : undefined;
+}
+
+describe("docker-compose.yml", () => {
+  it("has every server the local stack has, plus Grafana", () => {
+    expect(Object.keys(services)).toEqual(
+      expect.arrayContaining(["kafka", "schema-registry", "clickhouse", "prometheus", "grafana"]),
+    );
+  });
+
+  it("publishes the same loopback ports as the local stack defaults", () => {
+    const stack = loadStackConfig({});
+    expect(hostPort("kafka", 9092)).toBe(stack.STACK_KAFKA_PORT);
+    expect(hostPort("schema-registry", 8080)).toBe(stack.STACK_REGISTRY_PORT);
+    expect(hostPort("clickhouse", 8123)).toBe(stack.STACK_CLICKHOUSE_HTTP_PORT);
+    expect(hostPort("prometheus", 9090)).toBe(stack.STACK_PROMETHEUS_PORT);
+    for (const service of Object.values(services)) {
+      for (const port of service.ports ?? []) expect(port).toMatch(/^127\.0\.0\.1:/);
+    }
+  });
+
+  it("names only services that exist in depends_on", () => {
+    for (const service of Object.values(services)) {
+      const deps = Array.isArray(service.depends_on) ? service.depends_on : Object.keys(service.depends_on ?? {});
+      for (const dep of deps) expect(Object.keys(services)).toContain(dep);
+    }
+  });
+
+  it("mounts and builds from files that exist", () => {
+    for (const service of Object.values(services)) {
+      for (const volume of service.volumes ?? [])
+        expect(existsSync(join(projectRoot, volume.split(":")[0] ?? ""))).toBe(true);
+      if (service.build)
+        expect(existsSync(join(projectRoot, service.build.context, service.build.dockerfile))).toBe(true);
+      const entry = service.command?.find((part) => part.endsWith(".ts"));
+      if (entry) expect(existsSync(join(projectRoot, entry))).toBe(true);
+    }
+  });
+
+  it("gives streamscore services only known, valid settings", () => {
+    for (const service of Object.values(services).filter((s) => s.build)) {
+      const env = service.environment ?? {};
+      for (const name of Object.keys(env)) expect(Object.keys(connectionSettings)).toContain(name);
+      expect(() => loadConnectionConfig(env)).not.toThrow();
+    }
+  });
+});

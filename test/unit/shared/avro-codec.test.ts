@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { paymentEvents } from "../../../services/producer/payments-generator.ts";
+import { StreamscoreError } from "../../../services/shared/errors.ts";
+import { createAvroCodec, parseAvroSchema } from "../../../services/shared/kafka/avro-codec.ts";
+import { encodeWireFormat } from "../../../services/shared/kafka/wire-format.ts";
+import { readSchema } from "../../../services/shared/schemas.ts";
+
+const paymentType = parseAvroSchema(readSchema("payments-event.avsc"));
+
+function codecWith(types: Record<number, ReturnType<typeof parseAvroSchema>>) {
+  const lookups: number[] = [];
+  const codec = createAvroCodec(async (id) => {
+    lookups.push(id);
+    const type = types[id];
+    if (!type) throw new StreamscoreError("SCHEMA_NOT_FOUND", `no schema ${id}`);
+    return type;
+  });
+  return { codec, lookups };
+}
+
+function codeOf(action: () => unknown): string | undefined {
+  try {
+    action();
+  } catch (error) {
+    return (error as StreamscoreError).code;
+  }
+  return undefined;
+}
+
+describe("Avro codec", () => {
+  it("round-trips every field of payment events, including nullable ones", async () => {
+    const { codec } = codecWith({ 7: paymentType });
+    const events = paymentEvents(50, 1);
+    const encoded = events.map((event) => codec.encode(7, paymentType, event));
+    await codec.prepare(encoded);
+    expect(encoded.map((value) => codec.decode(value).record)).toEqual(events);
+    expect(events.some((e) => e.device_id === null) && events.some((e) => e.device_id !== null)).toBe(true);
+  });
+
+  it("looks each schema id up once per codec", async () => {
+    const { codec, lookups } = codecWith({ 7: paymentType });
+    const encoded = paymentEvents(10, 2).map((event) => codec.encode(7, paymentType, event));
+    await codec.prepare(encoded);
+    await codec.prepare(encoded);
+    expect(lookups).toEqual([7]);
+  });
+
+  it("names the fields that do not match the schema when encoding", () => {
+    const { codec } = codecWith({});
+    const [event] = paymentEvents(1, 3);
+    const bad = { ...event, amount: "12.5", card_present: 1 };
+    expect(() => codec.encode(7, paymentType, bad)).toThrow(/amount.*card_present|card_present.*amount/);
+  });
+
+  it("gives each kind of poison record its own error code", async () => {
+    const { codec } = codecWith({ 7: paymentType });
+    const good = codec.encode(7, paymentType, paymentEvents(1, 4)[0]);
+    const unknownId = encodeWireFormat(99, good.subarray(5));
+    const truncated = good.subarray(0, good.length - 3);
+    const trailing = Buffer.concat([good, Buffer.from([1, 2])]);
+    const garbage = encodeWireFormat(7, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
+    await codec.prepare([unknownId, truncated, trailing, garbage]);
+
+    expect(codeOf(() => codec.decode(Buffer.from("not avro")))).toBe("WIRE_FORMAT_INVALID");
+    expect(codeOf(() => codec.decode(unknownId))).toBe("SCHEMA_NOT_FOUND");
+    expect(codeOf(() => codec.decode(truncated))).toBe("AVRO_DECODE_FAILED");
+    expect(codeOf(() => codec.decode(trailing))).toBe("AVRO_DECODE_FAILED");
+    expect(codeOf(() => codec.decode(garbage))).toBe("AVRO_DECODE_FAILED");
+  });
+
+  it("lets registry outages through as retriable errors instead of caching them as unknown ids", async () => {
+    const codec = createAvroCodec(async () => {
+      throw new StreamscoreError("SCHEMA_REGISTRY_UNAVAILABLE", "down");
+    });
+    const value = encodeWireFormat(5, Buffer.alloc(1));
+    await expect(codec.prepare([value])).rejects.toMatchObject({
+      code: "SCHEMA_REGISTRY_UNAVAILABLE",
+      retriable: true,
+    });
+  });
+});
