@@ -2,7 +2,7 @@
 // Registers the payments schema, publishes seeded events to Kafka in the Confluent wire format,
 // reads them back with a consumer group, stores them in ClickHouse and prints what happened.
 import { createClickHouse } from "../monitor/clickhouse.ts";
-import { paymentEvents } from "../producer/payments-generator.ts";
+import { paymentEvents } from "../producer/generator/payments.ts";
 import { loadConnectionConfig } from "../shared/connection-settings.ts";
 import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
 import { createKafka } from "../shared/kafka/client.ts";

@@ -14,6 +14,13 @@ export const errorCodes = {
   CLICKHOUSE_UNAVAILABLE: { retriable: true },
   CLICKHOUSE_QUERY_FAILED: { retriable: false },
   MIGRATION_FAILED: { retriable: false },
+  CLEANING_REJECTED: { retriable: false },
+  FEATURES_INVALID: { retriable: false },
+  MODEL_INVALID: { retriable: false },
+  MODEL_INPUT_INVALID: { retriable: false },
+  SCORING_FAILED: { retriable: false },
+  KAFKA_PRODUCER_FENCED: { retriable: true },
+  REQUEST_INVALID: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { paymentEvents } from "../../../services/producer/payments-generator.ts";
+import { paymentEvents } from "../../../services/producer/generator/payments.ts";
 import { StreamscoreError } from "../../../services/shared/errors.ts";
 import { createAvroCodec, parseAvroSchema } from "../../../services/shared/kafka/avro-codec.ts";
 import { encodeWireFormat } from "../../../services/shared/kafka/wire-format.ts";

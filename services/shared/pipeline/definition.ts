@@ -1,0 +1,153 @@
+// A pipeline is configuration, not code: its input schema, entity key, cleaning rules, features,
+// model and monitoring settings. Definitions are validated at start-up; errors name the bad key.
+import { z } from "zod";
+import { StreamscoreError } from "../errors.ts";
+
+const fieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an Avro field name");
+
+const rangeRule = z.object({ min: z.number().optional(), max: z.number().optional() }).strict();
+
+export const cleaningSchema = z
+  .object({
+    /** Fields that must be present and not null. */
+    required: z.array(fieldName).default([]),
+    /** Inclusive numeric ranges; a value outside is rejected. NaN and ±Infinity are always rejected. */
+    ranges: z.record(fieldName, rangeRule).default({}),
+    /** Values put in for null or missing optional fields. */
+    defaults: z.record(fieldName, z.union([z.string(), z.number(), z.boolean()])).default({}),
+    /** Accepted values of string fields; others are rejected. */
+    allowed: z.record(fieldName, z.array(z.string()).min(1)).default({}),
+    /** Lower-case and trim these string fields before anything else. */
+    normalize: z.array(fieldName).default([]),
+    dedupe: z.object({ key: fieldName, windowSeconds: z.number().int().positive() }).strict(),
+    /** Events further than this into the future (event time vs processing time) are rejected. */
+    maxFutureSkewSeconds: z.number().int().nonnegative().default(300),
+  })
+  .strict();
+
+const featureBase = { name: fieldName };
+
+export const featureSchema = z.discriminatedUnion("kind", [
+  z.object({ ...featureBase, kind: z.literal("numeric"), source: fieldName }).strict(),
+  z
+    .object({
+      ...featureBase,
+      kind: z.literal("standard-scale"),
+      source: fieldName,
+      mean: z.number(),
+      std: z.number().positive(),
+    })
+    .strict(),
+  z.object({ ...featureBase, kind: z.literal("log1p"), source: fieldName }).strict(),
+  z
+    .object({
+      ...featureBase,
+      kind: z.literal("category-index"),
+      source: fieldName,
+      categories: z.array(z.string()).min(1),
+    })
+    .strict(),
+  z
+    .object({ ...featureBase, kind: z.literal("one-hot"), source: fieldName, categories: z.array(z.string()).min(1) })
+    .strict(),
+  z.object({ ...featureBase, kind: z.literal("hour-of-day"), source: fieldName }).strict(),
+  z.object({ ...featureBase, kind: z.literal("day-of-week"), source: fieldName }).strict(),
+  z
+    .object({
+      ...featureBase,
+      kind: z.literal("rolling"),
+      source: fieldName,
+      aggregate: z.enum(["count", "sum", "mean"]),
+      windowSeconds: z.number().int().positive(),
+    })
+    .strict(),
+]);
+
+export const monitoringSchema = z
+  .object({
+    /** Features whose drift is tracked; empty means all model inputs. */
+    features: z.array(z.string()).default([]),
+    windowSeconds: z.number().int().positive().default(60),
+    allowedLatenessSeconds: z.number().int().nonnegative().default(30),
+    /** Consecutive drifted windows before an alert, and clean ones before it resolves. */
+    alertAfterWindows: z.number().int().positive().default(2),
+    resolveAfterWindows: z.number().int().positive().default(2),
+  })
+  .strict();
+
+export const pipelineSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9-]*$/, "must be lower-case letters, digits and dashes"),
+    description: z.string(),
+    /** File in schemas/ holding the raw event's Avro record. */
+    schema: z.string().endsWith(".avsc"),
+    eventId: fieldName,
+    entityKey: fieldName,
+    eventTime: fieldName,
+    partitions: z.number().int().positive().default(3),
+    cleaning: cleaningSchema,
+    features: z.array(featureSchema).min(1),
+    model: z.object({ directory: z.string(), name: z.string() }).strict(),
+    monitoring: monitoringSchema.default({
+      features: [],
+      windowSeconds: 60,
+      allowedLatenessSeconds: 30,
+      alertAfterWindows: 2,
+      resolveAfterWindows: 2,
+    }),
+  })
+  .strict();
+
+export type PipelineDefinition = z.output<typeof pipelineSchema>;
+export type FeatureSpec = z.output<typeof featureSchema>;
+export type CleaningRules = z.output<typeof cleaningSchema>;
+
+/** Validates a definition; the error lists every problem with its key path. */
+export function definePipeline(input: z.input<typeof pipelineSchema>): PipelineDefinition {
+  const parsed = pipelineSchema.safeParse(input);
+  if (!parsed.success) {
+    const name = typeof (input as { name?: unknown }).name === "string" ? (input as { name: string }).name : "?";
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
+    throw new StreamscoreError("CONFIG_INVALID", `pipeline "${name}" is invalid:\n  ${problems.join("\n  ")}`);
+  }
+  const definition = parsed.data;
+  const names = featureNames(definition);
+  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+  if (duplicate) {
+    throw new StreamscoreError(
+      "CONFIG_INVALID",
+      `pipeline "${definition.name}" is invalid:\n  features: "${duplicate}" is defined twice`,
+    );
+  }
+  return definition;
+}
+
+/** The model's input columns, in order: one-hot features expand to one column per category. */
+export function featureNames(definition: Pick<PipelineDefinition, "features">): string[] {
+  return definition.features.flatMap((feature) =>
+    feature.kind === "one-hot" ? feature.categories.map((c) => `${feature.name}_${c}`) : [feature.name],
+  );
+}
+
+export interface PipelineTopics {
+  raw: string;
+  features: string;
+  scored: string;
+  dlq: string;
+  labels: string;
+  alerts: string;
+  /** Compacted changelog of the transformer's per-entity state. */
+  transformerState: string;
+}
+
+export function pipelineTopics(name: string): PipelineTopics {
+  return {
+    raw: `${name}.raw`,
+    features: `${name}.features`,
+    scored: `${name}.scored`,
+    dlq: `${name}.dlq`,
+    labels: `${name}.labels`,
+    alerts: `${name}.alerts`,
+    transformerState: `${name}.transformer-state`,
+  };
+}

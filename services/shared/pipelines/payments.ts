@@ -1,0 +1,44 @@
+// Card-payment fraud scoring: the demo pipeline.
+import { definePipeline } from "../pipeline/definition.ts";
+
+export const channels = ["pos", "ecom", "atm"];
+export const merchantCategories = ["grocery", "fuel", "restaurants", "travel", "electronics", "gambling"];
+export const countries = ["GB", "DE", "FR", "NL", "US", "BR"];
+
+export const payments = definePipeline({
+  name: "payments",
+  description: "Card-payment fraud scoring",
+  schema: "payments-event.avsc",
+  eventId: "event_id",
+  entityKey: "card_id",
+  eventTime: "event_time",
+  partitions: 3,
+  cleaning: {
+    required: ["event_id", "card_id", "merchant_id", "amount", "event_time"],
+    ranges: { amount: { min: 0, max: 1_000_000 } },
+    normalize: ["channel", "merchant_category"],
+    defaults: { device_id: "none" },
+    allowed: { channel: channels },
+    dedupe: { key: "event_id", windowSeconds: 3600 },
+  },
+  features: [
+    { name: "amount", kind: "numeric", source: "amount" },
+    { name: "log_amount", kind: "log1p", source: "amount" },
+    { name: "channel", kind: "one-hot", source: "channel", categories: channels },
+    { name: "merchant_category", kind: "category-index", source: "merchant_category", categories: merchantCategories },
+    { name: "country", kind: "category-index", source: "country", categories: countries },
+    { name: "card_present", kind: "numeric", source: "card_present" },
+    { name: "hour_of_day", kind: "hour-of-day", source: "event_time" },
+    { name: "day_of_week", kind: "day-of-week", source: "event_time" },
+    { name: "card_txn_count_1h", kind: "rolling", source: "amount", aggregate: "count", windowSeconds: 3600 },
+    { name: "card_amount_sum_1h", kind: "rolling", source: "amount", aggregate: "sum", windowSeconds: 3600 },
+  ],
+  model: { directory: "services/inference/models/payments", name: "payments-fraud" },
+  monitoring: {
+    features: ["amount", "log_amount", "merchant_category", "country", "hour_of_day", "card_txn_count_1h"],
+    windowSeconds: 60,
+    allowedLatenessSeconds: 30,
+    alertAfterWindows: 2,
+    resolveAfterWindows: 2,
+  },
+});
