@@ -16,6 +16,7 @@ export type {
   RecordMetadata,
 } from "kafkajs";
 export { CompressionTypes } from "kafkajs";
+export type { Kafka };
 
 export type KafkaConnectionConfig = Pick<
   ConnectionConfig,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cleanRecord } from "../../../services/transformer/cleaning.ts";
 import { payments } from "../../../services/shared/pipelines/payments.ts";
+import { cleanRecord } from "../../../services/transformer/cleaning.ts";
 
 const now = Date.UTC(2026, 5, 1, 12);
 const good = {
@@ -24,7 +24,10 @@ function clean(overrides: Record<string, unknown>) {
 describe("cleaning rules", () => {
   it("normalizes strings and fills defaults on an accepted event", () => {
     const result = clean({});
-    expect(result).toEqual({ ok: true, record: { ...good, merchant_category: "grocery", channel: "pos", device_id: "none" } });
+    expect(result).toEqual({
+      ok: true,
+      record: { ...good, merchant_category: "grocery", channel: "pos", device_id: "none" },
+    });
   });
 
   it("does not change the input record", () => {

@@ -5,8 +5,8 @@ import {
   isDuplicate,
   restoreState,
   rollingAggregate,
-  snapshotState,
   type StateRetention,
+  snapshotState,
 } from "../../../services/transformer/entity-state.ts";
 
 const retention: StateRetention = { rollingMs: 3_600_000, dedupeMs: 600_000, sources: ["amount"] };

@@ -17,7 +17,12 @@ const minimal = {
 describe("pipeline definitions", () => {
   it("ship payments and iris, each valid", () => {
     expect([...pipelines.keys()]).toEqual(["payments", "iris"]);
-    expect(featureNames(pipelines.get("iris") ?? minimal)).toEqual(["sepal_length", "sepal_width", "petal_length", "petal_width"]);
+    expect(featureNames(pipelines.get("iris") ?? minimal)).toEqual([
+      "sepal_length",
+      "sepal_width",
+      "petal_length",
+      "petal_width",
+    ]);
   });
 
   it("name topics per pipeline", () => {

@@ -1,0 +1,183 @@
+// Consume → process → produce with exactly-once semantics between Kafka topics. Each input
+// partition has its own transactional producer (id from service + topic + partition), because
+// kafkajs speaks only the old transaction protocol: a new owner of the partition fences the old
+// one through that id. Outputs and the consumed offsets commit in one transaction; on any failure
+// the transaction aborts, the partition's in-memory state is dropped (to be restored), and the
+// batch is retried from the last committed offset.
+import { describeError, isStreamscoreError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import type { Consumer, Kafka, KafkaMessage, Message, Producer } from "./client.ts";
+
+export interface OutputBatch {
+  topic: string;
+  messages: Message[];
+}
+
+export interface TransactionalProcessorOptions {
+  kafka: Kafka;
+  logger: Logger;
+  /** Names the transactional ids; unique per service and pipeline. */
+  service: string;
+  groupId: string;
+  inputTopic: string;
+  /** Records per transaction; larger fetches are split. */
+  maxBatchRecords: number;
+  partitionsConsumedConcurrently: number;
+  /** Processes a chunk of one partition's records; may keep state, which `dropState` discards. */
+  process(partition: number, messages: KafkaMessage[]): Promise<OutputBatch[]>;
+  /** Called with the partitions this member owns after every rebalance, before their first batch. */
+  restore?(partitions: number[]): Promise<void>;
+  /** Discards in-memory state of a partition (after an abort, or when it is revoked). */
+  dropState?(partition: number): void;
+  /** After each committed transaction: for metrics (batch size, duration, lag). */
+  onCommitted?(commit: {
+    partition: number;
+    records: number;
+    seconds: number;
+    lastOffset: string;
+    highWatermark: string;
+  }): void;
+  onError?(error: unknown): void;
+  sessionTimeoutMs?: number;
+}
+
+export interface TransactionalProcessor {
+  start(): Promise<void>;
+  /** Stops fetching, lets the in-flight transaction finish, closes the clients. */
+  stop(): Promise<void>;
+  /** Partitions assigned and restored. */
+  readonly ready: boolean;
+}
+
+export function createTransactionalProcessor(options: TransactionalProcessorOptions): TransactionalProcessor {
+  const log = options.logger.child({ module: "transactional-processor", topic: options.inputTopic });
+  const consumer: Consumer = options.kafka.consumer({
+    groupId: options.groupId,
+    readUncommitted: false,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: 3000,
+    maxWaitTimeInMs: 50,
+  });
+  const producers = new Map<number, Producer>();
+  let assigned: number[] = [];
+  let restoring: Promise<void> | undefined;
+  let restored = false;
+  let started = false;
+
+  async function producerFor(partition: number): Promise<Producer> {
+    const existing = producers.get(partition);
+    if (existing) return existing;
+    const producer = options.kafka.producer({
+      transactionalId: `${options.service}-${options.inputTopic}-${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    producers.set(partition, producer);
+    return producer;
+  }
+
+  async function discardProducer(partition: number): Promise<void> {
+    const producer = producers.get(partition);
+    producers.delete(partition);
+    await producer?.disconnect().catch(() => undefined);
+  }
+
+  async function restoreAssigned(): Promise<void> {
+    // Creating the producers first fences any zombie owner and aborts its open transactions,
+    // so the changelog read below sees only committed state.
+    await Promise.all(assigned.map((p) => producerFor(p)));
+    await options.restore?.(assigned);
+    restored = true;
+  }
+
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    const now = payload.memberAssignment[options.inputTopic] ?? [];
+    for (const partition of new Set([...assigned, ...now])) options.dropState?.(partition);
+    for (const partition of assigned.filter((p) => !now.includes(p))) void discardProducer(partition);
+    assigned = now;
+    restored = false;
+    restoring = undefined;
+    log.info({ partitions: now }, "partitions assigned");
+  });
+
+  async function commitChunk(partition: number, chunk: KafkaMessage[]): Promise<void> {
+    const outputs = await options.process(partition, chunk);
+    const producer = await producerFor(partition);
+    const transaction = await producer.transaction();
+    const last = chunk[chunk.length - 1] as KafkaMessage;
+    try {
+      for (const output of outputs) {
+        if (output.messages.length > 0)
+          await transaction.send({ topic: output.topic, messages: output.messages, acks: -1 });
+      }
+      await transaction.sendOffsets({
+        consumerGroupId: options.groupId,
+        topics: [
+          { topic: options.inputTopic, partitions: [{ partition, offset: (BigInt(last.offset) + 1n).toString() }] },
+        ],
+      });
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  return {
+    get ready() {
+      return started && restored;
+    },
+    async start() {
+      await consumer.connect();
+      await consumer.subscribe({ topic: options.inputTopic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          if (!restored) {
+            restoring ??= restoreAssigned();
+            await restoring;
+          }
+          const partition = batch.partition;
+          try {
+            for (let i = 0; i < batch.messages.length; i += options.maxBatchRecords) {
+              if (!isRunning() || isStale()) return;
+              const chunk = batch.messages.slice(i, i + options.maxBatchRecords);
+              const startedAt = performance.now();
+              await commitChunk(partition, chunk);
+              const last = chunk[chunk.length - 1] as KafkaMessage;
+              resolveOffset(last.offset);
+              options.onCommitted?.({
+                partition,
+                records: chunk.length,
+                seconds: (performance.now() - startedAt) / 1000,
+                lastOffset: last.offset,
+                highWatermark: batch.highWatermark,
+              });
+              await heartbeat();
+            }
+          } catch (error) {
+            options.onError?.(error);
+            log.warn(
+              { partition, code: isStreamscoreError(error) ? error.code : undefined, error: describeError(error) },
+              "batch failed; retrying from the last commit",
+            );
+            // The transaction may have been fenced or broken: rebuild the producer, re-read state.
+            options.dropState?.(partition);
+            restored = false;
+            restoring = undefined;
+            await discardProducer(partition);
+            throw error;
+          }
+        },
+      });
+      started = true;
+    },
+    async stop() {
+      await consumer.disconnect();
+      await Promise.all([...producers.keys()].map((p) => discardProducer(p)));
+    },
+  };
+}

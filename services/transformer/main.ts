@@ -1,0 +1,42 @@
+// The transformer process: wiring only.
+
+import { createKafka } from "../shared/kafka/client.ts";
+import { createSchemaRegistry } from "../shared/kafka/registry.ts";
+import { runService } from "../shared/lifecycle.ts";
+import { createLogger } from "../shared/logger.ts";
+import { createRegistry } from "../shared/metrics.ts";
+import { buildOpsServer } from "../shared/ops-routes.ts";
+import { getPipeline } from "../shared/pipelines/index.ts";
+import { loadTransformerConfig } from "./config.ts";
+import { createTransformerMetrics } from "./metrics.ts";
+import { createTransformerService } from "./service.ts";
+
+const config = loadTransformerConfig();
+const logger = createLogger({ name: "transformer", level: config.LOG_LEVEL });
+
+runService({
+  logger,
+  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  start: async () => {
+    const registry = createRegistry("transformer");
+    const service = createTransformerService({
+      kafka: createKafka(config, logger, "transformer"),
+      registry: createSchemaRegistry(config),
+      logger,
+      metrics: createTransformerMetrics(registry),
+      pipelines: config.PIPELINES.map(getPipeline),
+      maxBatchRecords: config.TRANSFORMER_MAX_BATCH,
+      concurrency: config.TRANSFORMER_CONCURRENCY,
+    });
+    const ops = buildOpsServer(registry, service);
+    await ops.listen({ host: "127.0.0.1", port: config.TRANSFORMER_PORT });
+    await service.start();
+    logger.info({ pipelines: config.PIPELINES, port: config.TRANSFORMER_PORT }, "transformer started");
+    return {
+      async stop() {
+        await service.stop();
+        await ops.close();
+      },
+    };
+  },
+});

@@ -1,0 +1,137 @@
+// One pipeline's transformer: raw records in, feature records (or dead letters) out, with the
+// per-entity state kept in memory per partition and written to the changelog in the same
+// transaction as the outputs.
+import { StreamscoreError } from "../shared/errors.ts";
+import type { AvroCodec, AvroType } from "../shared/kafka/avro-codec.ts";
+import type { KafkaMessage, Message } from "../shared/kafka/client.ts";
+import { deadLetter } from "../shared/kafka/dead-letter.ts";
+import type { OutputBatch } from "../shared/kafka/transactional-processor.ts";
+import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
+import { decodeState, encodeState } from "./changelog.ts";
+import { cleanRecord, type RawRecord } from "./cleaning.ts";
+import { addEvent, type EntityState, emptyEntityState, isDuplicate, stateRetention } from "./entity-state.ts";
+import { computeFeatures } from "./features.ts";
+
+export interface TransformStats {
+  transformed: number;
+  duplicates: number;
+  deadLettered: Array<{ stage: string; code: string }>;
+}
+
+export interface PipelineTransformer {
+  readonly definition: PipelineDefinition;
+  process(partition: number, messages: KafkaMessage[]): OutputBatch[];
+  /** Applies one changelog record (state restore). */
+  restoreRecord(partition: number, message: KafkaMessage): void;
+  dropState(partition: number): void;
+  entityCount(): number;
+}
+
+export function createPipelineTransformer(deps: {
+  definition: PipelineDefinition;
+  codec: AvroCodec;
+  featuresType: AvroType;
+  featuresSchemaId: number;
+  now: () => number;
+  onStats?: (stats: TransformStats) => void;
+}): PipelineTransformer {
+  const { definition, codec } = deps;
+  const topics = pipelineTopics(definition.name);
+  const retention = stateRetention(definition);
+  const names = featureNames(definition);
+  const states = new Map<number, Map<string, EntityState>>();
+
+  function partitionState(partition: number): Map<string, EntityState> {
+    let entities = states.get(partition);
+    if (!entities) {
+      entities = new Map();
+      states.set(partition, entities);
+    }
+    return entities;
+  }
+
+  return {
+    definition,
+    process(partition, messages) {
+      const entities = partitionState(partition);
+      const features: Message[] = [];
+      const dlq: Message[] = [];
+      const touched = new Set<string>();
+      const stats: TransformStats = { transformed: 0, duplicates: 0, deadLettered: [] };
+      const now = deps.now();
+
+      for (const message of messages) {
+        const source = { topic: topics.raw, partition, offset: message.offset };
+        let record: RawRecord;
+        try {
+          record = codec.decode(message.value).record as RawRecord;
+        } catch (error) {
+          dlq.push(deadLetter(message, source, "decode", error));
+          stats.deadLettered.push({ stage: "decode", code: (error as StreamscoreError).code ?? "UNEXPECTED" });
+          continue;
+        }
+        const cleaned = cleanRecord(definition.cleaning, definition.eventTime, record, now);
+        if (!cleaned.ok) {
+          const error = new StreamscoreError("CLEANING_REJECTED", `${cleaned.field} ${cleaned.reason}`);
+          dlq.push(deadLetter(message, source, "clean", error));
+          stats.deadLettered.push({ stage: "clean", code: error.code });
+          continue;
+        }
+        const event = cleaned.record;
+        const entity = String(event[definition.entityKey]);
+        const eventId = String(event[definition.cleaning.dedupe.key]);
+        const eventTime = Number(event[definition.eventTime]);
+        let state = entities.get(entity);
+        if (!state) {
+          state = emptyEntityState(retention);
+          entities.set(entity, state);
+        }
+        if (isDuplicate(state, eventId)) {
+          stats.duplicates += 1;
+          continue;
+        }
+        addEvent(state, retention, eventId, eventTime, event);
+        touched.add(entity);
+        const values = computeFeatures(definition, event, state);
+        const out: Record<string, unknown> = {
+          event_id: eventId,
+          entity,
+          event_time: eventTime,
+          ingest_time: Number(message.timestamp),
+          transform_time: now,
+        };
+        for (let i = 0; i < names.length; i += 1) out[names[i] as string] = values[i];
+        features.push({ key: entity, value: codec.encode(deps.featuresSchemaId, deps.featuresType, out) });
+        stats.transformed += 1;
+      }
+
+      // The changelog keeps the input's partitioning so whoever owns raw partition p restores it.
+      const changelog: Message[] = [...touched].map((entity) => ({
+        key: entity,
+        value: encodeState(entities.get(entity) as EntityState),
+        partition,
+      }));
+      deps.onStats?.(stats);
+      return [
+        { topic: topics.features, messages: features },
+        { topic: topics.dlq, messages: dlq },
+        { topic: topics.transformerState, messages: changelog },
+      ];
+    },
+    restoreRecord(partition, message) {
+      const entities = partitionState(partition);
+      const entity = message.key?.toString();
+      if (!entity) return;
+      if (!message.value) entities.delete(entity);
+      else entities.set(entity, decodeState(message.value));
+    },
+    dropState(partition) {
+      states.delete(partition);
+    },
+    entityCount() {
+      let count = 0;
+      for (const entities of states.values()) count += entities.size;
+      return count;
+    },
+  };
+}
