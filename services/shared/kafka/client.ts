@@ -1,6 +1,6 @@
 // The Kafka adapter: the only module that imports kafkajs. Everything else takes its types from here.
 import { readFileSync } from "node:fs";
-import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
+import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer, type SASLOptions } from "kafkajs";
 import type { ConnectionConfig } from "../connection-settings.ts";
 import type { Logger } from "../logger.ts";
 
@@ -17,6 +17,7 @@ export type {
 } from "kafkajs";
 export { CompressionTypes } from "kafkajs";
 export type { Kafka };
+export { Partitioners };
 
 export type KafkaConnectionConfig = Pick<
   ConnectionConfig,
@@ -74,4 +75,17 @@ export function createKafka(config: KafkaConnectionConfig, logger: Logger, clien
       },
   };
   return new Kafka(options);
+}
+
+/**
+ * The producer for records that are not part of a transaction: idempotent, acks from all
+ * in-sync replicas, one request in flight (kafkajs needs that for idempotence), and Kafka's
+ * default (murmur2) partitioner so keys land where Java clients would put them.
+ */
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
 }

@@ -6,7 +6,7 @@
 // batch is retried from the last committed offset.
 import { describeError, isStreamscoreError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import type { Consumer, Kafka, KafkaMessage, Message, Producer } from "./client.ts";
+import { type Consumer, type Kafka, type KafkaMessage, type Message, Partitioners, type Producer } from "./client.ts";
 
 export interface OutputBatch {
   topic: string;
@@ -71,6 +71,7 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
       transactionalId: `${options.service}-${options.inputTopic}-${partition}`,
       idempotent: true,
       maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
     await producer.connect();
     producers.set(partition, producer);

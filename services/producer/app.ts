@@ -1,0 +1,160 @@
+// The ingest HTTP API. `POST /v1/pipelines/:pipeline/events` takes one JSON event, a JSON array
+// or NDJSON, validates each event against the pipeline's Avro schema, and answers per event.
+// A 2xx means every accepted event was acknowledged by Kafka (acks=all); anything else is
+// indeterminate for the events it names, and the client retries with the same event ids.
+import Fastify, { type FastifyInstance } from "fastify";
+import type { AvroType } from "../shared/kafka/avro-codec.ts";
+import type { BatchingSender } from "../shared/kafka/batching-sender.ts";
+import type { Message } from "../shared/kafka/client.ts";
+import { encodeWireFormat } from "../shared/kafka/wire-format.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { Registry } from "../shared/metrics.ts";
+import { type Readiness, registerOpsRoutes } from "../shared/ops-routes.ts";
+import type { PipelineDefinition } from "../shared/pipeline/definition.ts";
+import { parseJsonBody, parseNdjsonBody } from "./body.ts";
+import type { ProducerMetrics } from "./metrics.ts";
+import type { EventValidator, FieldError } from "./validation.ts";
+
+export interface IngestPipeline {
+  definition: PipelineDefinition;
+  topic: string;
+  schemaId: number;
+  type: AvroType;
+  validate: EventValidator;
+}
+
+export interface IngestLimits {
+  maxBodyBytes: number;
+  maxEvents: number;
+  maxPendingRecords: number;
+  sendTimeoutMs: number;
+}
+
+export type EventResult =
+  | { index: number; status: "accepted"; eventId: string }
+  | { index: number; status: "rejected"; errors: FieldError[] };
+
+class SendTimeout extends Error {}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SendTimeout(`no acknowledgement within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function buildIngestApp(deps: {
+  pipelines: ReadonlyMap<string, IngestPipeline>;
+  sender: BatchingSender;
+  limits: IngestLimits;
+  metrics: ProducerMetrics;
+  registry: Registry;
+  readiness: Readiness;
+  logger: Logger;
+}): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: deps.limits.maxBodyBytes });
+  const log = deps.logger.child({ module: "ingest" });
+
+  app.removeAllContentTypeParsers();
+  for (const type of ["application/json", "application/x-ndjson", "application/ndjson"]) {
+    app.addContentTypeParser(
+      type,
+      { parseAs: "string", bodyLimit: deps.limits.maxBodyBytes },
+      (_request, body, done) => {
+        done(null, body);
+      },
+    );
+  }
+  app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, _request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) log.error({ err: error }, "request failed");
+    const messages: Record<number, string> = {
+      413: `request body is larger than ${deps.limits.maxBodyBytes} bytes`,
+      415: "Content-Type must be application/json or application/x-ndjson",
+    };
+    return reply.code(status).send({ error: error.code ?? "ERROR", message: messages[status] ?? error.message });
+  });
+
+  registerOpsRoutes(app, deps.registry, deps.readiness);
+
+  app.get("/v1/pipelines", async () => ({
+    pipelines: [...deps.pipelines.values()].map((p) => ({
+      name: p.definition.name,
+      topic: p.topic,
+      schemaId: p.schemaId,
+    })),
+  }));
+
+  app.post<{ Params: { pipeline: string } }>("/v1/pipelines/:pipeline/events", async (request, reply) => {
+    const pipeline = deps.pipelines.get(request.params.pipeline);
+    if (!pipeline) {
+      return reply
+        .code(404)
+        .send({ error: "UNKNOWN_PIPELINE", message: `no pipeline named "${request.params.pipeline}"` });
+    }
+    const name = pipeline.definition.name;
+    const fail = (status: number, error: string, message: string, headers: Record<string, string> = {}) => {
+      deps.metrics.requests.inc({ pipeline: name, status: String(status) });
+      return reply.code(status).headers(headers).send({ error, message });
+    };
+    const text = typeof request.body === "string" ? request.body : "";
+    const contentType = String(request.headers["content-type"] ?? "");
+    const parsed = contentType.includes("ndjson") ? parseNdjsonBody(text) : parseJsonBody(text);
+    if (!parsed.ok) return fail(400, "MALFORMED_BODY", parsed.message);
+    if (parsed.events.length === 0) return fail(400, "NO_EVENTS", "the body holds no events");
+    if (parsed.events.length > deps.limits.maxEvents) {
+      return fail(
+        413,
+        "TOO_MANY_EVENTS",
+        `${parsed.events.length} events in one request; the limit is ${deps.limits.maxEvents}`,
+      );
+    }
+    if (deps.sender.pendingRecords + parsed.events.length > deps.limits.maxPendingRecords) {
+      return fail(429, "BACK_PRESSURE", "too many events are waiting for Kafka; retry later", { "retry-after": "1" });
+    }
+
+    const results: EventResult[] = [];
+    const messages: Message[] = [];
+    parsed.events.forEach((event, index) => {
+      const checked = pipeline.validate(event);
+      if (!checked.ok) {
+        results.push({ index, status: "rejected", errors: checked.errors });
+        return;
+      }
+      const record = checked.record;
+      const eventId = String(record[pipeline.definition.eventId]);
+      messages.push({
+        key: String(record[pipeline.definition.entityKey]),
+        value: encodeWireFormat(pipeline.schemaId, pipeline.type.toBuffer(record)),
+      });
+      results.push({ index, status: "accepted", eventId });
+    });
+    const accepted = messages.length;
+    const rejected = results.length - accepted;
+    deps.metrics.events.inc({ pipeline: name, outcome: "rejected" }, rejected);
+
+    if (accepted > 0) {
+      const startedAt = performance.now();
+      try {
+        await withTimeout(deps.sender.send(pipeline.topic, messages), deps.limits.sendTimeoutMs);
+      } catch (error) {
+        log.warn({ pipeline: name, events: accepted, error: (error as Error).message }, "Kafka did not acknowledge");
+        deps.metrics.events.inc({ pipeline: name, outcome: "unacknowledged" }, accepted);
+        return fail(
+          503,
+          "KAFKA_UNAVAILABLE",
+          "Kafka did not acknowledge the events; they may or may not have been written. Retry with the same event ids.",
+          { "retry-after": "5" },
+        );
+      }
+      deps.metrics.ackSeconds.observe({ pipeline: name }, (performance.now() - startedAt) / 1000);
+      deps.metrics.events.inc({ pipeline: name, outcome: "accepted" }, accepted);
+    }
+    const status = rejected === 0 ? 200 : accepted === 0 ? 400 : 207;
+    deps.metrics.requests.inc({ pipeline: name, status: String(status) });
+    return reply.code(status).send({ accepted, rejected, results });
+  });
+
+  return app;
+}

@@ -1,0 +1,38 @@
+// The ingest service's settings (plus the shared connection settings).
+import { loadConfig, parse, setting } from "../shared/config.ts";
+import { loadConnectionConfig } from "../shared/connection-settings.ts";
+
+export const producerSettings = {
+  PIPELINES: setting(parse.list(), { default: "payments,iris", doc: "Pipelines this process accepts events for." }),
+  PRODUCER_PORT: setting(parse.port(), { default: "8080", doc: "Port of the ingest API (and its /metrics)." }),
+  INGEST_MAX_BODY_BYTES: setting(parse.positiveInt(), {
+    default: "1048576",
+    doc: "Largest request body; larger gets 413.",
+  }),
+  INGEST_MAX_EVENTS: setting(parse.positiveInt(), {
+    default: "5000",
+    doc: "Most events in one request; more gets 413.",
+  }),
+  INGEST_MAX_PENDING_RECORDS: setting(parse.positiveInt(), {
+    default: "50000",
+    doc: "Records waiting for Kafka acknowledgement before requests get 429.",
+  }),
+  INGEST_SEND_TIMEOUT_MS: setting(parse.positiveInt(), {
+    default: "10000",
+    doc: "How long a request waits for Kafka before it gets 503.",
+  }),
+  INGEST_LINGER_MS: setting(parse.positiveInt(), {
+    default: "2",
+    doc: "How long sends of concurrent requests are gathered.",
+  }),
+  SHUTDOWN_TIMEOUT_MS: setting(parse.positiveInt(), {
+    default: "20000",
+    doc: "Bound on a graceful shutdown (all services).",
+  }),
+};
+
+export function loadProducerConfig() {
+  return { ...loadConnectionConfig(), ...loadConfig(producerSettings) };
+}
+
+export type ProducerConfig = ReturnType<typeof loadProducerConfig>;

@@ -1,0 +1,90 @@
+// Coalesces the sends of concurrent callers (e.g. HTTP requests) into one produce request per
+// linger period: with one request in flight (idempotence), per-call sends would serialize.
+// Each caller's promise settles only when the broker acknowledged its records (acks=all).
+import type { Message, Producer } from "./client.ts";
+
+interface Pending {
+  topic: string;
+  messages: Message[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export interface BatchingSender {
+  send(topic: string, messages: Message[]): Promise<void>;
+  /** Records queued or in flight, for back-pressure decisions. */
+  readonly pendingRecords: number;
+  flush(): Promise<void>;
+}
+
+export function createBatchingSender(
+  producer: Producer,
+  options: { lingerMs: number; maxBatchRecords: number; timeoutMs: number },
+): BatchingSender {
+  let queue: Pending[] = [];
+  let queuedRecords = 0;
+  let inFlightRecords = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let sending: Promise<void> = Promise.resolve();
+
+  function schedule(): void {
+    if (queuedRecords >= options.maxBatchRecords) {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      void drain();
+    } else if (!timer) {
+      timer = setTimeout(() => {
+        timer = undefined;
+        void drain();
+      }, options.lingerMs);
+    }
+  }
+
+  function drain(): Promise<void> {
+    if (queue.length === 0) return sending;
+    const batch = queue;
+    const records = queuedRecords;
+    queue = [];
+    queuedRecords = 0;
+    inFlightRecords += records;
+    const byTopic = new Map<string, Message[]>();
+    for (const item of batch) {
+      const list = byTopic.get(item.topic) ?? [];
+      for (const message of item.messages) list.push(message);
+      byTopic.set(item.topic, list);
+    }
+    sending = sending.then(async () => {
+      try {
+        await producer.sendBatch({
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          acks: -1,
+          timeout: options.timeoutMs,
+        });
+        for (const item of batch) item.resolve();
+      } catch (error) {
+        for (const item of batch) item.reject(error);
+      } finally {
+        inFlightRecords -= records;
+      }
+    });
+    return sending;
+  }
+
+  return {
+    send(topic, messages) {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ topic, messages, resolve, reject });
+        queuedRecords += messages.length;
+        schedule();
+      });
+    },
+    get pendingRecords() {
+      return queuedRecords + inFlightRecords;
+    },
+    async flush() {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await drain();
+    },
+  };
+}
