@@ -1,9 +1,9 @@
 // The Avro schemas shipped in schemas/, read by file name.
 import { readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { projectRoot } from "./project.ts";
 
-export const schemasDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "schemas");
+export const schemasDir = join(projectRoot, "schemas");
 
 export function readSchema(fileName: string): object {
   return JSON.parse(readFileSync(join(schemasDir, fileName), "utf8")) as object;

@@ -24,11 +24,19 @@ export function createSchemaRegistry(
   return {
     async register(subject, schema) {
       try {
-        const { id } = await registry.register(
-          { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
-          { subject, compatibility: COMPATIBILITY.BACKWARD },
-        );
-        return id;
+        const attempt = () =>
+          registry.register(
+            { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+            { subject, compatibility: COMPATIBILITY.BACKWARD },
+          );
+        try {
+          return (await attempt()).id;
+        } catch (error) {
+          // Two services registering a new subject at once: both see no config, the second one's
+          // "set compatibility" then finds the rule the first one set. Once set, registering again works.
+          if (!/rule named 'COMPATIBILITY' already exists/.test(describeError(error))) throw error;
+          return (await attempt()).id;
+        }
       } catch (error) {
         throw new StreamscoreError(
           "SCHEMA_REGISTRY_UNAVAILABLE",

@@ -39,6 +39,8 @@ export interface TransactionalProcessorOptions {
   }): void;
   onError?(error: unknown): void;
   sessionTimeoutMs?: number;
+  /** How long a fetch waits for data (the consumer's linger). */
+  maxWaitTimeMs?: number;
 }
 
 export interface TransactionalProcessor {
@@ -56,7 +58,7 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
     readUncommitted: false,
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: 3000,
-    maxWaitTimeInMs: 50,
+    maxWaitTimeInMs: options.maxWaitTimeMs ?? 50,
   });
   const producers = new Map<number, Producer>();
   let assigned: number[] = [];
@@ -98,7 +100,11 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
     for (const partition of assigned.filter((p) => !now.includes(p))) void discardProducer(partition);
     assigned = now;
     restored = false;
-    restoring = undefined;
+    // Restore right away, so the service is ready before its first batch arrives.
+    restoring = restoreAssigned().catch((error: unknown) => {
+      restoring = undefined;
+      log.warn({ error: describeError(error) }, "state restore failed; retrying with the next batch");
+    });
     log.info({ partitions: now }, "partitions assigned");
   });
 
@@ -140,6 +146,7 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
           if (!restored) {
             restoring ??= restoreAssigned();
             await restoring;
+            if (!restored) throw new Error(`state for ${options.inputTopic} could not be restored`);
           }
           const partition = batch.partition;
           try {

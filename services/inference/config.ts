@@ -1,0 +1,43 @@
+// The inference service's settings (plus the shared connection settings).
+import { loadConfig, parse, setting } from "../shared/config.ts";
+import { loadConnectionConfig } from "../shared/connection-settings.ts";
+
+export const inferenceSettings = {
+  PIPELINES: setting(parse.list(), { default: "payments,iris", doc: "Pipelines this process scores." }),
+  INFERENCE_PORT: setting(parse.port(), { default: "8081", doc: "Port of /predict, /v1/models and /metrics." }),
+  INFERENCE_BATCH_SIZE: setting(parse.positiveInt(), {
+    default: "256",
+    doc: "Rows per onnxruntime run (micro-batch).",
+  }),
+  INFERENCE_LINGER_MS: setting(parse.positiveInt(), {
+    default: "20",
+    doc: "How long a fetch waits for more records before a smaller micro-batch is scored.",
+  }),
+  INFERENCE_MAX_TRANSACTION: setting(parse.positiveInt(), { default: "2000", doc: "Records per transaction." }),
+  INFERENCE_CONCURRENCY: setting(parse.positiveInt(), {
+    default: "3",
+    doc: "Partitions processed concurrently per pipeline.",
+  }),
+  INFERENCE_THREADS: setting(parse.positiveInt(), { default: "1", doc: "onnxruntime intra-op threads per model." }),
+  INFERENCE_MODEL_POLL_SECONDS: setting(parse.positiveInt(), {
+    default: "5",
+    doc: "How often model folders are checked for a newer version.",
+  }),
+  INFERENCE_PREDICT_PIPELINE: setting(parse.string(), {
+    default: "iris",
+    doc: 'Pipeline whose model answers the plain `POST /predict {"input": [...]}`.',
+  }),
+  MODELS_ROOT: setting(parse.optionalString(), {
+    doc: "Folder that model directories in pipeline definitions are relative to (default: the project root).",
+  }),
+  SHUTDOWN_TIMEOUT_MS: setting(parse.positiveInt(), {
+    default: "20000",
+    doc: "Bound on a graceful shutdown (all services).",
+  }),
+};
+
+export function loadInferenceConfig() {
+  return { ...loadConnectionConfig(), ...loadConfig(inferenceSettings) };
+}
+
+export type InferenceConfig = ReturnType<typeof loadInferenceConfig>;

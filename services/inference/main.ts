@@ -1,0 +1,52 @@
+// The inference process: wiring only.
+import { createKafka } from "../shared/kafka/client.ts";
+import { createSchemaRegistry } from "../shared/kafka/registry.ts";
+import { runService } from "../shared/lifecycle.ts";
+import { createLogger } from "../shared/logger.ts";
+import { createRegistry } from "../shared/metrics.ts";
+import { getPipeline } from "../shared/pipelines/index.ts";
+import { buildInferenceApp } from "./app.ts";
+import { loadInferenceConfig } from "./config.ts";
+import { createInferenceMetrics } from "./metrics.ts";
+import { createInferenceService } from "./service.ts";
+
+const config = loadInferenceConfig();
+const logger = createLogger({ name: "inference", level: config.LOG_LEVEL });
+
+runService({
+  logger,
+  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  start: async () => {
+    const registry = createRegistry("inference");
+    const service = createInferenceService({
+      kafka: createKafka(config, logger, "inference"),
+      registry: createSchemaRegistry(config),
+      logger,
+      metrics: createInferenceMetrics(registry),
+      pipelines: config.PIPELINES.map(getPipeline),
+      batchSize: config.INFERENCE_BATCH_SIZE,
+      maxTransactionRecords: config.INFERENCE_MAX_TRANSACTION,
+      lingerMs: config.INFERENCE_LINGER_MS,
+      concurrency: config.INFERENCE_CONCURRENCY,
+      threads: config.INFERENCE_THREADS,
+      modelPollSeconds: config.INFERENCE_MODEL_POLL_SECONDS,
+      modelsRoot: config.MODELS_ROOT,
+    });
+    const app = buildInferenceApp({
+      service,
+      predictPipeline: config.INFERENCE_PREDICT_PIPELINE,
+      pipelines: config.PIPELINES,
+      registry,
+      readiness: service,
+    });
+    await app.listen({ host: "127.0.0.1", port: config.INFERENCE_PORT });
+    await service.start();
+    logger.info({ port: config.INFERENCE_PORT, pipelines: config.PIPELINES }, "inference started");
+    return {
+      async stop() {
+        await service.stop();
+        await app.close();
+      },
+    };
+  },
+});
