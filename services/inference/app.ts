@@ -59,7 +59,9 @@ function rowsFromNamed(body: unknown, featureOrder: readonly string[]): number[]
 async function score(model: LoadedModel, rows: number[][]) {
   const width = model.manifest.input.width;
   const matrix = new Float32Array(rows.length * width);
-  rows.forEach((row, r) => matrix.set(row, r * width));
+  rows.forEach((row, r) => {
+    matrix.set(row, r * width);
+  });
   return model.score(matrix, rows.length);
 }
 
@@ -79,12 +81,10 @@ export function buildInferenceApp(deps: {
   registerOpsRoutes(app, deps.registry, deps.readiness);
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, _request, reply) => {
     const status = error instanceof RequestError ? 400 : (error.statusCode ?? 500);
-    return reply
-      .code(status)
-      .send({
-        error: error instanceof RequestError ? "REQUEST_INVALID" : (error.code ?? "ERROR"),
-        message: error.message,
-      });
+    return reply.code(status).send({
+      error: error instanceof RequestError ? "REQUEST_INVALID" : (error.code ?? "ERROR"),
+      message: error.message,
+    });
   });
 
   function modelOf(pipeline: string): LoadedModel {
