@@ -1,0 +1,50 @@
+// The monitor process: wiring only.
+import { createIdempotentProducer, createKafka } from "../shared/kafka/client.ts";
+import { createSchemaRegistry } from "../shared/kafka/registry.ts";
+import { runService } from "../shared/lifecycle.ts";
+import { createLogger } from "../shared/logger.ts";
+import { createRegistry } from "../shared/metrics.ts";
+import { buildOpsServer } from "../shared/ops-routes.ts";
+import { getPipeline } from "../shared/pipelines/index.ts";
+import { createClickHouse } from "./clickhouse.ts";
+import { loadMonitorConfig } from "./config.ts";
+import { createMonitorMetrics } from "./metrics.ts";
+import { createMonitorService } from "./service.ts";
+
+const config = loadMonitorConfig();
+const logger = createLogger({ name: "monitor", level: config.LOG_LEVEL });
+
+runService({
+  logger,
+  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  start: async () => {
+    const registry = createRegistry("monitor");
+    const kafka = createKafka(config, logger, "monitor");
+    const producer = createIdempotentProducer(kafka);
+    await producer.connect();
+    const clickhouse = createClickHouse(config);
+    const service = createMonitorService({
+      kafka,
+      registry: createSchemaRegistry(config),
+      clickhouse,
+      producer,
+      database: config.CLICKHOUSE_DATABASE,
+      logger,
+      metrics: createMonitorMetrics(registry),
+      pipelines: config.PIPELINES.map(getPipeline),
+      maxBackoffMs: config.MONITOR_MAX_BACKOFF_MS,
+    });
+    const ops = buildOpsServer(registry, service);
+    await ops.listen({ host: "127.0.0.1", port: config.MONITOR_PORT });
+    await service.start();
+    logger.info({ port: config.MONITOR_PORT, pipelines: config.PIPELINES }, "monitor started");
+    return {
+      async stop() {
+        await service.stop();
+        await producer.disconnect();
+        await clickhouse.close();
+        await ops.close();
+      },
+    };
+  },
+});

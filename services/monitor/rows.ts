@@ -1,0 +1,50 @@
+// Scored records and dead letters as ClickHouse rows. Pure.
+
+import type { KafkaMessage } from "../shared/kafka/client.ts";
+import { headerText } from "../shared/kafka/dead-letter.ts";
+import type { ScoredRecord } from "../shared/pipeline/records.ts";
+
+export function predictionRow(
+  record: ScoredRecord,
+  featureNames: readonly string[],
+  partition: number,
+  offset: string,
+) {
+  return {
+    event_id: record.event_id,
+    pipeline: record.pipeline,
+    entity: record.entity,
+    event_time: Math.floor(record.event_time / 1000),
+    event_time_ms: record.event_time,
+    ingest_time_ms: record.ingest_time,
+    transform_time_ms: record.transform_time,
+    score_time_ms: record.score_time,
+    model_name: record.model_name,
+    model_version: record.model_version,
+    label: record.label,
+    score: record.score,
+    class_labels: record.class_labels,
+    probabilities: record.probabilities,
+    feature_names: featureNames,
+    feature_values: record.features,
+    source_partition: partition,
+    source_offset: offset,
+  };
+}
+
+export function deadLetterRow(pipeline: string, message: KafkaMessage, partition: number) {
+  const header = (name: string) => headerText(message.headers, name) ?? "";
+  return {
+    pipeline,
+    dlq_partition: partition,
+    dlq_offset: message.offset,
+    error_code: header("x-error-code"),
+    error_message: header("x-error-message"),
+    error_stage: header("x-error-stage"),
+    original_topic: header("x-original-topic"),
+    original_partition: Number(header("x-original-partition") || -1),
+    original_offset: header("x-original-offset") || "-1",
+    key: message.key?.toString("utf8") ?? "",
+    value_base64: message.value?.toString("base64") ?? "",
+  };
+}
