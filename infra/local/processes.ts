@@ -13,7 +13,7 @@ export interface DaemonSpec {
   cwd: string;
   logFile: string;
   pidFile: string;
-  env?: NodeJS.ProcessEnv;
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export function readPid(pidFile: string): number | undefined {

@@ -1,0 +1,37 @@
+// The streamscore services as local processes (for the demo): each one a daemon with a log and a
+// pid file under the stack folder, healthy once its /readyz answers 200.
+import { join } from "node:path";
+import { processEnvironment } from "../../services/shared/config.ts";
+import { componentPaths, daemonComponent, type StackComponent } from "./component.ts";
+import { projectRoot, type StackConfig } from "./config.ts";
+import { httpOk } from "./processes.ts";
+
+export const serviceNames = ["transformer", "inference", "monitor", "producer"] as const;
+
+const ports: Record<(typeof serviceNames)[number], number> = {
+  producer: 8080,
+  inference: 8081,
+  transformer: 8082,
+  monitor: 8083,
+};
+
+export function serviceComponents(config: StackConfig, env: Record<string, string> = {}): StackComponent[] {
+  return serviceNames.map((name) => {
+    const paths = componentPaths(config, name);
+    const port = ports[name];
+    return daemonComponent({
+      name,
+      endpoint: `http://127.0.0.1:${port}`,
+      paths,
+      timeoutMs: config.STACK_START_TIMEOUT_SECONDS * 1000,
+      install: () => {},
+      prepare: () => ({
+        command: process.execPath,
+        args: [join(projectRoot, "services", name, "main.ts")],
+        cwd: projectRoot,
+        env: { ...processEnvironment(), ...env },
+      }),
+      isHealthy: () => httpOk(`http://127.0.0.1:${port}/readyz`),
+    });
+  });
+}
