@@ -14,6 +14,7 @@ export const errorCodes = {
   CLICKHOUSE_UNAVAILABLE: { retriable: true },
   CLICKHOUSE_QUERY_FAILED: { retriable: false },
   MIGRATION_FAILED: { retriable: false },
+  DRIFT_INPUT_INVALID: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;
 
 export type ErrorCode = keyof typeof errorCodes;
