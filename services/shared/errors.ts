@@ -21,6 +21,7 @@ export const errorCodes = {
   SCORING_FAILED: { retriable: false },
   KAFKA_PRODUCER_FENCED: { retriable: true },
   REQUEST_INVALID: { retriable: false },
+  DRIFT_INPUT_INVALID: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;
 
 export type ErrorCode = keyof typeof errorCodes;
