@@ -1,101 +1,143 @@
-// `npm run demo` (until the pipeline services land): the smoke flow on the running stack.
-// Registers the payments schema, publishes seeded events to Kafka in the Confluent wire format,
-// reads them back with a consumer group, stores them in ClickHouse and prints what happened.
+// `npm run demo`: starts the four services on the running stack, sends payments (with drift
+// injected half-way, labels for a share of them, a few bad events) and a little iris traffic,
+// waits until the scored events are in ClickHouse, and prints what happened. The stack and the
+// services keep running afterwards; `npm run stack:down` stops everything.
+import { setTimeout as sleep } from "node:timers/promises";
+import { loadStackConfig } from "../../infra/local/config.ts";
+import { serviceComponents } from "../../infra/local/services.ts";
+import { stackUp } from "../../infra/local/stack.ts";
 import { createClickHouse } from "../monitor/clickhouse.ts";
-import { paymentEvents } from "../producer/generator/payments.ts";
-import { loadConnectionConfig } from "../shared/connection-settings.ts";
+import { parseDrift, runGenerator } from "../producer/generator/run.ts";
+import { createIngestClient } from "../producer/sdk.ts";
 import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
-import { createKafka } from "../shared/kafka/client.ts";
+import { createIdempotentProducer, createKafka } from "../shared/kafka/client.ts";
 import { createSchemaRegistry } from "../shared/kafka/registry.ts";
-import { ensureTopics } from "../shared/kafka/topics.ts";
 import { createLogger } from "../shared/logger.ts";
+import { pipelineTopics } from "../shared/pipeline/definition.ts";
 import { readSchema } from "../shared/schemas.ts";
+import { loadDemoConfig } from "./config.ts";
+import { fetchMetrics, sumMetric } from "./metrics-text.ts";
 
-const eventCount = 20_000;
-const topic = "demo.payments.raw";
+const ingestUrl = "http://127.0.0.1:8080";
 
 async function main(): Promise<void> {
-  const config = loadConnectionConfig();
-  const logger = createLogger({ name: "demo", level: config.LOG_LEVEL });
-  const registry = createSchemaRegistry(config);
+  const config = loadDemoConfig();
+  const logger = createLogger({ name: "demo", level: "error" });
+  console.log("[demo] starting the services: transformer, inference, monitor, producer");
+  await stackUp(serviceComponents(loadStackConfig()));
+
   const kafka = createKafka(config, logger, "demo");
-  const clickhouse = createClickHouse(config);
-  const schema = readSchema("payments-event.avsc");
-  const type = parseAvroSchema(schema);
-  const codec = createAvroCodec(registry.resolve);
-  const startedAt = Date.now();
-
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [{ topic, partitions: 3 }]);
-  await admin.disconnect();
-  const schemaId = await registry.register(`${topic}-value`, schema);
-
-  const events = paymentEvents(eventCount, Date.now());
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const registry = createSchemaRegistry(config);
+  const producer = createIdempotentProducer(kafka);
   await producer.connect();
-  try {
-    for (let i = 0; i < events.length; i += 2000) {
-      const messages = events
-        .slice(i, i + 2000)
-        .map((e) => ({ key: e.card_id, value: codec.encode(schemaId, type, e) }));
-      await producer.send({ topic, acks: -1, messages });
-    }
-  } finally {
-    await producer.disconnect();
-  }
-  const producedAt = Date.now();
+  const labelsTopic = pipelineTopics("payments").labels;
+  const labelSchema = readSchema("label-event.avsc");
+  const labelSchemaId = await registry.register(`${labelsTopic}-value`, labelSchema);
+  const labelType = parseAvroSchema(labelSchema);
+  const codec = createAvroCodec(registry.resolve);
 
-  const wanted = new Set(events.map((e) => e.event_id));
-  const rows: Array<Record<string, unknown>> = [];
-  const consumer = kafka.consumer({ groupId: `demo-${startedAt}` });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const done = new Promise<void>((resolve) => {
-      void consumer.run({
-        eachBatch: async ({ batch }) => {
-          await codec.prepare(batch.messages.map((m) => m.value));
-          for (const message of batch.messages) {
-            const event = codec.decode(message.value).record as (typeof events)[number];
-            if (!wanted.delete(event.event_id)) continue;
-            rows.push({ ...event, event_time: Math.floor(event.event_time / 1000), partition: batch.partition });
-          }
-          if (wanted.size === 0) resolve();
-        },
-      });
-    });
-    await done;
-  } finally {
-    await consumer.disconnect();
-  }
-  const consumedAt = Date.now();
+  const client = createIngestClient({ baseUrl: ingestUrl });
+  const startedAt = Date.now();
+  const driftAt = Math.round(config.DEMO_SECONDS / 2);
+  console.log(
+    `[demo] sending ${config.DEMO_RATE} payments/s and ${config.DEMO_IRIS_RATE} iris events/s for ${config.DEMO_SECONDS}s; ` +
+      `from ${driftAt}s on, payment amounts shift up by 150 (drift)`,
+  );
 
-  await clickhouse.command(`CREATE DATABASE IF NOT EXISTS ${config.CLICKHOUSE_DATABASE}`);
-  const table = `${config.CLICKHOUSE_DATABASE}.demo_payments`;
-  await clickhouse.command(
-    `CREATE TABLE IF NOT EXISTS ${table} (event_id String, card_id String, merchant_id String, amount Float64,
-     currency String, merchant_category String, country String, channel String, card_present UInt8,
-     event_time DateTime('UTC'), device_id Nullable(String), partition UInt16) ENGINE = MergeTree() ORDER BY (card_id, event_time)`,
+  // Bad input, to show it is refused or dead-lettered and never lost silently.
+  const invalid = await client
+    .publish("payments", [{ event_id: "bad-1", card_id: "c", amount: "twelve" }])
+    .catch((e: Error) => e);
+  await producer.send({
+    topic: pipelineTopics("payments").raw,
+    acks: -1,
+    messages: [
+      { key: "poison", value: Buffer.from("not avro at all") },
+      { key: "poison", value: Buffer.from([0, 0, 0, 0x7f, 0xff, 1, 2, 3]) },
+    ],
+  });
+
+  const [payments, iris] = await Promise.all([
+    runGenerator(
+      client,
+      {
+        pipeline: "payments",
+        ratePerSecond: config.DEMO_RATE,
+        seconds: config.DEMO_SECONDS,
+        seed: startedAt % 100_000,
+        labelRate: 0.3,
+        drift: parseDrift(`amount:mean-shift:150@${driftAt}`, startedAt),
+      },
+      async (labels) => {
+        await producer.send({
+          topic: labelsTopic,
+          acks: -1,
+          messages: labels.map((l) => ({ key: l.event_id, value: codec.encode(labelSchemaId, labelType, l) })),
+        });
+      },
+    ),
+    runGenerator(client, {
+      pipeline: "iris",
+      ratePerSecond: config.DEMO_IRIS_RATE,
+      seconds: config.DEMO_SECONDS,
+      seed: 7,
+    }),
+  ]);
+  await producer.disconnect();
+
+  const clickhouse = createClickHouse(config);
+  const db = config.CLICKHOUSE_DATABASE;
+  const expected = payments.accepted + iris.accepted;
+  const since = `ingest_time_ms >= ${startedAt}`;
+  let stored = 0;
+  for (let waited = 0; waited < 60_000 && stored < expected; waited += 1000) {
+    const [row] = await clickhouse.query<{ n: string }>(
+      `SELECT count() AS n FROM ${db}.predictions FINAL WHERE ${since}`,
+    );
+    stored = Number(row?.n ?? 0);
+    if (stored < expected) await sleep(1000);
+  }
+  const [latency] = await clickhouse.query<{ p50: number; p99: number; max: number }>(
+    `SELECT quantileExact(0.5)(ingest_to_score_ms) AS p50, quantileExact(0.99)(ingest_to_score_ms) AS p99, max(ingest_to_score_ms) AS max FROM ${db}.predictions WHERE ${since}`,
   );
-  await clickhouse.insertRows(
-    table,
-    rows.map((r) => ({ ...r, card_present: r.card_present ? 1 : 0 })),
+  const dlq = await clickhouse.query<{ pipeline: string; error_code: string; n: string }>(
+    `SELECT pipeline, error_code, count() AS n FROM ${db}.dead_letters WHERE received_time >= toDateTime(${Math.floor(startedAt / 1000)}) GROUP BY pipeline, error_code ORDER BY n DESC`,
   );
-  const [stored] = await clickhouse.query<{ rows: string }>(`SELECT count() AS rows FROM ${table}`);
+  const [fraud] = await clickhouse.query<{ flagged: string; avg_score: number }>(
+    `SELECT countIf(label = '1') AS flagged, avg(score) AS avg_score FROM ${db}.predictions WHERE pipeline = 'payments' AND ${since}`,
+  );
   await clickhouse.close();
 
+  const [transformerText = "", inferenceText = "", monitorText = ""] = await Promise.all(
+    [8082, 8081, 8083].map((port) => fetchMetrics(`http://127.0.0.1:${port}/metrics`)),
+  );
+  const stage = (text: string, name: string, labels: Record<string, string> = {}) => sumMetric(text, name, labels);
+
   console.log(`
-streamscore demo (smoke flow)
-  events published to ${topic}:   ${eventCount} in ${producedAt - startedAt} ms
-  events consumed back (decoded):   ${rows.length} in ${consumedAt - producedAt} ms
-  rows in ${table}: ${stored?.rows ?? "?"} (this run added ${rows.length})
+streamscore demo — ${((Date.now() - startedAt) / 1000).toFixed(0)} s
+  ingest API        payments: ${payments.accepted} accepted, ${payments.rejected} rejected, ${payments.failedRequests} failed requests
+                    iris: ${iris.accepted} accepted; plus one invalid request answered ${invalid instanceof Error ? invalid.message.slice(0, 3) : "200"}
+  transformer       ${stage(transformerText, "streamscore_records_in_total")} in → ${stage(transformerText, "streamscore_records_out_total")} feature records (process lifetime), ${stage(transformerText, "streamscore_dead_lettered_total")} dead-lettered, ${stage(transformerText, "streamscore_duplicates_dropped_total")} duplicates dropped
+  inference         ${stage(inferenceText, "streamscore_records_out_total")} scored (process lifetime)
+  monitor           ${stage(monitorText, "streamscore_clickhouse_rows_inserted_total", { table: "predictions" })} rows inserted (process lifetime)
+  ClickHouse        ${stored} of ${expected} events of this run in ${db}.predictions; ${fraud?.flagged ?? 0} payments flagged as fraud
+  dead letters      ${dlq.map((d) => `${d.pipeline}/${d.error_code}: ${d.n}`).join(", ") || "none"}
+  labels            ${payments.labels} ground-truth labels published to ${labelsTopic}
+  latency           ingest → scored: p50 ${latency?.p50 ?? "?"} ms, p99 ${latency?.p99 ?? "?"} ms, max ${latency?.max ?? "?"} ms
 
 Try next:
-  curl -s '${config.CLICKHOUSE_URL}/?query=SELECT+channel,count(),round(avg(amount),2)+FROM+${table}+GROUP+BY+channel+FORMAT+PrettyCompact'
-  npm run stack:status
-  npm run stack:down
+  curl -s -XPOST ${"http://127.0.0.1:8081"}/predict -H 'content-type: application/json' -d '{"input": [5.1, 3.5, 1.4, 0.2]}'
+  npm run cli -- tail payments.scored --max 5 --from-beginning
+  npm run cli -- generate --pipeline payments --rate 100 --seconds 30 --drift merchant_category:new-category:crypto@10
+  curl -s '${config.CLICKHOUSE_URL}/?query=SELECT+model_version,label,count(),round(avg(score),4)+FROM+${db}.predictions+FINAL+WHERE+pipeline%3D%27payments%27+GROUP+BY+model_version,label+FORMAT+PrettyCompact'
+  curl -s '${config.CLICKHOUSE_URL}/?query=SELECT+toStartOfMinute(event_time)+AS+minute,round(avg(feature_values[1]),1)+AS+avg_amount,count()+FROM+${db}.predictions+WHERE+pipeline%3D%27payments%27+GROUP+BY+minute+ORDER+BY+minute+FORMAT+PrettyCompact'
+  open http://127.0.0.1:9090 (Prometheus: streamscore_* metrics)
+  npm run stack:status      npm run stack:down
 `);
+  if (stored < expected) {
+    console.error(`[demo] only ${stored} of ${expected} accepted events reached ClickHouse within 60 s`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((error: unknown) => {

@@ -75,6 +75,7 @@ export interface PipelineSchemaIds {
   raw: number;
   features: number;
   scored: number;
+  labels: number;
 }
 
 /** Registers the pipeline's three schemas (idempotent) and returns their ids. */
@@ -83,10 +84,11 @@ export async function registerPipelineSchemas(
   definition: PipelineDefinition,
 ): Promise<PipelineSchemaIds> {
   const topics = pipelineTopics(definition.name);
-  const [raw, features, scored] = await Promise.all([
+  const [raw, features, scored, labels] = await Promise.all([
     registry.register(`${topics.raw}-value`, readSchema(definition.schema)),
     registry.register(`${topics.features}-value`, featuresSchema(definition)),
     registry.register(`${topics.scored}-value`, scoredSchema()),
+    registry.register(`${topics.labels}-value`, readSchema("label-event.avsc")),
   ]);
-  return { raw, features, scored };
+  return { raw, features, scored, labels };
 }

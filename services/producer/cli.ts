@@ -1,0 +1,180 @@
+// `npm run cli -- <command>`: publish events, tail any pipeline topic decoded, run a generator.
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Command, InvalidArgumentError } from "commander";
+import { loadConnectionConfig } from "../shared/connection-settings.ts";
+import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
+import { createIdempotentProducer, createKafka } from "../shared/kafka/client.ts";
+import { createSchemaRegistry } from "../shared/kafka/registry.ts";
+import { createLogger } from "../shared/logger.ts";
+import { pipelineTopics } from "../shared/pipeline/definition.ts";
+import { readSchema } from "../shared/schemas.ts";
+import { parseNdjsonBody } from "./body.ts";
+import { type LabelRecord, parseDrift, runGenerator } from "./generator/run.ts";
+import { createIngestClient } from "./sdk.ts";
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("must be a positive number");
+  return n;
+}
+
+function share(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError("must be between 0 and 1");
+  return n;
+}
+
+function services() {
+  const config = loadConnectionConfig();
+  const logger = createLogger({ name: "cli", level: "error" });
+  return { config, logger, kafka: createKafka(config, logger, "cli"), registry: createSchemaRegistry(config) };
+}
+
+async function labelPublisher(pipeline: string) {
+  const { kafka, registry } = services();
+  const topic = pipelineTopics(pipeline).labels;
+  const schema = readSchema("label-event.avsc");
+  const schemaId = await registry.register(`${topic}-value`, schema);
+  const type = parseAvroSchema(schema);
+  const codec = createAvroCodec(registry.resolve);
+  const producer = createIdempotentProducer(kafka);
+  await producer.connect();
+  return {
+    publish: async (labels: LabelRecord[]) => {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: labels.map((l) => ({ key: l.event_id, value: codec.encode(schemaId, type, l) })),
+      });
+    },
+    close: () => producer.disconnect(),
+  };
+}
+
+const program = new Command("streamscore").description("Publish events, tail topics, generate traffic");
+program.option("--url <url>", "ingest API", "http://127.0.0.1:8080");
+
+program
+  .command("publish")
+  .description("publish events (NDJSON or a JSON array) from a file or stdin through the ingest API")
+  .requiredOption("-p, --pipeline <name>", "pipeline")
+  .option("-f, --file <path>", "file to read (default: stdin)")
+  .action(async (options: { pipeline: string; file?: string }) => {
+    const text = readFileSync(options.file ?? 0, "utf8");
+    const trimmed = text.trim();
+    const parsed = trimmed.startsWith("[")
+      ? { ok: true as const, events: JSON.parse(trimmed) as unknown[] }
+      : parseNdjsonBody(text);
+    if (!parsed.ok) throw new Error(parsed.message);
+    const client = createIngestClient({ baseUrl: program.opts<{ url: string }>().url });
+    const response = await client.publish(options.pipeline, parsed.events as object[]);
+    for (const result of response.results) console.log(JSON.stringify(result));
+    console.error(`accepted ${response.accepted}, rejected ${response.rejected}`);
+    process.exitCode = response.rejected > 0 ? 1 : 0;
+  });
+
+program
+  .command("tail")
+  .description("print a topic's records as JSON lines, decoded with the schema registry")
+  .argument("<topic>", "e.g. payments.scored")
+  .option("-b, --from-beginning", "start at the oldest record instead of the newest")
+  .option("-g, --group <id>", "consume as this consumer group (offsets are committed)")
+  .option("-n, --max <count>", "stop after this many records", positive)
+  .option("-t, --timeout <seconds>", "stop after this long", positive)
+  .action(
+    async (topic: string, options: { fromBeginning?: boolean; group?: string; max?: number; timeout?: number }) => {
+      const { kafka, registry } = services();
+      const codec = createAvroCodec(registry.resolve);
+      const groupId = options.group ?? `streamscore-tail-${randomBytes(4).toString("hex")}`;
+      const consumer = kafka.consumer({ groupId, readUncommitted: false });
+      let seen = 0;
+      let finish: () => void = () => {};
+      const done = new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? false });
+      await consumer.run({
+        autoCommit: options.group !== undefined,
+        eachBatch: async ({ batch }) => {
+          await codec.prepare(batch.messages.map((m) => m.value));
+          for (const message of batch.messages) {
+            if (options.max !== undefined && seen >= options.max) break;
+            let value: unknown;
+            try {
+              value = codec.decode(message.value).record;
+            } catch {
+              value = { undecodable: message.value?.toString("base64") ?? null };
+            }
+            const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+            console.log(
+              JSON.stringify({
+                partition: batch.partition,
+                offset: message.offset,
+                key: message.key?.toString(),
+                value,
+                ...(Object.keys(headers).length > 0 ? { headers } : {}),
+              }),
+            );
+            seen += 1;
+          }
+          if (options.max !== undefined && seen >= options.max) finish();
+        },
+      });
+      if (options.timeout) setTimeout(finish, options.timeout * 1000).unref();
+      process.once("SIGINT", finish);
+      await done;
+      await consumer.disconnect();
+      if (!options.group) {
+        const admin = kafka.admin();
+        await admin.connect();
+        await admin.deleteGroups([groupId]).catch(() => undefined);
+        await admin.disconnect();
+      }
+    },
+  );
+
+program
+  .command("generate")
+  .description("send seeded synthetic events to the ingest API at a rate, for a bounded time")
+  .requiredOption("-p, --pipeline <name>", "payments or iris")
+  .option("-r, --rate <events/s>", "events per second", positive, 100)
+  .option("-s, --seconds <n>", "how long", positive, 30)
+  .option("--seed <n>", "random seed", positive, 1)
+  .option("-l, --label-rate <share>", "share of events whose label is published to <pipeline>.labels", share, 0)
+  .option("-d, --drift <spec>", "field:mean-shift|scale|new-category:value@seconds, e.g. amount:mean-shift:150@30")
+  .action(
+    async (options: {
+      pipeline: string;
+      rate: number;
+      seconds: number;
+      seed: number;
+      labelRate: number;
+      drift?: string;
+    }) => {
+      if (options.pipeline !== "payments" && options.pipeline !== "iris")
+        throw new Error("--pipeline must be payments or iris");
+      const client = createIngestClient({ baseUrl: program.opts<{ url: string }>().url });
+      const labels = options.labelRate > 0 ? await labelPublisher(options.pipeline) : undefined;
+      const result = await runGenerator(
+        client,
+        {
+          pipeline: options.pipeline,
+          ratePerSecond: options.rate,
+          seconds: options.seconds,
+          seed: options.seed,
+          labelRate: options.labelRate,
+          drift: options.drift ? parseDrift(options.drift, Date.now()) : undefined,
+        },
+        labels?.publish,
+      );
+      await labels?.close();
+      console.log(JSON.stringify(result));
+    },
+  );
+
+program.parseAsync().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});

@@ -1,0 +1,113 @@
+// Runs a seeded generator against the ingest API at a target rate for a bounded time, in event
+// time that follows the wall clock, and optionally publishes ground-truth labels.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { IngestClient } from "../sdk.ts";
+import type { DriftSpec } from "./drift.ts";
+import { irisStream } from "./iris.ts";
+import { paymentStream } from "./payments.ts";
+
+export interface LabelRecord {
+  event_id: string;
+  label: string;
+  label_time: number;
+}
+
+export interface GeneratorRun {
+  pipeline: "payments" | "iris";
+  ratePerSecond: number;
+  seconds: number;
+  seed: number;
+  /** Share of events whose ground truth is published (0..1). */
+  labelRate?: number;
+  drift?: DriftSpec;
+  /** Events per request. */
+  batchSize?: number;
+  /** Requests in flight at once. */
+  concurrency?: number;
+}
+
+export interface GeneratorResult {
+  sent: number;
+  accepted: number;
+  rejected: number;
+  failedRequests: number;
+  labels: number;
+  seconds: number;
+}
+
+function streamFor(run: GeneratorRun, startTime: number) {
+  const options = {
+    seed: run.seed,
+    startTime,
+    ratePerSecond: run.ratePerSecond,
+    drift: run.drift,
+    idPrefix: `${run.pipeline[0]}${startTime.toString(36)}${run.seed}`,
+  };
+  return run.pipeline === "payments" ? paymentStream(options) : irisStream(options);
+}
+
+export async function runGenerator(
+  client: IngestClient,
+  run: GeneratorRun,
+  publishLabels?: (labels: LabelRecord[]) => Promise<void>,
+): Promise<GeneratorResult> {
+  const startTime = Date.now();
+  const stream = streamFor(run, startTime);
+  const batchSize = run.batchSize ?? Math.max(1, Math.min(500, Math.round(run.ratePerSecond / 10)));
+  const total = Math.round(run.ratePerSecond * run.seconds);
+  const result: GeneratorResult = { sent: 0, accepted: 0, rejected: 0, failedRequests: 0, labels: 0, seconds: 0 };
+  const inFlight = new Set<Promise<void>>();
+  let labelRandom = run.seed;
+  const nextRandom = () => {
+    labelRandom = (labelRandom * 1103515245 + 12345) % 2147483648;
+    return labelRandom / 2147483648;
+  };
+
+  while (result.sent < total) {
+    const events: object[] = [];
+    const labels: LabelRecord[] = [];
+    for (let i = 0; i < batchSize && result.sent < total; i += 1) {
+      const { event, label } = stream.next().value as { event: { event_id: string }; label: number };
+      events.push(event);
+      if (nextRandom() < (run.labelRate ?? 0))
+        labels.push({ event_id: event.event_id, label: String(label), label_time: Date.now() });
+      result.sent += 1;
+    }
+    // Pace by the wall clock: event i is due at start + i / rate.
+    const due = startTime + (result.sent / run.ratePerSecond) * 1000;
+    const wait = due - Date.now();
+    if (wait > 0) await sleep(wait);
+    const request = client
+      .publish(run.pipeline, events)
+      .then(async (response) => {
+        result.accepted += response.accepted;
+        result.rejected += response.rejected;
+        if (publishLabels && labels.length > 0) {
+          await publishLabels(labels);
+          result.labels += labels.length;
+        }
+      })
+      .catch(() => {
+        result.failedRequests += 1;
+      })
+      .finally(() => inFlight.delete(request));
+    inFlight.add(request);
+    if (inFlight.size >= (run.concurrency ?? 8)) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  result.seconds = (Date.now() - startTime) / 1000;
+  return result;
+}
+
+/** Parses `field:kind:value@seconds`, e.g. `amount:mean-shift:150@30` or `merchant_category:new-category:crypto@30`. */
+export function parseDrift(text: string, startTime: number): DriftSpec {
+  const match = /^([a-z_]+):(mean-shift|scale|new-category):([^@]+)@(\d+)$/.exec(text);
+  if (!match) throw new Error(`--drift: expected field:kind:value@seconds, got "${text}"`);
+  const [, field = "", kind, value = "", at = "0"] = match;
+  const fromTime = startTime + Number(at) * 1000;
+  if (kind === "new-category") return { kind, field, fromTime, category: value, share: 0.3 };
+  const number = Number(value);
+  if (!Number.isFinite(number)) throw new Error(`--drift: "${value}" is not a number`);
+  if (kind === "scale") return { kind, field, fromTime, factor: number, center: 0 };
+  return { kind: "mean-shift", field, fromTime, shift: number };
+}
