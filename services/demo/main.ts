@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   console.log(`
 streamscore demo — ${((Date.now() - startedAt) / 1000).toFixed(0)} s
   ingest API        payments: ${payments.accepted} accepted, ${payments.rejected} rejected, ${payments.failedRequests} failed requests
-                    iris: ${iris.accepted} accepted; plus one invalid request answered ${invalid instanceof Error ? invalid.message.slice(0, 3) : "200"}
+                    iris: ${iris.accepted} accepted; plus one invalid request answered ${invalid instanceof Error ? invalid.message.slice(0, 3) : invalid.status}
   transformer       ${stage(transformerText, "streamscore_records_in_total")} in → ${stage(transformerText, "streamscore_records_out_total")} feature records (process lifetime), ${stage(transformerText, "streamscore_dead_lettered_total")} dead-lettered, ${stage(transformerText, "streamscore_duplicates_dropped_total")} duplicates dropped
   inference         ${stage(inferenceText, "streamscore_records_out_total")} scored (process lifetime)
   monitor           ${stage(monitorText, "streamscore_clickhouse_rows_inserted_total", { table: "predictions" })} rows inserted (process lifetime)

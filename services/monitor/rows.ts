@@ -19,6 +19,7 @@ export function predictionRow(
     ingest_time_ms: record.ingest_time,
     transform_time_ms: record.transform_time,
     score_time_ms: record.score_time,
+    insert_time: Math.floor(nowMs / 1000),
     model_name: record.model_name,
     model_version: record.model_version,
     label: record.label,
@@ -32,12 +33,13 @@ export function predictionRow(
   };
 }
 
-export function deadLetterRow(pipeline: string, message: KafkaMessage, partition: number) {
+export function deadLetterRow(pipeline: string, message: KafkaMessage, partition: number, nowMs: number) {
   const header = (name: string) => headerText(message.headers, name) ?? "";
   return {
     pipeline,
     dlq_partition: partition,
     dlq_offset: message.offset,
+    received_time: Math.floor(nowMs / 1000),
     error_code: header("x-error-code"),
     error_message: header("x-error-message"),
     error_stage: header("x-error-stage"),

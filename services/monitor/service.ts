@@ -56,7 +56,7 @@ export function createMonitorService(deps: {
         for (const message of messages) {
           try {
             const record = codec.decode(message.value).record as ScoredRecord;
-            rows.push(predictionRow(record, names, partition, message.offset));
+            rows.push(predictionRow(record, names, partition, message.offset, Date.now()));
           } catch (error) {
             poison.push(
               deadLetter(message, { topic: topics.scored, partition, offset: message.offset }, "sink", error),
@@ -94,7 +94,7 @@ export function createMonitorService(deps: {
       table,
       storedOffsetsQuery: `SELECT dlq_partition AS partition, toString(max(dlq_offset)) AS offset FROM ${table} WHERE pipeline = '${pipeline}' GROUP BY dlq_partition`,
       maxBackoffMs: deps.maxBackoffMs,
-      toRows: async (partition, messages) => messages.map((m) => deadLetterRow(pipeline, m, partition)),
+      toRows: async (partition, messages) => messages.map((m) => deadLetterRow(pipeline, m, partition, Date.now())),
       onInserted: (_partition, rows) => deps.metrics.rowsInserted.inc({ pipeline, table: "dead_letters" }, rows),
       onRetry: () => deps.metrics.insertRetries.inc({ pipeline, table: "dead_letters" }),
     });
