@@ -1,4 +1,6 @@
 // Scored records and dead letters as ClickHouse rows. Pure.
+// ClickHouse 18.16 fills columns left out of a JSONEachRow insert with the type's zero, not with
+// their DEFAULT expression, so every column is sent, times included.
 
 import type { KafkaMessage } from "../shared/kafka/client.ts";
 import { headerText } from "../shared/kafka/dead-letter.ts";
@@ -9,6 +11,7 @@ export function predictionRow(
   featureNames: readonly string[],
   partition: number,
   offset: string,
+  nowMs: number,
 ) {
   return {
     event_id: record.event_id,
