@@ -1,9 +1,9 @@
 // Ends every run with one plain line, "N passed, N failed, N skipped", that any CI log reader
 // understands; skipped tests are listed with their names, which say why they were skipped.
-import type { Reporter, TestModule } from "vitest/node";
+import type { Reporter, SerializedError, TestModule } from "vitest/node";
 
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): void {
     let passed = 0;
     let failed = 0;
     const skipped: string[] = [];
@@ -15,6 +15,14 @@ export default class SummaryReporter implements Reporter {
         else if (state === "skipped") skipped.push(test.fullName);
       }
     }
+    // A file whose set-up failed has its tests marked skipped: count the file as a failure.
+    for (const module of testModules) {
+      if (module.state() === "failed" && ![...module.children.allTests()].some((t) => t.result().state === "failed")) {
+        failed += 1;
+        console.log(`failed: ${module.moduleId} (set-up or teardown error)`);
+      }
+    }
+    failed += unhandledErrors.length;
     for (const name of skipped) console.log(`skipped: ${name}`);
     console.log(`${passed} passed, ${failed} failed, ${skipped.length} skipped`);
   }

@@ -30,8 +30,14 @@ export interface ScoredRecord {
   features: number[];
 }
 
+/** An Avro-safe record name from a pipeline name: "payments-shadow-2" → "PaymentsShadow2". */
 function pascalCase(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+  const joined = name
+    .split(/[^A-Za-z0-9]+/)
+    .filter((part) => part.length > 0)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("");
+  return /^[A-Za-z]/.test(joined) ? joined : `P${joined}`;
 }
 
 /** The features topic's Avro record, generated from the definition: one double per model input. */

@@ -59,3 +59,19 @@ describe("pipeline definitions", () => {
     ).toThrow(/"x" is defined twice/);
   });
 });
+
+describe("PIPELINES entries", () => {
+  it("run a shipped definition under another name", async () => {
+    const { getPipeline } = await import("../../../../services/shared/pipelines/index.ts");
+    const shadow = getPipeline("payments-shadow=payments");
+    expect(shadow.name).toBe("payments-shadow");
+    expect(shadow.features).toEqual(getPipeline("payments").features);
+    expect(pipelineTopics(shadow.name).raw).toBe("payments-shadow.raw");
+  });
+
+  it("refuse unknown definitions and invalid names", async () => {
+    const { getPipeline } = await import("../../../../services/shared/pipelines/index.ts");
+    expect(() => getPipeline("x=nope")).toThrow(/unknown pipeline "nope"/);
+    expect(() => getPipeline("Bad Name=payments")).toThrow(/name: must be lower-case/);
+  });
+});

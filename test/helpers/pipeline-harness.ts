@@ -1,0 +1,174 @@
+// Runs the four services in this process for a pipeline under a unique name, against the real
+// servers, with a ClickHouse database of its own; stop() tears everything down.
+import type { AddressInfo } from "node:net";
+import { createInferenceMetrics } from "../../services/inference/metrics.ts";
+import { createInferenceService, type InferenceService } from "../../services/inference/service.ts";
+import { type ClickHouse, createClickHouse } from "../../services/monitor/clickhouse.ts";
+import { createMonitorMetrics } from "../../services/monitor/metrics.ts";
+import { migrate } from "../../services/monitor/migrations.ts";
+import { createMonitorService, type MonitorService } from "../../services/monitor/service.ts";
+import { buildIngestApp, type IngestPipeline } from "../../services/producer/app.ts";
+import { createProducerMetrics } from "../../services/producer/metrics.ts";
+import { createIngestClient, type IngestClient } from "../../services/producer/sdk.ts";
+import { createEventValidator } from "../../services/producer/validation.ts";
+import type { ConnectionConfig } from "../../services/shared/connection-settings.ts";
+import { parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
+import { createBatchingSender } from "../../services/shared/kafka/batching-sender.ts";
+import {
+  createIdempotentProducer,
+  createKafka,
+  type Kafka,
+  type Producer,
+} from "../../services/shared/kafka/client.ts";
+import { createSchemaRegistry, type SchemaRegistryClient } from "../../services/shared/kafka/registry.ts";
+import { createLogger } from "../../services/shared/logger.ts";
+import { createRegistry } from "../../services/shared/metrics.ts";
+import { type PipelineDefinition, pipelineTopics } from "../../services/shared/pipeline/definition.ts";
+import { setUpPipeline } from "../../services/shared/pipeline/setup.ts";
+import { getPipeline } from "../../services/shared/pipelines/index.ts";
+import { readSchema } from "../../services/shared/schemas.ts";
+import { createTransformerMetrics } from "../../services/transformer/metrics.ts";
+import { createTransformerService, type TransformerService } from "../../services/transformer/service.ts";
+import { testConnectionConfig, uniqueName } from "./integration.ts";
+
+export type ServiceName = "producer" | "transformer" | "inference" | "monitor";
+
+export interface PipelineHarness {
+  definition: PipelineDefinition;
+  config: ConnectionConfig;
+  database: string;
+  kafka: Kafka;
+  registry: SchemaRegistryClient;
+  clickhouse: ClickHouse;
+  /** Idempotent producer for writing straight to the pipeline's topics. */
+  producer: Producer;
+  client: IngestClient;
+  inference: InferenceService | undefined;
+  rawSchemaId: number;
+  stop(): Promise<void>;
+}
+
+export async function startPipelineHarness(options: {
+  base: string;
+  /** Services run in this process; leave one out to run it as a separate process. */
+  services?: ServiceName[];
+}): Promise<PipelineHarness> {
+  const name = uniqueName(`t-${options.base}`).replace(/_/g, "-").toLowerCase();
+  const definition = getPipeline(`${name}=${options.base}`);
+  const services = new Set(options.services ?? ["producer", "transformer", "inference", "monitor"]);
+  const config = testConnectionConfig();
+  const database = uniqueName("streamscore_test");
+  const logger = createLogger({ name: "test", level: "warn" });
+  const kafka = createKafka(config, logger, name);
+  const registry = createSchemaRegistry(config);
+  const clickhouse = createClickHouse(config);
+  await migrate(clickhouse, database);
+  const ids = await setUpPipeline(kafka, registry, definition);
+  const stops: Array<() => Promise<void>> = [];
+
+  let transformer: TransformerService | undefined;
+  if (services.has("transformer")) {
+    transformer = createTransformerService({
+      kafka,
+      registry,
+      logger,
+      metrics: createTransformerMetrics(createRegistry("transformer")),
+      pipelines: [definition],
+      maxBatchRecords: 2000,
+      concurrency: 3,
+    });
+    await transformer.start();
+    stops.push(() => (transformer as TransformerService).stop());
+  }
+  let inference: InferenceService | undefined;
+  if (services.has("inference")) {
+    inference = createInferenceService({
+      kafka,
+      registry,
+      logger,
+      metrics: createInferenceMetrics(createRegistry("inference")),
+      pipelines: [definition],
+      batchSize: 256,
+      maxTransactionRecords: 2000,
+      lingerMs: 20,
+      concurrency: 3,
+      threads: 1,
+      modelPollSeconds: 3600,
+    });
+    await inference.start();
+    stops.push(() => (inference as InferenceService).stop());
+  }
+  const producer = createIdempotentProducer(kafka);
+  await producer.connect();
+  stops.push(() => producer.disconnect());
+  let monitor: MonitorService | undefined;
+  if (services.has("monitor")) {
+    monitor = createMonitorService({
+      kafka,
+      registry,
+      clickhouse,
+      producer,
+      database,
+      logger,
+      metrics: createMonitorMetrics(createRegistry("monitor")),
+      pipelines: [definition],
+      maxBackoffMs: 1000,
+    });
+    await monitor.start();
+    stops.push(() => (monitor as MonitorService).stop());
+  }
+
+  let baseUrl = "http://127.0.0.1:1";
+  if (services.has("producer")) {
+    const ingestProducer = createIdempotentProducer(kafka);
+    await ingestProducer.connect();
+    const schema = readSchema(definition.schema) as Parameters<typeof createEventValidator>[1];
+    const type = parseAvroSchema(schema);
+    const pipeline: IngestPipeline = {
+      definition,
+      topic: pipelineTopics(name).raw,
+      schemaId: ids.raw,
+      type,
+      validate: createEventValidator(type, schema),
+    };
+    const metricsRegistry = createRegistry("producer");
+    const app = buildIngestApp({
+      pipelines: new Map([[name, pipeline]]),
+      sender: createBatchingSender(ingestProducer, { lingerMs: 2, maxBatchRecords: 5000, timeoutMs: 10_000 }),
+      limits: { maxBodyBytes: 4_194_304, maxEvents: 5000, maxPendingRecords: 100_000, sendTimeoutMs: 10_000 },
+      metrics: createProducerMetrics(metricsRegistry),
+      registry: metricsRegistry,
+      readiness: { notReadyReason: () => undefined },
+      logger,
+    });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    stops.push(async () => {
+      await app.close();
+      await ingestProducer.disconnect();
+    });
+  }
+
+  return {
+    definition,
+    config,
+    database,
+    kafka,
+    registry,
+    clickhouse,
+    producer,
+    client: createIngestClient({ baseUrl }),
+    inference,
+    rawSchemaId: ids.raw,
+    async stop() {
+      for (const stop of stops.reverse()) await stop().catch(() => undefined);
+      await clickhouse.command(`DROP DATABASE IF EXISTS ${database}`).catch(() => undefined);
+      const admin = kafka.admin();
+      await admin.connect();
+      const topics = Object.values(pipelineTopics(name));
+      await admin.deleteTopics({ topics }).catch(() => undefined);
+      await admin.disconnect();
+      await clickhouse.close();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+// Poison records for a pipeline's raw topic, each with the dead-letter code it must produce.
+
+import type { PaymentEventRecord } from "../../services/producer/generator/payments.ts";
+import { parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
+import type { Message } from "../../services/shared/kafka/client.ts";
+import { encodeWireFormat } from "../../services/shared/kafka/wire-format.ts";
+import { readSchema } from "../../services/shared/schemas.ts";
+
+export interface Poison {
+  what: string;
+  message: Message;
+  code: string;
+}
+
+export function paymentPoison(template: PaymentEventRecord, paymentsSchemaId: number, irisSchemaId: number): Poison[] {
+  const payments = parseAvroSchema(readSchema("payments-event.avsc"));
+  const iris = parseAvroSchema(readSchema("iris-event.avsc"));
+  const encode = (overrides: Partial<PaymentEventRecord>) =>
+    encodeWireFormat(paymentsSchemaId, payments.toBuffer({ ...template, ...overrides }));
+  const good = encode({ event_id: "poison-truncated" });
+  return [
+    {
+      what: "garbage bytes",
+      message: { key: "p1", value: Buffer.from("definitely not avro") },
+      code: "WIRE_FORMAT_INVALID",
+    },
+    { what: "empty value", message: { key: "p2", value: Buffer.alloc(0) }, code: "WIRE_FORMAT_INVALID" },
+    {
+      what: "unknown schema id",
+      message: { key: "p3", value: encodeWireFormat(0x7ffffff0, good.subarray(5)) },
+      code: "SCHEMA_NOT_FOUND",
+    },
+    {
+      what: "truncated Avro body",
+      message: { key: "p4", value: good.subarray(0, good.length - 4) },
+      code: "AVRO_DECODE_FAILED",
+    },
+    {
+      what: "a record of another schema (wrong types and fields)",
+      message: {
+        key: "p5",
+        value: encodeWireFormat(
+          irisSchemaId,
+          iris.toBuffer({
+            event_id: "poison-iris",
+            flower_id: "f",
+            sepal_length: 1,
+            sepal_width: 1,
+            petal_length: 1,
+            petal_width: 1,
+            event_time: template.event_time,
+          }),
+        ),
+      },
+      code: "CLEANING_REJECTED",
+    },
+    {
+      what: "NaN amount",
+      message: { key: "p6", value: encode({ event_id: "poison-nan", amount: Number.NaN }) },
+      code: "CLEANING_REJECTED",
+    },
+    {
+      what: "Infinity amount",
+      message: { key: "p7", value: encode({ event_id: "poison-inf", amount: Number.POSITIVE_INFINITY }) },
+      code: "CLEANING_REJECTED",
+    },
+    {
+      what: "missing card id",
+      message: { key: "p8", value: encode({ event_id: "poison-nocard", card_id: "" }) },
+      code: "CLEANING_REJECTED",
+    },
+  ];
+}
