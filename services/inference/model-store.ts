@@ -37,6 +37,10 @@ export function createModelStore(modelDir: string, logger: Logger, options: { th
       if (failed.has(version)) continue;
       try {
         const next = await loadModel(join(modelDir, String(version)), options);
+        if (next.manifest.version !== version) {
+          await next.release();
+          throw new Error(`folder ${version} holds a manifest of version ${next.manifest.version}`);
+        }
         const previous = current;
         current = next;
         problem = undefined;
