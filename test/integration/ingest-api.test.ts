@@ -1,0 +1,168 @@
+// The ingest API's answers on the real broker: per-event results, and the status codes for bad
+// bodies, oversized requests, wrong content types, back-pressure and an unreachable Kafka.
+
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildIngestApp, type IngestPipeline } from "../../services/producer/app.ts";
+import { paymentEvents } from "../../services/producer/generator/payments.ts";
+import { createProducerMetrics } from "../../services/producer/metrics.ts";
+import { createEventValidator } from "../../services/producer/validation.ts";
+import { createAvroCodec, parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
+import { createBatchingSender } from "../../services/shared/kafka/batching-sender.ts";
+import { createIdempotentProducer, createKafka, type Producer } from "../../services/shared/kafka/client.ts";
+import { createSchemaRegistry } from "../../services/shared/kafka/registry.ts";
+import { ensureTopics } from "../../services/shared/kafka/topics.ts";
+import { createLogger } from "../../services/shared/logger.ts";
+import { createRegistry } from "../../services/shared/metrics.ts";
+import { payments } from "../../services/shared/pipelines/payments.ts";
+import { readSchema } from "../../services/shared/schemas.ts";
+import { testConnectionConfig, uniqueName, waitFor } from "../helpers/integration.ts";
+
+const config = testConnectionConfig();
+const logger = createLogger({ name: "test", level: "silent" });
+const kafka = createKafka(config, logger, "ingest-test");
+const schema = readSchema("payments-event.avsc") as Parameters<typeof createEventValidator>[1];
+const type = parseAvroSchema(schema);
+const topic = uniqueName("ingest.raw");
+
+function app(
+  producer: Producer,
+  limits: Partial<{ maxPendingRecords: number; sendTimeoutMs: number }> = {},
+  schemaId = 1,
+) {
+  const registry = createRegistry("test");
+  const pipeline: IngestPipeline = {
+    definition: payments,
+    topic,
+    schemaId,
+    type,
+    validate: createEventValidator(type, schema),
+  };
+  return buildIngestApp({
+    pipelines: new Map([["payments", pipeline]]),
+    sender: createBatchingSender(producer, { lingerMs: 2, maxBatchRecords: 1000, timeoutMs: 2000 }),
+    limits: { maxBodyBytes: 10_000, maxEvents: 20, maxPendingRecords: 1000, sendTimeoutMs: 3000, ...limits },
+    metrics: createProducerMetrics(registry),
+    registry,
+    readiness: { notReadyReason: () => undefined },
+    logger,
+  });
+}
+
+describe("ingest API on a real broker", () => {
+  let producer: Producer;
+  let api: FastifyInstance;
+  let schemaId: number;
+
+  beforeAll(async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [{ topic, partitions: 3 }]);
+    await admin.disconnect();
+    schemaId = await createSchemaRegistry(config).register(`${topic}-value`, schema);
+    producer = createIdempotentProducer(kafka);
+    await producer.connect();
+    api = app(producer, {}, schemaId);
+  });
+  afterAll(async () => {
+    await api?.close();
+    await producer?.disconnect();
+  });
+
+  const post = (payload: string, contentType = "application/json", target = api) =>
+    target.inject({
+      method: "POST",
+      url: "/v1/pipelines/payments/events",
+      payload,
+      headers: { "content-type": contentType },
+    });
+
+  it("answers per event, and what it accepted is in Kafka, decodable, keyed by card", async () => {
+    const [a, b] = paymentEvents(2, 99);
+    const response = await post(JSON.stringify([a, { ...b, amount: "NaN" }]));
+    expect(response.statusCode).toBe(207);
+    expect(response.json()).toEqual({
+      accepted: 1,
+      rejected: 1,
+      results: [
+        { index: 0, status: "accepted", eventId: a?.event_id },
+        { index: 1, status: "rejected", errors: [{ field: "amount", message: 'must be a number, got "NaN"' }] },
+      ],
+    });
+    const codec = createAvroCodec(createSchemaRegistry(config).resolve);
+    const consumer = kafka.consumer({ groupId: uniqueName("ingest-check") });
+    const seen: unknown[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        await codec.prepare(batch.messages.map((m) => m.value));
+        for (const m of batch.messages) seen.push({ key: m.key?.toString(), value: codec.decode(m.value).record });
+      },
+    });
+    await waitFor("the accepted event", () => (seen.length >= 1 ? true : undefined), 30_000);
+    await consumer.disconnect();
+    expect(seen).toEqual([{ key: a?.card_id, value: { ...a } }]);
+  });
+
+  it("takes NDJSON", async () => {
+    const events = paymentEvents(3, 98);
+    const response = await post(events.map((e) => JSON.stringify(e)).join("\n"), "application/x-ndjson");
+    expect(response.statusCode).toBe(200);
+    expect(response.json().accepted).toBe(3);
+  });
+
+  it.each([
+    ["malformed JSON", "{oops", "application/json", 400, /malformed JSON/],
+    ["an empty array", "[]", "application/json", 400, /no events/],
+    [
+      "more events than allowed",
+      JSON.stringify(paymentEvents(21, 1)),
+      "application/json",
+      413,
+      /21 events in one request; the limit is 20/,
+    ],
+    [
+      "a body over the size limit",
+      JSON.stringify({ pad: "x".repeat(20_000) }),
+      "application/json",
+      413,
+      /larger than 10000 bytes/,
+    ],
+    ["a wrong content type", "event_id=1", "application/x-www-form-urlencoded", 415, /Content-Type must be/],
+  ])("answers %s with %i naming the problem", async (_, payload, contentType, status, message) => {
+    const response = await post(payload, contentType);
+    expect(response.statusCode).toBe(status);
+    expect(response.json().message).toMatch(message);
+  });
+
+  it("answers an unknown pipeline with 404", async () => {
+    const response = await api.inject({
+      method: "POST",
+      url: "/v1/pipelines/nope/events",
+      payload: "{}",
+      headers: { "content-type": "application/json" },
+    });
+    expect(response.statusCode).toBe(404);
+  });
+
+  it("sheds load with 429 and Retry-After when too many events wait for Kafka", async () => {
+    const tight = app(producer, { maxPendingRecords: 1 }, schemaId);
+    const response = await post(JSON.stringify(paymentEvents(2, 3)), "application/json", tight);
+    expect(response.statusCode).toBe(429);
+    expect(response.headers["retry-after"]).toBe("1");
+    await tight.close();
+  });
+
+  it("answers 503 with Retry-After, never 2xx, when Kafka does not acknowledge", async () => {
+    const unreachable = createIdempotentProducer(
+      createKafka({ ...config, KAFKA_BROKERS: ["127.0.0.1:1"] }, logger, "down"),
+    );
+    const down = app(unreachable, { sendTimeoutMs: 1500 }, schemaId);
+    const response = await post(JSON.stringify(paymentEvents(1, 4)), "application/json", down);
+    expect(response.statusCode).toBe(503);
+    expect(response.headers["retry-after"]).toBe("5");
+    expect(response.json().message).toMatch(/may or may not have been written/);
+    await down.close();
+  });
+});
