@@ -7,7 +7,7 @@ import { loadStackConfig } from "../../infra/local/config.ts";
 import { serviceComponents } from "../../infra/local/services.ts";
 import { stackUp } from "../../infra/local/stack.ts";
 import { createClickHouse } from "../monitor/clickhouse.ts";
-import { parseDrift, runGenerator } from "../producer/generator/run.ts";
+import { type GeneratorRun, parseDrift, runGenerator } from "../producer/generator/run.ts";
 import { createIngestClient } from "../producer/sdk.ts";
 import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
 import { createIdempotentProducer, createKafka } from "../shared/kafka/client.ts";
@@ -57,17 +57,21 @@ async function main(): Promise<void> {
     ],
   });
 
+  // Payments replay about 2.5 hours of event time (2 events/s over 200 cards, as in the model's
+  // training data) in DEMO_SECONDS, ending now; the drift starts half-way.
+  const paymentsRun: GeneratorRun = {
+    pipeline: "payments",
+    ratePerSecond: config.DEMO_RATE,
+    eventRatePerSecond: 2,
+    seconds: config.DEMO_SECONDS,
+    seed: startedAt % 100_000,
+    labelRate: 0.3,
+  };
+  paymentsRun.drift = parseDrift(`amount:mean-shift:150@${driftAt}`, paymentsRun, startedAt);
   const [payments, iris] = await Promise.all([
     runGenerator(
       client,
-      {
-        pipeline: "payments",
-        ratePerSecond: config.DEMO_RATE,
-        seconds: config.DEMO_SECONDS,
-        seed: startedAt % 100_000,
-        labelRate: 0.3,
-        drift: parseDrift(`amount:mean-shift:150@${driftAt}`, startedAt),
-      },
+      paymentsRun,
       async (labels) => {
         await producer.send({
           topic: labelsTopic,
@@ -75,6 +79,7 @@ async function main(): Promise<void> {
           messages: labels.map((l) => ({ key: l.event_id, value: codec.encode(labelSchemaId, labelType, l) })),
         });
       },
+      startedAt,
     ),
     runGenerator(client, {
       pipeline: "iris",

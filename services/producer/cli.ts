@@ -10,7 +10,7 @@ import { createLogger } from "../shared/logger.ts";
 import { pipelineTopics } from "../shared/pipeline/definition.ts";
 import { readSchema } from "../shared/schemas.ts";
 import { parseNdjsonBody } from "./body.ts";
-import { type LabelRecord, parseDrift, runGenerator } from "./generator/run.ts";
+import { type GeneratorRun, type LabelRecord, parseDrift, runGenerator } from "./generator/run.ts";
 import { createIngestClient } from "./sdk.ts";
 
 function positive(value: string): number {
@@ -139,7 +139,12 @@ program
   .command("generate")
   .description("send seeded synthetic events to the ingest API at a rate, for a bounded time")
   .requiredOption("-p, --pipeline <name>", "payments or iris")
-  .option("-r, --rate <events/s>", "events per second", positive, 100)
+  .option("-r, --rate <events/s>", "events sent per second", positive, 100)
+  .option(
+    "-e, --event-rate <events/s>",
+    "events per second of event time (lower replays history faster than real time)",
+    positive,
+  )
   .option("-s, --seconds <n>", "how long", positive, 30)
   .option("--seed <n>", "random seed", positive, 1)
   .option("-l, --label-rate <share>", "share of events whose label is published to <pipeline>.labels", share, 0)
@@ -148,6 +153,7 @@ program
     async (options: {
       pipeline: string;
       rate: number;
+      eventRate?: number;
       seconds: number;
       seed: number;
       labelRate: number;
@@ -157,18 +163,17 @@ program
         throw new Error("--pipeline must be payments or iris");
       const client = createIngestClient({ baseUrl: program.opts<{ url: string }>().url });
       const labels = options.labelRate > 0 ? await labelPublisher(options.pipeline) : undefined;
-      const result = await runGenerator(
-        client,
-        {
-          pipeline: options.pipeline,
-          ratePerSecond: options.rate,
-          seconds: options.seconds,
-          seed: options.seed,
-          labelRate: options.labelRate,
-          drift: options.drift ? parseDrift(options.drift, Date.now()) : undefined,
-        },
-        labels?.publish,
-      );
+      const run: GeneratorRun = {
+        pipeline: options.pipeline,
+        ratePerSecond: options.rate,
+        eventRatePerSecond: options.eventRate,
+        seconds: options.seconds,
+        seed: options.seed,
+        labelRate: options.labelRate,
+      };
+      const wallStart = Date.now();
+      if (options.drift) run.drift = parseDrift(options.drift, run, wallStart);
+      const result = await runGenerator(client, run, labels?.publish, wallStart);
       await labels?.close();
       console.log(JSON.stringify(result));
     },

@@ -34,10 +34,11 @@ interface ExportPlan {
   stream: (options: { seed: number; startTime: number; ratePerSecond: number }) => Iterator<LabelledEvent>;
 }
 
-// 20 events/s over ~2,000 cards gives each card a realistic number of payments per hour, so the
-// 1-hour rolling features have the same distribution as in the live stream.
+// 2 events/s of event time over the generator's default 200 cards: each card pays about 36 times
+// an hour, as in the live stream at any rate, and 200,000 events span 28 hours, so every hour of
+// the day is in the training profile.
 const plans: Record<string, ExportPlan> = {
-  payments: { rows: 200_000, ratePerSecond: 20, stream: paymentStream },
+  payments: { rows: 200_000, ratePerSecond: 2, stream: paymentStream },
   iris: { rows: 3_000, ratePerSecond: 10, stream: irisStream },
 };
 

@@ -31,6 +31,7 @@ export interface PaymentGeneratorOptions {
   startTime: number;
   /** Events per second of event time. */
   ratePerSecond: number;
+  /** Cards in circulation; by default 100 per event/s, so each card pays about 36 times an hour. */
   cards?: number;
   /** Share of events that start a fraud burst. */
   fraudBurstShare?: number;
@@ -47,7 +48,7 @@ const fraudCountryWeights = [15, 5, 5, 5, 40, 30];
 /** An endless, deterministic stream of labelled payments. */
 export function* paymentStream(options: PaymentGeneratorOptions): Generator<LabelledPayment> {
   const random = seededRandom(options.seed);
-  const cards = options.cards ?? 2000;
+  const cards = options.cards ?? Math.max(10, Math.round(options.ratePerSecond * 100));
   const burstShare = options.fraudBurstShare ?? 0.004;
   const gapMs = 1000 / options.ratePerSecond;
   const prefix = options.idPrefix ?? `p${options.seed}`;

@@ -14,7 +14,13 @@ export interface LabelRecord {
 
 export interface GeneratorRun {
   pipeline: "payments" | "iris";
+  /** Events sent per second of wall-clock time. */
   ratePerSecond: number;
+  /**
+   * Events per second of event time; lower than the send rate replays history faster than real
+   * time (the run's last event is stamped about now). Defaults to the send rate.
+   */
+  eventRatePerSecond?: number;
   seconds: number;
   seed: number;
   /** Share of events whose ground truth is published (0..1). */
@@ -35,13 +41,23 @@ export interface GeneratorResult {
   seconds: number;
 }
 
-function streamFor(run: GeneratorRun, startTime: number) {
+/**
+ * The event time of the run's first event: its last event, sent at the end of the run, is stamped
+ * with about the wall-clock time it is sent at, so nothing lies in the future.
+ */
+export function eventStartTime(run: GeneratorRun, wallStart: number): number {
+  const eventRate = run.eventRatePerSecond ?? run.ratePerSecond;
+  const events = run.ratePerSecond * run.seconds;
+  return Math.round(wallStart + run.seconds * 1000 - (events / eventRate) * 1000);
+}
+
+function streamFor(run: GeneratorRun, wallStart: number) {
   const options = {
     seed: run.seed,
-    startTime,
-    ratePerSecond: run.ratePerSecond,
+    startTime: eventStartTime(run, wallStart),
+    ratePerSecond: run.eventRatePerSecond ?? run.ratePerSecond,
     drift: run.drift,
-    idPrefix: `${run.pipeline[0]}${startTime.toString(36)}${run.seed}`,
+    idPrefix: `${run.pipeline[0]}${wallStart.toString(36)}${run.seed}`,
   };
   return run.pipeline === "payments" ? paymentStream(options) : irisStream(options);
 }
@@ -50,8 +66,9 @@ export async function runGenerator(
   client: IngestClient,
   run: GeneratorRun,
   publishLabels?: (labels: LabelRecord[]) => Promise<void>,
+  wallStart = Date.now(),
 ): Promise<GeneratorResult> {
-  const startTime = Date.now();
+  const startTime = wallStart;
   const stream = streamFor(run, startTime);
   const batchSize = run.batchSize ?? Math.max(1, Math.min(500, Math.round(run.ratePerSecond / 10)));
   const total = Math.round(run.ratePerSecond * run.seconds);
@@ -99,12 +116,17 @@ export async function runGenerator(
   return result;
 }
 
-/** Parses `field:kind:value@seconds`, e.g. `amount:mean-shift:150@30` or `merchant_category:new-category:crypto@30`. */
-export function parseDrift(text: string, startTime: number): DriftSpec {
+/**
+ * Parses `field:kind:value@seconds`, e.g. `amount:mean-shift:150@30` or
+ * `merchant_category:new-category:crypto@30`: drift from that many seconds into the run on.
+ */
+export function parseDrift(text: string, run: GeneratorRun, wallStart: number): DriftSpec {
   const match = /^([a-z_]+):(mean-shift|scale|new-category):([^@]+)@(\d+)$/.exec(text);
   if (!match) throw new Error(`--drift: expected field:kind:value@seconds, got "${text}"`);
   const [, field = "", kind, value = "", at = "0"] = match;
-  const fromTime = startTime + Number(at) * 1000;
+  // Seconds into the run, mapped to the event time of the event sent then.
+  const eventRate = run.eventRatePerSecond ?? run.ratePerSecond;
+  const fromTime = eventStartTime(run, wallStart) + Math.round((Number(at) * run.ratePerSecond * 1000) / eventRate);
   if (kind === "new-category") return { kind, field, fromTime, category: value, share: 0.3 };
   const number = Number(value);
   if (!Number.isFinite(number)) throw new Error(`--drift: "${value}" is not a number`);

@@ -35,7 +35,17 @@ export const payments = definePipeline({
   ],
   model: { directory: "services/inference/models/payments", name: "payments-fraud" },
   monitoring: {
-    features: ["amount", "log_amount", "merchant_category", "country", "hour_of_day", "card_txn_count_1h"],
+    // Calendar features are left out: a one-minute window holds one hour of one day, which never
+    // looks like a reference spread over the whole day, so they would always read as drift.
+    features: [
+      "amount",
+      "log_amount",
+      "channel_ecom",
+      "merchant_category",
+      "country",
+      "card_txn_count_1h",
+      "card_amount_sum_1h",
+    ],
     windowSeconds: 60,
     allowedLatenessSeconds: 30,
     alertAfterWindows: 2,
