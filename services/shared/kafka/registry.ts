@@ -1,4 +1,6 @@
 // The schema-registry adapter: the only module that imports the registry client.
+
+import { setTimeout as sleep } from "node:timers/promises";
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import avro from "avsc";
 import type { ConnectionConfig } from "../connection-settings.ts";
@@ -29,13 +31,17 @@ export function createSchemaRegistry(
             { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
             { subject, compatibility: COMPATIBILITY.BACKWARD },
           );
-        try {
-          return (await attempt()).id;
-        } catch (error) {
-          // Two services registering a new subject at once: both see no config, the second one's
-          // "set compatibility" then finds the rule the first one set. Once set, registering again works.
-          if (!/rule named 'COMPATIBILITY' already exists/.test(describeError(error))) throw error;
-          return (await attempt()).id;
+        // Two services registering a new subject at once race on its compatibility rule: one may
+        // see the subject before the other set BACKWARD ("BACKWARD != NONE"), or find the rule
+        // already set when it tries to set it. Both settle within moments; retry briefly.
+        for (let tries = 1; ; tries += 1) {
+          try {
+            return (await attempt()).id;
+          } catch (error) {
+            const racing = /rule named 'COMPATIBILITY' already exists|BACKWARD != NONE/.test(describeError(error));
+            if (!racing || tries >= 20) throw error;
+            await sleep(100 * tries);
+          }
         }
       } catch (error) {
         throw new StreamscoreError(

@@ -32,10 +32,11 @@ function hostPort(service: string, containerPort: number): number | undefined {
 }
 
 describe("docker-compose.yml", () => {
-  it("has every server the local stack has, plus Grafana", () => {
+  it("has every server the local stack has, Grafana, and every streamscore service", () => {
     expect(Object.keys(services)).toEqual(
-      expect.arrayContaining(["kafka", "schema-registry", "clickhouse", "prometheus", "grafana"]),
+      expect.arrayContaining(["kafka", "schema-registry", "clickhouse", "prometheus", "grafana", ...serviceNames]),
     );
+    for (const name of serviceNames) expect(services[name]?.command).toEqual(["node", `services/${name}/main.ts`]);
   });
 
   it("publishes the same loopback ports as the local stack defaults", () => {
