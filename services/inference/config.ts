@@ -3,7 +3,6 @@ import { loadConfig, parse, setting } from "../shared/config.ts";
 import { loadConnectionConfig } from "../shared/connection-settings.ts";
 
 export const inferenceSettings = {
-  PIPELINES: setting(parse.list(), { default: "payments,iris", doc: "Pipelines this process scores." }),
   INFERENCE_PORT: setting(parse.port(), { default: "8081", doc: "Port of /predict, /v1/models and /metrics." }),
   INFERENCE_BATCH_SIZE: setting(parse.positiveInt(), {
     default: "256",
@@ -29,10 +28,6 @@ export const inferenceSettings = {
   }),
   MODELS_ROOT: setting(parse.optionalString(), {
     doc: "Folder that model directories in pipeline definitions are relative to (default: the project root).",
-  }),
-  SHUTDOWN_TIMEOUT_MS: setting(parse.positiveInt(), {
-    default: "20000",
-    doc: "Bound on a graceful shutdown (all services).",
   }),
 };
 

@@ -1,8 +1,9 @@
 // The monitor's metrics (README has the table).
-import { Counter, Gauge, Histogram, type Registry } from "../shared/metrics.ts";
+import { Counter, createConsumerMetrics, Histogram, type Registry } from "../shared/metrics.ts";
 
 export function createMonitorMetrics(registry: Registry) {
   return {
+    ...createConsumerMetrics(registry),
     rowsInserted: new Counter({
       name: "streamscore_clickhouse_rows_inserted_total",
       help: "Rows written to ClickHouse",
@@ -20,18 +21,6 @@ export function createMonitorMetrics(registry: Registry) {
       name: "streamscore_clickhouse_insert_retries_total",
       help: "Inserts retried because ClickHouse was unavailable",
       labelNames: ["pipeline", "table"],
-      registers: [registry],
-    }),
-    consumerLag: new Gauge({
-      name: "streamscore_consumer_lag_records",
-      help: "Records between the last processed offset and the partition's high watermark",
-      labelNames: ["pipeline", "topic", "partition"],
-      registers: [registry],
-    }),
-    deadLettered: new Counter({
-      name: "streamscore_dead_lettered_total",
-      help: "Records sent to the dead-letter topic",
-      labelNames: ["pipeline", "stage", "code"],
       registers: [registry],
     }),
   };

@@ -3,7 +3,6 @@ import { loadConfig, parse, setting } from "../shared/config.ts";
 import { loadConnectionConfig } from "../shared/connection-settings.ts";
 
 export const producerSettings = {
-  PIPELINES: setting(parse.list(), { default: "payments,iris", doc: "Pipelines this process accepts events for." }),
   PRODUCER_PORT: setting(parse.port(), { default: "8080", doc: "Port of the ingest API (and its /metrics)." }),
   INGEST_MAX_BODY_BYTES: setting(parse.positiveInt(), {
     default: "1048576",
@@ -24,10 +23,6 @@ export const producerSettings = {
   INGEST_LINGER_MS: setting(parse.positiveInt(), {
     default: "2",
     doc: "How long sends of concurrent requests are gathered.",
-  }),
-  SHUTDOWN_TIMEOUT_MS: setting(parse.positiveInt(), {
-    default: "20000",
-    doc: "Bound on a graceful shutdown (all services).",
   }),
 };
 

@@ -1,4 +1,5 @@
-// Settings every service shares: how to reach Kafka, the schema registry and ClickHouse.
+// Settings every service shares: how to reach Kafka, the schema registry and ClickHouse, which
+// pipelines to run, logging and shutdown.
 // Defaults match the local stack (`npm run stack:up`) and docker-compose.yml.
 import { type ConfigOf, type Environment, loadConfig, parse, setting } from "./config.ts";
 import { StreamscoreError } from "./errors.ts";
@@ -29,6 +30,11 @@ export const connectionSettings = {
   CLICKHOUSE_DATABASE: setting(parse.string(), { default: "streamscore", doc: "ClickHouse database for all tables." }),
   CLICKHOUSE_USER: setting(parse.string(), { default: "default", doc: "ClickHouse user." }),
   CLICKHOUSE_PASSWORD: setting(parse.string(), { default: "", doc: "ClickHouse password.", secret: true }),
+  PIPELINES: setting(parse.list(), {
+    default: "payments,iris",
+    doc: "Pipelines a service handles; `name=definition` runs a shipped definition under another name.",
+  }),
+  SHUTDOWN_TIMEOUT_MS: setting(parse.positiveInt(), { default: "20000", doc: "Bound on a graceful shutdown." }),
   LOG_LEVEL: setting(parse.oneOf(["fatal", "error", "warn", "info", "debug", "trace"]), {
     default: "info",
     doc: "Minimum level of the JSON logs.",

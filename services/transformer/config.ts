@@ -3,16 +3,11 @@ import { loadConfig, parse, setting } from "../shared/config.ts";
 import { loadConnectionConfig } from "../shared/connection-settings.ts";
 
 export const transformerSettings = {
-  PIPELINES: setting(parse.list(), { default: "payments,iris", doc: "Pipelines this process transforms." }),
   TRANSFORMER_PORT: setting(parse.port(), { default: "8082", doc: "Port of /healthz, /readyz and /metrics." }),
   TRANSFORMER_MAX_BATCH: setting(parse.positiveInt(), { default: "2000", doc: "Records per transaction." }),
   TRANSFORMER_CONCURRENCY: setting(parse.positiveInt(), {
     default: "3",
     doc: "Partitions processed concurrently per pipeline.",
-  }),
-  SHUTDOWN_TIMEOUT_MS: setting(parse.positiveInt(), {
-    default: "20000",
-    doc: "Bound on a graceful shutdown (all services).",
   }),
 };
 
