@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ClickHouse, createClickHouse } from "../../services/monitor/clickhouse.ts";
 import { paymentEvents } from "../../services/producer/generator/payments.ts";
 import { createAvroCodec, parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
-import { type Admin, createKafka } from "../../services/shared/kafka/client.ts";
+import { type Admin, createIdempotentProducer, createKafka } from "../../services/shared/kafka/client.ts";
 import { createSchemaRegistry } from "../../services/shared/kafka/registry.ts";
 import { ensureTopics } from "../../services/shared/kafka/topics.ts";
 import { createLogger } from "../../services/shared/logger.ts";
@@ -66,7 +66,7 @@ describe("Kafka", () => {
     const codec = createAvroCodec(registry.resolve);
     const sent = paymentEvents(recordCount, 42);
 
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = createIdempotentProducer(kafka);
     await producer.connect();
     try {
       for (let start = 0; start < sent.length; start += 1000) {

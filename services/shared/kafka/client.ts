@@ -78,6 +78,12 @@ export function createKafka(config: KafkaConnectionConfig, logger: Logger, clien
 }
 
 /**
+ * Idempotent producers retry until the broker answers (callers bound the wait themselves): a
+ * limited retry count would let kafkajs give up mid-sequence, which breaks idempotence.
+ */
+export const idempotentRetry = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 };
+
+/**
  * The producer for records that are not part of a transaction: idempotent, acks from all
  * in-sync replicas, one request in flight (kafkajs needs that for idempotence), and Kafka's
  * default (murmur2) partitioner so keys land where Java clients would put them.
@@ -87,5 +93,6 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
+    retry: idempotentRetry,
   });
 }

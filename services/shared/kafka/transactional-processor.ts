@@ -6,7 +6,15 @@
 // batch is retried from the last committed offset.
 import { describeError, isStreamscoreError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import { type Consumer, type Kafka, type KafkaMessage, type Message, Partitioners, type Producer } from "./client.ts";
+import {
+  type Consumer,
+  idempotentRetry,
+  type Kafka,
+  type KafkaMessage,
+  type Message,
+  Partitioners,
+  type Producer,
+} from "./client.ts";
 
 export interface OutputBatch {
   topic: string;
@@ -74,6 +82,7 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
+      retry: idempotentRetry,
     });
     await producer.connect();
     producers.set(partition, producer);
