@@ -52,6 +52,8 @@ export async function startPipelineHarness(options: {
   base: string;
   /** Services run in this process; leave one out to run it as a separate process. */
   services?: ServiceName[];
+  /** Folder the model directories are relative to (default: the project root). */
+  modelsRoot?: string;
 }): Promise<PipelineHarness> {
   const name = uniqueName(`t-${options.base}`).replace(/_/g, "-").toLowerCase();
   const definition = getPipeline(`${name}=${options.base}`);
@@ -94,6 +96,7 @@ export async function startPipelineHarness(options: {
       concurrency: 3,
       threads: 1,
       modelPollSeconds: 3600,
+      modelsRoot: options.modelsRoot,
     });
     await inference.start();
     stops.push(() => (inference as InferenceService).stop());

@@ -28,7 +28,7 @@ function freePort(): Promise<number> {
   });
 }
 
-describe("transformer killed with SIGKILL mid-stream", () => {
+describe("transformer killed with SIGKILL, then stopped with SIGTERM, mid-stream", () => {
   let h: PipelineHarness;
   let child: ChildProcess | undefined;
 
@@ -98,6 +98,14 @@ describe("transformer killed with SIGKILL mid-stream", () => {
     child.kill("SIGKILL");
     await new Promise((resolve) => child?.once("exit", resolve));
     for (let i = total / 2; i < total; i += 200) await h.client.publish(h.definition.name, sent.slice(i, i + 200));
+    child = await startTransformer();
+    // A clean stop mid-stream too: SIGTERM finishes the transaction in flight and exits 0 in bound.
+    const stopping = child;
+    const exited = new Promise<number | null>((resolve) => stopping.once("exit", (code) => resolve(code)));
+    stopping.kill("SIGTERM");
+    const stoppedAt = Date.now();
+    expect(await exited).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(20_000);
     child = await startTransformer();
     await waitFor("every event scored", async () => ((await stored()) >= total ? true : undefined), 180_000);
 
