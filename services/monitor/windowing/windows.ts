@@ -1,0 +1,95 @@
+// Event-time windows: tumbling (slide = size) or sliding (slide < size), closed by a watermark that
+// trails the newest event time by the allowed lateness. An event whose windows are all closed
+// already is late: it is counted, not added. Pure; each open window holds whatever state the
+// caller keeps per window (here, O(bins) drift accumulators).
+
+export interface WindowSpec {
+  sizeMs: number;
+  slideMs: number;
+  allowedLatenessMs: number;
+}
+
+/** Starts of every window [start, start + size) that contains `time`, oldest first. */
+export function windowStarts(time: number, spec: WindowSpec): number[] {
+  const last = Math.floor(time / spec.slideMs) * spec.slideMs;
+  const starts: number[] = [];
+  for (let start = last; start > time - spec.sizeMs; start -= spec.slideMs) starts.unshift(start);
+  return starts;
+}
+
+export interface ClosedWindow<State> {
+  key: string;
+  start: number;
+  end: number;
+  state: State;
+}
+
+/**
+ * Open windows keyed by (group, start): a group separates what must not mix, e.g. model versions.
+ * `add` routes an event to its open windows; `advance` closes the ones the watermark has passed.
+ */
+export class WindowTracker<State> {
+  private readonly open = new Map<string, { group: string; start: number; state: State }>();
+  private watermark = Number.NEGATIVE_INFINITY;
+  private maxEventTime = Number.NEGATIVE_INFINITY;
+  late = 0;
+
+  private readonly spec: WindowSpec;
+  private readonly createState: (group: string, start: number) => State;
+
+  constructor(spec: WindowSpec, createState: (group: string, start: number) => State) {
+    this.spec = spec;
+    this.createState = createState;
+  }
+
+  /** Adds an event; returns false (and counts it late) when all its windows are closed. */
+  add(group: string, time: number, update: (state: State) => void): boolean {
+    if (time > this.maxEventTime) this.maxEventTime = time;
+    let added = false;
+    for (const start of windowStarts(time, this.spec)) {
+      if (start + this.spec.sizeMs <= this.watermark) continue;
+      const key = `${group}\u0000${start}`;
+      let window = this.open.get(key);
+      if (!window) {
+        window = { group, start, state: this.createState(group, start) };
+        this.open.set(key, window);
+      }
+      update(window.state);
+      added = true;
+    }
+    if (!added) this.late += 1;
+    return added;
+  }
+
+  /** Moves the watermark to the newest event time minus the allowed lateness; returns the windows it closed. */
+  advance(): Array<ClosedWindow<State> & { group: string }> {
+    const next = this.maxEventTime - this.spec.allowedLatenessMs;
+    if (next > this.watermark) this.watermark = next;
+    return this.closeUpTo(this.watermark);
+  }
+
+  /** Closes every open window (e.g. at shutdown, or in tests). */
+  flush(): Array<ClosedWindow<State> & { group: string }> {
+    return this.closeUpTo(Number.POSITIVE_INFINITY);
+  }
+
+  get openWindows(): number {
+    return this.open.size;
+  }
+
+  get currentWatermark(): number {
+    return this.watermark;
+  }
+
+  private closeUpTo(watermark: number): Array<ClosedWindow<State> & { group: string }> {
+    const closed: Array<ClosedWindow<State> & { group: string }> = [];
+    for (const [key, window] of this.open) {
+      const end = window.start + this.spec.sizeMs;
+      if (end <= watermark) {
+        closed.push({ key, group: window.group, start: window.start, end, state: window.state });
+        this.open.delete(key);
+      }
+    }
+    return closed.sort((a, b) => a.start - b.start || a.group.localeCompare(b.group));
+  }
+}

@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { WindowTracker, windowStarts } from "../../../services/monitor/windowing/windows.ts";
+
+const minute = 60_000;
+
+describe("window assignment", () => {
+  it("puts an event in exactly one tumbling window, start inclusive and end exclusive", () => {
+    const spec = { sizeMs: minute, slideMs: minute, allowedLatenessMs: 0 };
+    expect(windowStarts(0, spec)).toEqual([0]);
+    expect(windowStarts(minute - 1, spec)).toEqual([0]);
+    expect(windowStarts(minute, spec)).toEqual([minute]);
+  });
+
+  it("puts an event in size/slide sliding windows", () => {
+    const spec = { sizeMs: 15 * minute, slideMs: minute, allowedLatenessMs: 0 };
+    const starts = windowStarts(20 * minute + 5, spec);
+    expect(starts).toHaveLength(15);
+    expect(starts[0]).toBe(6 * minute);
+    expect(starts.at(-1)).toBe(20 * minute);
+    for (const start of starts) expect(start <= 20 * minute + 5 && 20 * minute + 5 < start + 15 * minute).toBe(true);
+  });
+});
+
+describe("watermark and lateness", () => {
+  const spec = { sizeMs: minute, slideMs: minute, allowedLatenessMs: 30_000 };
+
+  it("closes a window once the newest event time minus the lateness passes its end", () => {
+    const tracker = new WindowTracker<number[]>(spec, () => []);
+    tracker.add("v1", 10_000, (s) => s.push(1));
+    tracker.add("v1", 80_000, (s) => s.push(2));
+    expect(tracker.advance()).toEqual([]); // watermark 50 s < end 60 s
+    tracker.add("v1", 95_000, (s) => s.push(3));
+    const closed = tracker.advance(); // watermark 65 s
+    expect(closed.map((w) => [w.start, w.end, w.state])).toEqual([[0, minute, [1]]]);
+    expect(tracker.openWindows).toBe(1);
+  });
+
+  it("still takes events within the allowed lateness, and counts later ones as late", () => {
+    const tracker = new WindowTracker<number[]>(spec, () => []);
+    tracker.add("v1", 100_000, (s) => s.push(1));
+    tracker.advance(); // watermark 70 s: window [0, 60 s) is past
+    expect(tracker.add("v1", 75_000, (s) => s.push(2))).toBe(true); // its window [60, 120) is open
+    expect(tracker.add("v1", 59_000, (s) => s.push(3))).toBe(false);
+    expect(tracker.late).toBe(1);
+    expect(tracker.flush().map((w) => w.state)).toEqual([[1, 2]]);
+  });
+
+  it("keeps groups apart, e.g. two model versions in one minute", () => {
+    const tracker = new WindowTracker<number[]>(spec, () => []);
+    tracker.add("v1", 1000, (s) => s.push(1));
+    tracker.add("v2", 2000, (s) => s.push(2));
+    expect(tracker.flush().map((w) => [w.group, w.state])).toEqual([
+      ["v1", [1]],
+      ["v2", [2]],
+    ]);
+  });
+
+  it("never moves the watermark back", () => {
+    const tracker = new WindowTracker<number[]>(spec, () => []);
+    tracker.add("v1", 200_000, () => {});
+    tracker.advance();
+    tracker.add("v1", 100_000, () => {});
+    tracker.advance();
+    expect(tracker.currentWatermark).toBe(170_000);
+  });
+});
