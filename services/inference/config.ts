@@ -26,9 +26,6 @@ export const inferenceSettings = {
     default: "iris",
     doc: 'Pipeline whose model answers the plain `POST /predict {"input": [...]}`.',
   }),
-  MODELS_ROOT: setting(parse.optionalString(), {
-    doc: "Folder that model directories in pipeline definitions are relative to (default: the project root).",
-  }),
 };
 
 export function loadInferenceConfig() {

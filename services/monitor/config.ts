@@ -8,6 +8,18 @@ export const monitorSettings = {
     default: "10000",
     doc: "Longest wait between insert retries while ClickHouse is down.",
   }),
+  MONITOR_QUALITY_INTERVAL_SECONDS: setting(parse.positiveInt(), {
+    default: "30",
+    doc: "How often model quality is recomputed from the labels that arrived.",
+  }),
+  MONITOR_QUALITY_LOOKBACK_HOURS: setting(parse.positiveInt(), {
+    default: "6",
+    doc: "Event-time hours of windows whose quality is recomputed on each run.",
+  }),
+  MONITOR_LABEL_TIMEOUT_SECONDS: setting(parse.positiveInt(), {
+    default: "3600",
+    doc: "After this long, predictions without a label are counted as unlabelled.",
+  }),
 };
 
 export function loadMonitorConfig() {

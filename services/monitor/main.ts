@@ -6,6 +6,7 @@ import { createLogger } from "../shared/logger.ts";
 import { createRegistry } from "../shared/metrics.ts";
 import { buildOpsServer } from "../shared/ops-routes.ts";
 import { getPipeline } from "../shared/pipelines/index.ts";
+import { projectRoot } from "../shared/project.ts";
 import { createClickHouse } from "./clickhouse.ts";
 import { loadMonitorConfig } from "./config.ts";
 import { createMonitorMetrics } from "./metrics.ts";
@@ -33,6 +34,12 @@ runService({
       metrics: createMonitorMetrics(registry),
       pipelines: config.PIPELINES.map(getPipeline),
       maxBackoffMs: config.MONITOR_MAX_BACKOFF_MS,
+      modelsRoot: config.MODELS_ROOT ?? projectRoot,
+      quality: {
+        intervalSeconds: config.MONITOR_QUALITY_INTERVAL_SECONDS,
+        lookbackHours: config.MONITOR_QUALITY_LOOKBACK_HOURS,
+        labelTimeoutSeconds: config.MONITOR_LABEL_TIMEOUT_SECONDS,
+      },
     });
     const ops = buildOpsServer(registry, service);
     await ops.listen({ host: "127.0.0.1", port: config.MONITOR_PORT });

@@ -1,5 +1,5 @@
 // The monitor's metrics (README has the table).
-import { Counter, createConsumerMetrics, Histogram, type Registry } from "../shared/metrics.ts";
+import { Counter, createConsumerMetrics, Gauge, Histogram, type Registry } from "../shared/metrics.ts";
 
 export function createMonitorMetrics(registry: Registry) {
   return {
@@ -21,6 +21,48 @@ export function createMonitorMetrics(registry: Registry) {
       name: "streamscore_clickhouse_insert_retries_total",
       help: "Inserts retried because ClickHouse was unavailable",
       labelNames: ["pipeline", "table"],
+      registers: [registry],
+    }),
+    driftStatistic: new Gauge({
+      name: "streamscore_drift_statistic",
+      help: "A drift statistic of the last closed window (drift:<test> is the one that decides drift)",
+      labelNames: ["pipeline", "feature", "statistic"],
+      registers: [registry],
+    }),
+    driftDetected: new Gauge({
+      name: "streamscore_drift_detected",
+      help: "1 when the last closed window of a feature drifted",
+      labelNames: ["pipeline", "feature"],
+      registers: [registry],
+    }),
+    windowsClosed: new Counter({
+      name: "streamscore_drift_windows_closed_total",
+      help: "Event-time windows evaluated",
+      labelNames: ["pipeline"],
+      registers: [registry],
+    }),
+    openWindows: new Gauge({
+      name: "streamscore_drift_open_windows",
+      help: "Event-time windows still open",
+      labelNames: ["pipeline"],
+      registers: [registry],
+    }),
+    lateEvents: new Counter({
+      name: "streamscore_drift_late_events_total",
+      help: "Events that arrived after their windows closed (counted, not added)",
+      labelNames: ["pipeline"],
+      registers: [registry],
+    }),
+    alerts: new Counter({
+      name: "streamscore_drift_alerts_total",
+      help: "Drift alerts raised and resolved",
+      labelNames: ["pipeline", "status"],
+      registers: [registry],
+    }),
+    modelQuality: new Gauge({
+      name: "streamscore_model_quality",
+      help: "Model quality of the newest event-time window with labels",
+      labelNames: ["pipeline", "metric"],
       registers: [registry],
     }),
   };

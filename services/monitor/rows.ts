@@ -53,3 +53,21 @@ export function deadLetterRow(pipeline: string, message: KafkaMessage, partition
     value_base64: message.value?.toString("base64") ?? "",
   };
 }
+
+export interface LabelRecord {
+  event_id: string;
+  label: string;
+  label_time: number;
+}
+
+export function labelRow(pipeline: string, label: LabelRecord, partition: number, offset: string) {
+  return {
+    pipeline,
+    event_id: label.event_id,
+    label: label.label,
+    label_time: Math.floor(label.label_time / 1000),
+    label_time_ms: label.label_time,
+    source_partition: partition,
+    source_offset: offset,
+  };
+}

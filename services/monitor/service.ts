@@ -8,15 +8,19 @@ import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared
 import type { ScoredRecord } from "../shared/pipeline/records.ts";
 import { setUpPipeline } from "../shared/pipeline/setup.ts";
 import type { ClickHouse } from "./clickhouse.ts";
+import { createDriftMonitor, type DriftMonitor } from "./drift-monitor.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import { migrate } from "./migrations.ts";
-import { deadLetterRow, predictionRow } from "./rows.ts";
+import { createQualityJob, type QualityJob } from "./quality-job.ts";
+import { deadLetterRow, type LabelRecord, labelRow, predictionRow } from "./rows.ts";
 import { createSink, type Sink } from "./sink.ts";
 
 export interface MonitorService {
   start(): Promise<void>;
   stop(): Promise<void>;
   notReadyReason(): string | undefined;
+  /** Per pipeline, in start order: lets callers (and tests) run a quality pass now. */
+  qualityJobs(): QualityJob[];
 }
 
 export function createMonitorService(deps: {
@@ -29,9 +33,12 @@ export function createMonitorService(deps: {
   metrics: MonitorMetrics;
   pipelines: PipelineDefinition[];
   maxBackoffMs: number;
+  modelsRoot: string;
+  quality: { intervalSeconds: number; lookbackHours: number; labelTimeoutSeconds: number };
   groupPrefix?: string;
 }): MonitorService {
-  const sinks: Array<{ name: string; sink: Sink }> = [];
+  const sinks: Array<{ name: string; sink: Sink | DriftMonitor }> = [];
+  const qualityJobs: QualityJob[] = [];
   let started = false;
 
   function predictionsSink(definition: PipelineDefinition): Sink {
@@ -100,21 +107,77 @@ export function createMonitorService(deps: {
     });
   }
 
+  function labelsSink(definition: PipelineDefinition): Sink {
+    const pipeline = definition.name;
+    const topics = pipelineTopics(pipeline);
+    const codec = createAvroCodec(deps.registry.resolve);
+    const table = `${deps.database}.labels`;
+    return createSink({
+      kafka: deps.kafka,
+      clickhouse: deps.clickhouse,
+      logger: deps.logger.child({ pipeline }),
+      groupId: `${deps.groupPrefix ?? "streamscore-monitor"}-${pipeline}-labels`,
+      topic: topics.labels,
+      table,
+      storedOffsetsQuery: `SELECT source_partition AS partition, toString(max(source_offset)) AS offset FROM ${table} WHERE pipeline = '${pipeline}' GROUP BY source_partition`,
+      maxBackoffMs: deps.maxBackoffMs,
+      async toRows(partition, messages) {
+        await codec.prepare(messages.map((m) => m.value));
+        const rows: object[] = [];
+        const poison: Message[] = [];
+        for (const message of messages) {
+          try {
+            const label = codec.decode(message.value).record as LabelRecord;
+            rows.push(labelRow(pipeline, label, partition, message.offset));
+          } catch (error) {
+            poison.push(
+              deadLetter(message, { topic: topics.labels, partition, offset: message.offset }, "labels", error),
+            );
+            deps.metrics.deadLettered.inc({
+              pipeline,
+              stage: "labels",
+              code: (error as { code?: string }).code ?? "UNEXPECTED",
+            });
+          }
+        }
+        if (poison.length > 0) await deps.producer.send({ topic: topics.dlq, messages: poison, acks: -1 });
+        return rows;
+      },
+      onInserted: (_partition, rows) => deps.metrics.rowsInserted.inc({ pipeline, table: "labels" }, rows),
+      onRetry: () => deps.metrics.insertRetries.inc({ pipeline, table: "labels" }),
+    });
+  }
+
   return {
     async start() {
       await migrate(deps.clickhouse, deps.database);
       for (const definition of deps.pipelines) {
         await setUpPipeline(deps.kafka, deps.registry, definition);
-        for (const sink of [predictionsSink(definition), deadLettersSink(definition)]) {
+        const drift = createDriftMonitor({ ...deps, definition, logger: deps.logger, modelsRoot: deps.modelsRoot });
+        for (const sink of [predictionsSink(definition), deadLettersSink(definition), labelsSink(definition), drift]) {
           await sink.start();
           sinks.push({ name: definition.name, sink });
         }
+        const job = createQualityJob({
+          clickhouse: deps.clickhouse,
+          database: deps.database,
+          definition,
+          modelsRoot: deps.modelsRoot,
+          logger: deps.logger,
+          metrics: deps.metrics,
+          lookbackHours: deps.quality.lookbackHours,
+          labelTimeoutSeconds: deps.quality.labelTimeoutSeconds,
+        });
+        job.start(deps.quality.intervalSeconds * 1000);
+        qualityJobs.push(job);
       }
       started = true;
     },
     async stop() {
+      for (const job of qualityJobs) job.stop();
       await Promise.all(sinks.map(({ sink }) => sink.stop()));
     },
+    qualityJobs: () => qualityJobs,
     notReadyReason() {
       if (!started) return "starting";
       const failing = sinks.find(({ sink }) => sink.lastError !== undefined);

@@ -34,6 +34,9 @@ export const connectionSettings = {
     default: "payments,iris",
     doc: "Pipelines a service handles; `name=definition` runs a shipped definition under another name.",
   }),
+  MODELS_ROOT: setting(parse.optionalString(), {
+    doc: "Folder the model directories of pipeline definitions are relative to (default: the project root).",
+  }),
   SHUTDOWN_TIMEOUT_MS: setting(parse.positiveInt(), { default: "20000", doc: "Bound on a graceful shutdown." }),
   LOG_LEVEL: setting(parse.oneOf(["fatal", "error", "warn", "info", "debug", "trace"]), {
     default: "info",

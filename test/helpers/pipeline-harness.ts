@@ -26,6 +26,7 @@ import { createRegistry } from "../../services/shared/metrics.ts";
 import { type PipelineDefinition, pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { setUpPipeline } from "../../services/shared/pipeline/setup.ts";
 import { getPipeline } from "../../services/shared/pipelines/index.ts";
+import { projectRoot } from "../../services/shared/project.ts";
 import { readSchema } from "../../services/shared/schemas.ts";
 import { createTransformerMetrics } from "../../services/transformer/metrics.ts";
 import { createTransformerService, type TransformerService } from "../../services/transformer/service.ts";
@@ -44,6 +45,7 @@ export interface PipelineHarness {
   producer: Producer;
   client: IngestClient;
   inference: InferenceService | undefined;
+  monitor: MonitorService | undefined;
   rawSchemaId: number;
   stop(): Promise<void>;
 }
@@ -116,6 +118,9 @@ export async function startPipelineHarness(options: {
       metrics: createMonitorMetrics(createRegistry("monitor")),
       pipelines: [definition],
       maxBackoffMs: 1000,
+      modelsRoot: options.modelsRoot ?? projectRoot,
+      // Quality runs on demand in tests (monitor.qualityJobs()), not on a timer.
+      quality: { intervalSeconds: 3600, lookbackHours: 24 * 365, labelTimeoutSeconds: 3600 },
     });
     await monitor.start();
     stops.push(() => (monitor as MonitorService).stop());
@@ -162,6 +167,7 @@ export async function startPipelineHarness(options: {
     producer,
     client: createIngestClient({ baseUrl }),
     inference,
+    monitor,
     rawSchemaId: ids.raw,
     async stop() {
       for (const stop of stops.reverse()) await stop().catch(() => undefined);

@@ -1,12 +1,16 @@
-// Event-time windows: tumbling (slide = size) or sliding (slide < size), closed by a watermark that
-// trails the newest event time by the allowed lateness. An event whose windows are all closed
-// already is late: it is counted, not added. Pure; each open window holds whatever state the
-// caller keeps per window (here, O(bins) drift accumulators).
+// Event-time windows: tumbling (slide = size) or sliding (slide < size), closed by a watermark. Each
+// source (a Kafka partition) is in event-time order only within itself, so the watermark is the
+// smallest of the sources' newest event times, minus the allowed lateness; a source idle for
+// `idleMs` of wall time stops holding it back. An event whose windows are all closed already is
+// late: it is counted, not added. Pure; each open window holds whatever state the caller keeps per
+// window (here, O(bins) drift accumulators).
 
 export interface WindowSpec {
   sizeMs: number;
   slideMs: number;
   allowedLatenessMs: number;
+  /** Wall-clock time after which a silent source no longer holds the watermark back. */
+  idleMs?: number;
 }
 
 /** Starts of every window [start, start + size) that contains `time`, oldest first. */
@@ -31,7 +35,8 @@ export interface ClosedWindow<State> {
 export class WindowTracker<State> {
   private readonly open = new Map<string, { group: string; start: number; state: State }>();
   private watermark = Number.NEGATIVE_INFINITY;
-  private maxEventTime = Number.NEGATIVE_INFINITY;
+  /** Per source: newest event time, and the wall-clock time it was last heard from. */
+  private readonly sources = new Map<string, { maxEventTime: number; seenAt: number }>();
   late = 0;
 
   private readonly spec: WindowSpec;
@@ -42,9 +47,14 @@ export class WindowTracker<State> {
     this.createState = createState;
   }
 
-  /** Adds an event; returns false (and counts it late) when all its windows are closed. */
-  add(group: string, time: number, update: (state: State) => void): boolean {
-    if (time > this.maxEventTime) this.maxEventTime = time;
+  /** Adds an event from a source; returns false (and counts it late) when all its windows are closed. */
+  add(group: string, time: number, update: (state: State) => void, source = "", wallNow = 0): boolean {
+    const seen = this.sources.get(source);
+    if (!seen) this.sources.set(source, { maxEventTime: time, seenAt: wallNow });
+    else {
+      seen.maxEventTime = Math.max(seen.maxEventTime, time);
+      seen.seenAt = wallNow;
+    }
     let added = false;
     for (const start of windowStarts(time, this.spec)) {
       if (start + this.spec.sizeMs <= this.watermark) continue;
@@ -61,10 +71,15 @@ export class WindowTracker<State> {
     return added;
   }
 
-  /** Moves the watermark to the newest event time minus the allowed lateness; returns the windows it closed. */
-  advance(): Array<ClosedWindow<State> & { group: string }> {
-    const next = this.maxEventTime - this.spec.allowedLatenessMs;
-    if (next > this.watermark) this.watermark = next;
+  /** Moves the watermark (never back) and returns the windows it closed. */
+  advance(wallNow = 0): Array<ClosedWindow<State> & { group: string }> {
+    const idleMs = this.spec.idleMs ?? Number.POSITIVE_INFINITY;
+    const active = [...this.sources.values()].filter((s) => wallNow - s.seenAt <= idleMs);
+    const pool = active.length > 0 ? active : [...this.sources.values()];
+    if (pool.length > 0) {
+      const next = Math.min(...pool.map((s) => s.maxEventTime)) - this.spec.allowedLatenessMs;
+      if (next > this.watermark) this.watermark = next;
+    }
     return this.closeUpTo(this.watermark);
   }
 

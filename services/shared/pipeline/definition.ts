@@ -68,12 +68,22 @@ export const monitoringSchema = z
     /** Features whose drift is tracked; empty means all model inputs. */
     features: z.array(z.string()).default([]),
     windowSeconds: z.number().int().positive().default(60),
+    /** Sliding windows start every slideSeconds; equal to windowSeconds (the default) means tumbling. */
+    slideSeconds: z.number().int().positive().optional(),
     allowedLatenessSeconds: z.number().int().nonnegative().default(30),
+    /** Windows with fewer values are stored but never flagged: too few to tell drift from noise. */
+    minWindowSize: z.number().int().positive().default(50),
+    /** Reference-quantile bins of the streaming statistics. */
+    bins: z.number().int().min(2).default(10),
     /** Consecutive drifted windows before an alert, and clean ones before it resolves. */
     alertAfterWindows: z.number().int().positive().default(2),
     resolveAfterWindows: z.number().int().positive().default(2),
   })
-  .strict();
+  .strict()
+  .refine((m) => (m.slideSeconds ?? m.windowSeconds) <= m.windowSeconds, {
+    message: "slideSeconds must not exceed windowSeconds",
+    path: ["slideSeconds"],
+  });
 
 export const pipelineSchema = z
   .object({
@@ -92,6 +102,8 @@ export const pipelineSchema = z
       features: [],
       windowSeconds: 60,
       allowedLatenessSeconds: 30,
+      minWindowSize: 50,
+      bins: 10,
       alertAfterWindows: 2,
       resolveAfterWindows: 2,
     }),

@@ -35,7 +35,7 @@ export const payments = definePipeline({
   ],
   model: { directory: "services/inference/models/payments", name: "payments-fraud" },
   monitoring: {
-    // Calendar features are left out: a one-minute window holds one hour of one day, which never
+    // Calendar features are left out: a window of minutes holds one hour of one day, which never
     // looks like a reference spread over the whole day, so they would always read as drift.
     features: [
       "amount",
@@ -46,8 +46,10 @@ export const payments = definePipeline({
       "card_txn_count_1h",
       "card_amount_sum_1h",
     ],
-    windowSeconds: 60,
-    allowedLatenessSeconds: 30,
+    // Five minutes of payments at 2 events/s of event time is 600 values a window: enough that
+    // sampling noise stays well below the drift thresholds.
+    windowSeconds: 300,
+    allowedLatenessSeconds: 60,
     alertAfterWindows: 2,
     resolveAfterWindows: 2,
   },

@@ -64,3 +64,25 @@ describe("watermark and lateness", () => {
     expect(tracker.currentWatermark).toBe(170_000);
   });
 });
+
+describe("watermark over several sources", () => {
+  const spec = { sizeMs: minute, slideMs: minute, allowedLatenessMs: 0, idleMs: 10_000 };
+
+  it("waits for the slowest source, so a partition behind the others is not late", () => {
+    const tracker = new WindowTracker<number[]>(spec, () => []);
+    tracker.add("v", 130_000, (s) => s.push(1), "p0", 0);
+    tracker.add("v", 30_000, (s) => s.push(2), "p1", 0);
+    expect(tracker.advance(0)).toEqual([]); // p1 holds the watermark at 30 s
+    expect(tracker.add("v", 40_000, (s) => s.push(3), "p1", 0)).toBe(true);
+    tracker.add("v", 125_000, (s) => s.push(4), "p1", 0);
+    expect(tracker.advance(0).map((w) => [w.start, w.state])).toEqual([[0, [2, 3]]]);
+  });
+
+  it("stops waiting for a source that has gone quiet", () => {
+    const tracker = new WindowTracker<number[]>(spec, () => []);
+    tracker.add("v", 10_000, (s) => s.push(1), "p1", 0);
+    tracker.add("v", 130_000, (s) => s.push(2), "p0", 20_000);
+    expect(tracker.advance(5_000)).toEqual([]);
+    expect(tracker.advance(20_000).map((w) => w.start)).toEqual([0]);
+  });
+});

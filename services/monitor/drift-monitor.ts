@@ -1,0 +1,288 @@
+// Windowed drift monitoring of one pipeline: scored events are grouped into event-time windows per
+// model version; each closed window is compared with that version's training reference, feature by
+// feature and for the prediction, in O(bins) memory per feature. Results go to ClickHouse
+// (`drift_metrics`) and Prometheus; a feature that drifts for N windows in a row raises an alert on
+// `<pipeline>.alerts`, and a matching "resolved" event follows after M clean windows.
+//
+// Open windows live in memory: after a restart the monitor resumes from its committed offsets, so
+// windows that were open at the crash are computed from the records after it only (their rows are
+// replaced when recomputed). Run one monitor per pipeline: windows are not merged across instances.
+
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describeError, isStreamscoreError } from "../shared/errors.ts";
+import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
+import type { Consumer, Kafka, Producer } from "../shared/kafka/client.ts";
+import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
+import type { Logger } from "../shared/logger.ts";
+import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
+import type { ScoredRecord } from "../shared/pipeline/records.ts";
+import { readSchema } from "../shared/schemas.ts";
+import type { ClickHouse } from "./clickhouse.ts";
+import {
+  createWindow,
+  streamingDefaultTest,
+  streamingStatistics,
+  streamingVerdicts,
+  type WindowAccumulator,
+} from "./drift/streaming.ts";
+import { type DriftThresholds, defaultThresholds } from "./drift/thresholds.ts";
+import type { MonitorMetrics } from "./metrics.ts";
+import { AlertState } from "./windowing/alerts.ts";
+import { loadVersionReference, type VersionReference } from "./windowing/reference.ts";
+import { type ClosedWindow, WindowTracker } from "./windowing/windows.ts";
+
+interface WindowState {
+  reference: VersionReference;
+  accumulators: Map<string, WindowAccumulator>;
+  size: number;
+}
+
+export interface DriftMonitor {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly lastError: string | undefined;
+}
+
+export function createDriftMonitor(deps: {
+  kafka: Kafka;
+  registry: SchemaRegistryClient;
+  clickhouse: ClickHouse;
+  producer: Producer;
+  database: string;
+  logger: Logger;
+  metrics: MonitorMetrics;
+  definition: PipelineDefinition;
+  modelsRoot: string;
+  thresholds?: DriftThresholds;
+  groupPrefix?: string;
+  now?: () => number;
+}): DriftMonitor {
+  const { definition } = deps;
+  const pipeline = definition.name;
+  const topics = pipelineTopics(pipeline);
+  const monitoring = definition.monitoring;
+  const thresholds = deps.thresholds ?? defaultThresholds;
+  const names = featureNames(definition);
+  const now = deps.now ?? Date.now;
+  const log = deps.logger.child({ module: "drift", pipeline });
+  const codec = createAvroCodec(deps.registry.resolve);
+  const alertType = parseAvroSchema(readSchema("alert-event.avsc"));
+  let alertSchemaId: number | undefined;
+  const references = new Map<number, VersionReference | null>();
+  const alerts = new Map<string, AlertState>();
+  let lastError: string | undefined;
+
+  function reference(version: number): VersionReference | undefined {
+    if (!references.has(version)) {
+      try {
+        const dir = join(deps.modelsRoot, definition.model.directory, String(version));
+        references.set(version, loadVersionReference(dir, names, monitoring.features, monitoring.bins));
+      } catch (error) {
+        log.error(
+          { version, error: describeError(error) },
+          "no reference for this model version; its events are not monitored",
+        );
+        references.set(version, null);
+      }
+    }
+    return references.get(version) ?? undefined;
+  }
+
+  const tracker = new WindowTracker<WindowState>(
+    {
+      sizeMs: monitoring.windowSeconds * 1000,
+      slideMs: (monitoring.slideSeconds ?? monitoring.windowSeconds) * 1000,
+      allowedLatenessMs: monitoring.allowedLatenessSeconds * 1000,
+      idleMs: 30_000,
+    },
+    (group) => {
+      const ref = reference(Number(group)) as VersionReference;
+      return {
+        reference: ref,
+        accumulators: new Map([...ref.profiles].map(([name, profile]) => [name, createWindow(profile)])),
+        size: 0,
+      };
+    },
+  );
+
+  function addRecord(record: ScoredRecord, partition: number): void {
+    const ref = reference(record.model_version);
+    if (!ref) return;
+    const update = (state: WindowState) => {
+      state.size += 1;
+      for (const [name, accumulator] of state.accumulators) {
+        const column = state.reference.columns.get(name) ?? -1;
+        if (column >= 0) {
+          const value = record.features[column];
+          accumulator.add((accumulator.kind === "categorical" ? String(value) : value) as never);
+        } else {
+          const prediction = accumulator.kind === "categorical" ? record.label : record.score;
+          accumulator.add(prediction as never);
+        }
+      }
+    };
+    const added = tracker.add(String(record.model_version), record.event_time, update, String(partition), now());
+    if (!added) deps.metrics.lateEvents.inc({ pipeline });
+  }
+
+  interface Evaluated {
+    rows: object[];
+    decisions: Array<{ feature: string; statistic: string; value: number; threshold: number; drifted: boolean }>;
+  }
+
+  function evaluate(window: ClosedWindow<WindowState>): Evaluated {
+    const { reference: ref, accumulators, size } = window.state;
+    const rows: object[] = [];
+    const decisions: Evaluated["decisions"] = [];
+    const enough = size >= monitoring.minWindowSize;
+    const computedAt = Math.floor(now() / 1000);
+    const row = (
+      feature: string,
+      featureType: string,
+      statistic: string,
+      value: number,
+      threshold: number,
+      drifted: boolean,
+      referenceSize: number,
+    ) => ({
+      pipeline,
+      model_name: ref.modelName,
+      model_version: ref.version,
+      window_start: Math.floor(window.start / 1000),
+      window_end: Math.floor(window.end / 1000),
+      feature,
+      feature_type: featureType,
+      statistic,
+      value,
+      threshold,
+      drifted: drifted && enough ? 1 : 0,
+      sample_size: size,
+      reference_size: referenceSize,
+      computed_at: computedAt,
+    });
+    for (const [feature, accumulator] of accumulators) {
+      const profile = ref.profiles.get(feature);
+      if (!profile) continue;
+      let statistics: ReturnType<typeof streamingStatistics>;
+      try {
+        statistics = streamingStatistics(profile, accumulator);
+      } catch {
+        continue; // a window without usable values for this feature
+      }
+      for (const [statistic, verdict] of Object.entries(streamingVerdicts(statistics, thresholds))) {
+        if (verdict && Number.isFinite(verdict.value)) {
+          rows.push(
+            row(feature, profile.kind, statistic, verdict.value, verdict.threshold, verdict.drifted, profile.count),
+          );
+        }
+      }
+      const test = streamingDefaultTest(profile, statistics, thresholds);
+      if (Number.isFinite(test.score)) {
+        rows.push(
+          row(feature, profile.kind, `drift:${test.name}`, test.score, test.threshold, test.drifted, profile.count),
+        );
+        decisions.push({
+          feature,
+          statistic: test.name,
+          value: test.score,
+          threshold: test.threshold,
+          drifted: test.drifted && enough,
+        });
+      }
+    }
+    return { rows, decisions };
+  }
+
+  async function publishAlerts(window: ClosedWindow<WindowState>, decisions: Evaluated["decisions"]): Promise<void> {
+    const messages = [];
+    for (const decision of decisions) {
+      let state = alerts.get(decision.feature);
+      if (!state) {
+        state = new AlertState(monitoring.alertAfterWindows, monitoring.resolveAfterWindows);
+        alerts.set(decision.feature, state);
+      }
+      const transition = state.observe(decision.drifted);
+      deps.metrics.driftDetected.set({ pipeline, feature: decision.feature }, decision.drifted ? 1 : 0);
+      if (!transition) continue;
+      alertSchemaId ??= await deps.registry.register(`${topics.alerts}-value`, readSchema("alert-event.avsc"));
+      const event = {
+        pipeline,
+        feature: decision.feature,
+        status: transition,
+        model_name: window.state.reference.modelName,
+        model_version: window.state.reference.version,
+        window_start: window.start,
+        window_end: window.end,
+        statistic: decision.statistic,
+        value: decision.value,
+        threshold: decision.threshold,
+        consecutive_windows: state.run,
+        alert_time: now(),
+      };
+      messages.push({ key: decision.feature, value: codec.encode(alertSchemaId, alertType, event) });
+      deps.metrics.alerts.inc({ pipeline, status: transition });
+      log.warn(
+        { feature: decision.feature, status: transition, window: new Date(window.start).toISOString() },
+        "drift alert",
+      );
+    }
+    if (messages.length > 0) await deps.producer.send({ topic: topics.alerts, acks: -1, messages });
+  }
+
+  async function closeWindows(): Promise<void> {
+    for (const window of tracker.advance(now())) {
+      const { rows, decisions } = evaluate(window);
+      for (let backoff = 200; ; backoff = Math.min(backoff * 2, 10_000)) {
+        try {
+          if (rows.length > 0) await deps.clickhouse.insertRows(`${deps.database}.drift_metrics`, rows);
+          lastError = undefined;
+          break;
+        } catch (error) {
+          if (!(isStreamscoreError(error) && error.retriable)) throw error;
+          lastError = describeError(error);
+          await sleep(backoff);
+        }
+      }
+      for (const r of rows as Array<{ feature: string; statistic: string; value: number }>) {
+        deps.metrics.driftStatistic.set({ pipeline, feature: r.feature, statistic: r.statistic }, r.value);
+      }
+      deps.metrics.windowsClosed.inc({ pipeline });
+      await publishAlerts(window, decisions);
+    }
+    deps.metrics.openWindows.set({ pipeline }, tracker.openWindows);
+  }
+
+  const consumer: Consumer = deps.kafka.consumer({
+    groupId: `${deps.groupPrefix ?? "streamscore-monitor"}-${pipeline}-drift`,
+    readUncommitted: false,
+    maxWaitTimeInMs: 200,
+  });
+
+  return {
+    get lastError() {
+      return lastError;
+    },
+    async start() {
+      await consumer.connect();
+      await consumer.subscribe({ topic: topics.scored, fromBeginning: true });
+      await consumer.run({
+        eachBatch: async ({ batch, heartbeat }) => {
+          await codec.prepare(batch.messages.map((m) => m.value));
+          for (const message of batch.messages) {
+            try {
+              addRecord(codec.decode(message.value).record as ScoredRecord, batch.partition);
+            } catch {
+              // Undecodable scored records are dead-lettered by the predictions sink.
+            }
+          }
+          await closeWindows();
+          await heartbeat();
+        },
+      });
+    },
+    async stop() {
+      await consumer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,174 @@
+// Model quality per event-time window, from the predictions whose ground truth has arrived. The
+// join happens in ClickHouse, where every prediction already is: labels can arrive hours late, and
+// keeping predictions in the monitor's memory until then would not be bounded. Every run recomputes
+// the windows of the look-back period (a window's row is replaced as more labels arrive), and counts
+// the predictions still without a label once they are older than the label timeout.
+import { join } from "node:path";
+import { type ModelManifest, readManifest } from "../inference/manifest.ts";
+import { describeError } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { PipelineDefinition } from "../shared/pipeline/definition.ts";
+import type { ClickHouse } from "./clickhouse.ts";
+import type { MonitorMetrics } from "./metrics.ts";
+import { type LabelledPrediction, qualityMetrics } from "./windowing/quality.ts";
+
+interface JoinedRow {
+  model_name: string;
+  model_version: number;
+  window_start: number;
+  predicted: string;
+  actual: string;
+  score: number;
+  delay_ms: number;
+}
+
+interface CountRow {
+  model_name: string;
+  model_version: number;
+  window_start: number;
+  predictions: string;
+}
+
+function quantile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const position = p * (sorted.length - 1);
+  const lower = Math.floor(position);
+  const a = sorted[lower] as number;
+  const b = sorted[Math.min(lower + 1, sorted.length - 1)] as number;
+  return a + (position - lower) * (b - a);
+}
+
+export interface QualityJob {
+  runOnce(): Promise<number>;
+  start(intervalMs: number): void;
+  stop(): void;
+}
+
+export function createQualityJob(deps: {
+  clickhouse: ClickHouse;
+  database: string;
+  definition: PipelineDefinition;
+  modelsRoot: string;
+  logger: Logger;
+  metrics: MonitorMetrics;
+  lookbackHours: number;
+  labelTimeoutSeconds: number;
+  now?: () => number;
+}): QualityJob {
+  const pipeline = deps.definition.name;
+  const windowMs = deps.definition.monitoring.windowSeconds * 1000;
+  const now = deps.now ?? Date.now;
+  const manifests = new Map<number, ModelManifest | null>();
+  let timer: NodeJS.Timeout | undefined;
+
+  function manifest(version: number): ModelManifest | undefined {
+    if (!manifests.has(version)) {
+      try {
+        manifests.set(
+          version,
+          readManifest(join(deps.modelsRoot, deps.definition.model.directory, String(version))).manifest,
+        );
+      } catch {
+        manifests.set(version, null);
+      }
+    }
+    return manifests.get(version) ?? undefined;
+  }
+
+  async function runOnce(): Promise<number> {
+    const db = deps.database;
+    const since = now() - deps.lookbackHours * 3_600_000;
+    const window = `toUInt32(intDiv(event_time_ms, ${windowMs}) * ${windowMs / 1000})`;
+    const predictions = `SELECT event_id, model_name, model_version, event_time_ms, label AS predicted, score, ${window} AS window_start
+      FROM ${db}.predictions FINAL WHERE pipeline = '${pipeline}' AND event_time_ms >= ${since}`;
+    const joined = await deps.clickhouse.query<JoinedRow>(
+      `SELECT model_name, model_version, window_start, predicted, actual, score, toInt64(label_time_ms) - toInt64(event_time_ms) AS delay_ms
+       FROM (${predictions}) ANY INNER JOIN
+            (SELECT event_id, label AS actual, label_time_ms FROM ${db}.labels FINAL WHERE pipeline = '${pipeline}') USING event_id`,
+    );
+    const counts = await deps.clickhouse.query<CountRow>(
+      `SELECT model_name, model_version, ${window} AS window_start, count() AS predictions
+       FROM ${db}.predictions FINAL WHERE pipeline = '${pipeline}' AND event_time_ms >= ${since}
+       GROUP BY model_name, model_version, window_start`,
+    );
+    const byWindow = new Map<string, JoinedRow[]>();
+    for (const row of joined) {
+      const key = `${row.model_version}/${row.window_start}`;
+      const list = byWindow.get(key) ?? [];
+      list.push(row);
+      byWindow.set(key, list);
+    }
+    const computedAt = Math.floor(now() / 1000);
+    const rows: object[] = [];
+    for (const count of counts) {
+      const version = Number(count.model_version);
+      const start = Number(count.window_start);
+      const labelled = byWindow.get(`${version}/${start}`) ?? [];
+      const total = Number(count.predictions);
+      const model = manifest(version);
+      const metrics: Record<string, number> = { labelled_share: labelled.length / total };
+      if (model && labelled.length > 0) {
+        const pairs: LabelledPrediction[] = labelled.map((r) => ({
+          predicted: r.predicted,
+          actual: r.actual,
+          score: Number(r.score),
+        }));
+        const task = { positiveClass: model.positiveClass, classes: model.classLabels };
+        Object.assign(
+          metrics,
+          qualityMetrics(task.positiveClass === undefined ? pairs.map(({ score: _, ...p }) => p) : pairs, task),
+        );
+        const delays = labelled.map((r) => Number(r.delay_ms)).sort((a, b) => a - b);
+        metrics.label_delay_p50_ms = quantile(delays, 0.5);
+        metrics.label_delay_p95_ms = quantile(delays, 0.95);
+      }
+      // Labels that never came: counted once the window is older than the label timeout.
+      if ((start + deps.definition.monitoring.windowSeconds) * 1000 < now() - deps.labelTimeoutSeconds * 1000) {
+        metrics.unlabelled = total - labelled.length;
+      }
+      for (const [metric, value] of Object.entries(metrics)) {
+        if (!Number.isFinite(value)) continue;
+        rows.push({
+          pipeline,
+          model_name: count.model_name,
+          model_version: version,
+          window_start: start,
+          window_end: start + deps.definition.monitoring.windowSeconds,
+          metric,
+          value,
+          labelled: labelled.length,
+          predictions: total,
+          computed_at: computedAt,
+        });
+      }
+    }
+    if (rows.length > 0) await deps.clickhouse.insertRows(`${db}.model_quality`, rows);
+    // The newest window with labels stands for "now" in Prometheus.
+    const newest = counts
+      .filter((c) => byWindow.has(`${Number(c.model_version)}/${Number(c.window_start)}`))
+      .sort((a, b) => Number(b.window_start) - Number(a.window_start))[0];
+    if (newest) {
+      for (const r of rows as Array<{ window_start: number; model_version: number; metric: string; value: number }>) {
+        if (r.window_start === Number(newest.window_start) && r.model_version === Number(newest.model_version)) {
+          deps.metrics.modelQuality.set({ pipeline, metric: r.metric }, r.value);
+        }
+      }
+    }
+    return rows.length;
+  }
+
+  return {
+    runOnce,
+    start(intervalMs) {
+      timer = setInterval(() => {
+        runOnce().catch((error: unknown) =>
+          deps.logger.warn({ pipeline, error: describeError(error) }, "model quality run failed"),
+        );
+      }, intervalMs);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+    },
+  };
+}
