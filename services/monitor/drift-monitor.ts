@@ -19,14 +19,8 @@ import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared
 import type { ScoredRecord } from "../shared/pipeline/records.ts";
 import { readSchema } from "../shared/schemas.ts";
 import type { ClickHouse } from "./clickhouse.ts";
-import {
-  createWindow,
-  streamingDefaultTest,
-  streamingStatistics,
-  streamingVerdicts,
-  type WindowAccumulator,
-} from "./drift/streaming.ts";
-import { type DriftThresholds, defaultThresholds } from "./drift/thresholds.ts";
+import { createWindow, streamingStatistics, streamingVerdicts, type WindowAccumulator } from "./drift/streaming.ts";
+import { type DriftThresholds, defaultThresholds, type Threshold } from "./drift/thresholds.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import { AlertState } from "./windowing/alerts.ts";
 import { loadVersionReference, type VersionReference } from "./windowing/reference.ts";
@@ -62,7 +56,17 @@ export function createDriftMonitor(deps: {
   const pipeline = definition.name;
   const topics = pipelineTopics(pipeline);
   const monitoring = definition.monitoring;
-  const thresholds = deps.thresholds ?? defaultThresholds;
+  const baseThresholds = deps.thresholds ?? defaultThresholds;
+  /** The defaults with the pipeline's overrides for one feature. */
+  function thresholdsFor(feature: string): DriftThresholds {
+    const overrides = monitoring.thresholds[feature] ?? {};
+    const merged: Record<string, Threshold> = { ...baseThresholds };
+    for (const [statistic, threshold] of Object.entries(overrides)) {
+      const base = merged[statistic];
+      if (base && threshold !== undefined) merged[statistic] = { ...base, threshold };
+    }
+    return merged as DriftThresholds;
+  }
   const names = featureNames(definition);
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ module: "drift", pipeline });
@@ -170,24 +174,35 @@ export function createDriftMonitor(deps: {
       } catch {
         continue; // a window without usable values for this feature
       }
-      for (const [statistic, verdict] of Object.entries(streamingVerdicts(statistics, thresholds))) {
+      const verdicts = streamingVerdicts(statistics, thresholdsFor(feature));
+      for (const [statistic, verdict] of Object.entries(verdicts)) {
         if (verdict && Number.isFinite(verdict.value)) {
           rows.push(
             row(feature, profile.kind, statistic, verdict.value, verdict.threshold, verdict.drifted, profile.count),
           );
         }
       }
-      const test = streamingDefaultTest(profile, statistics, thresholds);
-      if (Number.isFinite(test.score)) {
+      // The pipeline's deciding statistic, or PSI where that statistic does not apply to the type.
+      const decidingName = verdicts[monitoring.driftStatistic] ? monitoring.driftStatistic : "psi";
+      const deciding = verdicts[decidingName];
+      if (deciding && Number.isFinite(deciding.value)) {
         rows.push(
-          row(feature, profile.kind, `drift:${test.name}`, test.score, test.threshold, test.drifted, profile.count),
+          row(
+            feature,
+            profile.kind,
+            `drift:${decidingName}`,
+            deciding.value,
+            deciding.threshold,
+            deciding.drifted,
+            profile.count,
+          ),
         );
         decisions.push({
           feature,
-          statistic: test.name,
-          value: test.score,
-          threshold: test.threshold,
-          drifted: test.drifted && enough,
+          statistic: decidingName,
+          value: deciding.value,
+          threshold: deciding.threshold,
+          drifted: deciding.drifted && enough,
         });
       }
     }

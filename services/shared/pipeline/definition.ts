@@ -75,6 +75,38 @@ export const monitoringSchema = z
     minWindowSize: z.number().int().positive().default(50),
     /** Reference-quantile bins of the streaming statistics. */
     bins: z.number().int().min(2).default(10),
+    /**
+     * The statistic whose threshold decides whether a feature drifted in a window. PSI on frozen
+     * reference-quantile bins is the default: the distance tests (Wasserstein, KS) react to a few
+     * extreme values in a small window, and the p-values to sample size.
+     */
+    driftStatistic: z.enum(["psi", "jensenShannon", "wasserstein", "ksPValue", "chiSquarePValue"]).default("psi"),
+    /** Per feature (or "prediction"), thresholds that replace the defaults, e.g. { card_txn_count_1h: { psi: 0.25 } }. */
+    thresholds: z
+      .record(
+        z.string(),
+        z
+          .object(
+            Object.fromEntries(
+              [
+                "psi",
+                "jensenShannon",
+                "wasserstein",
+                "ksPValue",
+                "tTestPValue",
+                "chiSquarePValue",
+                "zTestPValue",
+                "meanShift",
+                "varianceRatio",
+                "unseenShare",
+                "missingShare",
+                "nonFiniteShare",
+              ].map((name) => [name, z.number().optional()]),
+            ),
+          )
+          .strict(),
+      )
+      .default({}),
     /** Consecutive drifted windows before an alert, and clean ones before it resolves. */
     alertAfterWindows: z.number().int().positive().default(2),
     resolveAfterWindows: z.number().int().positive().default(2),
@@ -104,6 +136,8 @@ export const pipelineSchema = z
       allowedLatenessSeconds: 30,
       minWindowSize: 50,
       bins: 10,
+      driftStatistic: "psi",
+      thresholds: {},
       alertAfterWindows: 2,
       resolveAfterWindows: 2,
     }),

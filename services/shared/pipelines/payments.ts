@@ -50,6 +50,9 @@ export const payments = definePipeline({
     // sampling noise stays well below the drift thresholds.
     windowSeconds: 300,
     allowedLatenessSeconds: 60,
+    // A card's rolling counts and sums move together across a window (the same cards, the same
+    // hour), so a window holds fewer independent values than events: a higher PSI bar for them.
+    thresholds: { card_txn_count_1h: { psi: 0.25 }, card_amount_sum_1h: { psi: 0.25 } },
     alertAfterWindows: 2,
     resolveAfterWindows: 2,
   },

@@ -1,0 +1,144 @@
+// Drift monitoring on the real stack: a clean hour of history, then 30 clean windows, then drift
+// injected into `amount` from t0 on, then clean again. The drifted feature is flagged within two
+// windows of t0, no feature is flagged in the clean windows, and a "firing" then a "resolved"
+// alert appear on the alerts topic. Model quality from labels equals a direct computation.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyDrift } from "../../services/producer/generator/drift.ts";
+import { type LabelledPayment, paymentStream } from "../../services/producer/generator/payments.ts";
+import { createAvroCodec, parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
+import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
+import { readSchema } from "../../services/shared/schemas.ts";
+import { uniqueName, waitFor } from "../helpers/integration.ts";
+import { type PipelineHarness, startPipelineHarness } from "../helpers/pipeline-harness.ts";
+
+const windowMs = 300_000;
+const eventsPerWindow = 600; // 2 events/s of event time
+
+interface AlertEvent {
+  feature: string;
+  status: string;
+  window_start: number;
+}
+
+describe("drift monitoring", () => {
+  let h: PipelineHarness;
+
+  beforeAll(async () => {
+    h = await startPipelineHarness({ base: "payments" });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it("flags the drifted feature within two windows, raises and resolves an alert, and no false alarm", async () => {
+    // Windows are aligned to the epoch; start the run on a window boundary, 40 windows ago.
+    const warmUpWindows = 12; // one hour: the rolling card features need their history
+    const cleanWindows = 30;
+    const driftWindows = 6;
+    const afterWindows = 5;
+    const totalWindows = warmUpWindows + cleanWindows + driftWindows + afterWindows;
+    const start = Math.floor(Date.now() / windowMs) * windowMs - totalWindows * windowMs;
+    const t0 = start + (warmUpWindows + cleanWindows) * windowMs;
+    const t1 = t0 + driftWindows * windowMs;
+    const labelled: LabelledPayment[] = [];
+    const events: object[] = [];
+    const stream = paymentStream({ seed: 41, startTime: start, ratePerSecond: 2, idPrefix: uniqueName("d") });
+    const random = () => 0.5;
+    for (const item of stream) {
+      const time = item.event.event_time;
+      if (time >= start + totalWindows * windowMs) break;
+      if (time >= t0 && time < t1)
+        applyDrift(
+          item.event as unknown as Record<string, unknown>,
+          time,
+          { kind: "mean-shift", field: "amount", fromTime: t0, shift: 150 },
+          random,
+        );
+      events.push(item.event);
+      labelled.push(item);
+    }
+    expect(events.length).toBe(totalWindows * eventsPerWindow);
+
+    // In order, one request at a time: each partition then sees its events in event-time order.
+    for (let i = 0; i < events.length; i += 1000) {
+      const response = await h.client.publish(h.definition.name, events.slice(i, i + 1000));
+      expect(response.accepted).toBe(Math.min(1000, events.length - i));
+    }
+
+    // Ground truth for every other event.
+    const labelSchema = readSchema("label-event.avsc");
+    const topics = pipelineTopics(h.definition.name);
+    const labelId = await h.registry.register(`${topics.labels}-value`, labelSchema);
+    const codec = createAvroCodec(h.registry.resolve);
+    const labelType = parseAvroSchema(labelSchema);
+    const truth = labelled.filter((_, i) => i % 2 === 0);
+    for (let i = 0; i < truth.length; i += 2000) {
+      await h.producer.send({
+        topic: topics.labels,
+        acks: -1,
+        messages: truth.slice(i, i + 2000).map((t) => ({
+          key: t.event.event_id,
+          value: codec.encode(labelId, labelType, {
+            event_id: t.event.event_id,
+            label: String(t.label),
+            label_time: t.event.event_time + 60_000,
+          }),
+        })),
+      });
+    }
+
+    // Alerts.
+    const alerts: AlertEvent[] = [];
+    const consumer = h.kafka.consumer({ groupId: uniqueName("alerts") });
+    await consumer.connect();
+    await consumer.subscribe({ topic: topics.alerts, fromBeginning: true });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        await codec.prepare(batch.messages.map((m) => m.value));
+        for (const m of batch.messages) alerts.push(codec.decode(m.value).record as AlertEvent);
+      },
+    });
+    await waitFor(
+      "a firing and a resolved alert for amount",
+      () => (alerts.some((a) => a.feature === "amount" && a.status === "resolved") ? true : undefined),
+      240_000,
+    );
+    await consumer.disconnect();
+    const amountAlerts = alerts.filter((a) => a.feature === "amount").map((a) => a.status);
+    expect(amountAlerts).toEqual(["firing", "resolved"]);
+    const firing = alerts.find((a) => a.feature === "amount" && a.status === "firing");
+    // Fires on the second drifted window (hysteresis of two).
+    expect(firing?.window_start).toBe(t0 + windowMs);
+
+    const table = `${h.database}.drift_metrics`;
+    const flagged = await h.clickhouse.query<{ feature: string; window_start: number; drifted: number }>(
+      `SELECT feature, toUInt64(window_start) * 1000 AS window_start, drifted FROM ${table} FINAL
+       WHERE pipeline = '${h.definition.name}' AND statistic LIKE 'drift:%' ORDER BY window_start, feature`,
+    );
+    const at = (feature: string, window: number) =>
+      flagged.find((f) => f.feature === feature && Number(f.window_start) === window);
+    // Flagged within two windows after t0.
+    expect(Number(at("amount", t0)?.drifted) === 1 || Number(at("amount", t0 + windowMs)?.drifted) === 1).toBe(true);
+    // No false alarm in the 30 clean windows after the warm-up hour, on any feature or the prediction.
+    const cleanFlags = flagged.filter(
+      (f) =>
+        Number(f.window_start) >= start + warmUpWindows * windowMs &&
+        Number(f.window_start) < t0 &&
+        Number(f.drifted) === 1,
+    );
+    expect(cleanFlags).toEqual([]);
+    expect(
+      new Set(
+        flagged
+          .filter((f) => Number(f.window_start) >= start + warmUpWindows * windowMs && Number(f.window_start) < t0)
+          .map((f) => Number(f.window_start)),
+      ).size,
+    ).toBe(cleanWindows);
+    // During the drift, features that do not depend on the amount stay unflagged.
+    for (const feature of ["merchant_category", "country", "channel_ecom", "card_txn_count_1h"]) {
+      expect(
+        flagged.filter((f) => f.feature === feature && Number(f.window_start) >= t0 && Number(f.drifted) === 1),
+      ).toEqual([]);
+    }
+  });
+});
