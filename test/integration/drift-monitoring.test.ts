@@ -1,7 +1,8 @@
 // Drift monitoring on the real stack: a clean hour of history, then 30 clean windows, then drift
 // injected into `amount` from t0 on, then clean again. The drifted feature is flagged within two
 // windows of t0, no feature is flagged in the clean windows, and a "firing" then a "resolved"
-// alert appear on the alerts topic. Model quality from labels equals a direct computation.
+// alert appear on the alerts topic. Model quality from labels equals a direct computation on the
+// same rows (confusion counts and a pairwise ROC AUC, independent of the monitor's own code).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDrift } from "../../services/producer/generator/drift.ts";
 import { type LabelledPayment, paymentStream } from "../../services/producer/generator/payments.ts";
@@ -134,6 +135,53 @@ describe("drift monitoring", () => {
           .map((f) => Number(f.window_start)),
       ).size,
     ).toBe(cleanWindows);
+    // Model quality from the labels equals a direct computation on the same rows.
+    await waitFor(
+      "every label in ClickHouse",
+      async () => {
+        const [row] = await h.clickhouse.query<{ n: string }>(
+          `SELECT count() AS n FROM ${h.database}.labels FINAL WHERE pipeline = '${h.definition.name}'`,
+        );
+        return Number(row?.n) >= truth.length ? true : undefined;
+      },
+      120_000,
+    );
+    await h.monitor?.qualityJobs()[0]?.runOnce();
+    const window = start + (warmUpWindows + 3) * windowMs;
+    const quality = await h.clickhouse.query<{ metric: string; value: number; labelled: string }>(
+      `SELECT metric, value, labelled FROM ${h.database}.model_quality FINAL
+       WHERE pipeline = '${h.definition.name}' AND toUInt64(window_start) * 1000 = ${window}`,
+    );
+    const truthById = new Map(truth.map((t) => [t.event.event_id, String(t.label)]));
+    const scored = await h.clickhouse.query<{ event_id: string; label: string; score: number }>(
+      `SELECT event_id, label, score FROM ${h.database}.predictions FINAL
+       WHERE pipeline = '${h.definition.name}' AND event_time_ms >= ${window} AND event_time_ms < ${window + windowMs}`,
+    );
+    const pairs = scored
+      .filter((r) => truthById.has(r.event_id))
+      .map((r) => ({ ...r, actual: truthById.get(r.event_id) }));
+    const count = (predicted: string, actual: string) =>
+      pairs.filter((p) => p.label === predicted && p.actual === actual).length;
+    const [tp, fp, fn, tn] = [count("1", "1"), count("1", "0"), count("0", "1"), count("0", "0")];
+    const positives = pairs.filter((p) => p.actual === "1");
+    const negatives = pairs.filter((p) => p.actual === "0");
+    let wins = 0;
+    for (const p of positives) for (const n of negatives) wins += p.score > n.score ? 1 : p.score === n.score ? 0.5 : 0;
+    const expected: Record<string, number> = {
+      accuracy: (tp + tn) / pairs.length,
+      precision: tp / (tp + fp),
+      recall: tp / (tp + fn),
+      roc_auc: wins / (positives.length * negatives.length),
+      brier: pairs.reduce((sum, p) => sum + (p.score - (p.actual === "1" ? 1 : 0)) ** 2, 0) / pairs.length,
+      labelled_share: pairs.length / scored.length,
+    };
+    expect(positives.length).toBeGreaterThan(0);
+    for (const [metric, value] of Object.entries(expected)) {
+      const stored = quality.find((q) => q.metric === metric);
+      expect({ metric, value: stored?.value }).toEqual({ metric, value: expect.closeTo(value, 9) });
+    }
+    expect(Number(quality[0]?.labelled)).toBe(pairs.length);
+
     // During the drift, features that do not depend on the amount stay unflagged.
     for (const feature of ["merchant_category", "country", "channel_ecom", "card_txn_count_1h"]) {
       expect(
