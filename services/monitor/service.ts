@@ -1,6 +1,6 @@
 // Per pipeline: scored events → `predictions`, dead letters → `dead_letters`.
 import { createAvroCodec } from "../shared/kafka/avro-codec.ts";
-import type { Kafka, Message, Producer } from "../shared/kafka/client.ts";
+import type { Kafka, KafkaMessage, Message, Producer } from "../shared/kafka/client.ts";
 import { deadLetter } from "../shared/kafka/dead-letter.ts";
 import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import type { Logger } from "../shared/logger.ts";
@@ -41,11 +41,39 @@ export function createMonitorService(deps: {
   const qualityJobs: QualityJob[] = [];
   let started = false;
 
+  /**
+   * Rows from Avro records of a topic; a record that cannot be decoded or turned into a row is
+   * dead-lettered (acknowledged before the batch's offsets are committed) instead of stopping it.
+   */
+  function decodedRows<T>(
+    pipeline: string,
+    sourceTopic: string,
+    stage: string,
+    toRow: (record: T, partition: number, offset: string) => object,
+  ): (partition: number, messages: KafkaMessage[]) => Promise<object[]> {
+    const codec = createAvroCodec(deps.registry.resolve);
+    const dlqTopic = pipelineTopics(pipeline).dlq;
+    return async (partition, messages) => {
+      await codec.prepare(messages.map((m) => m.value));
+      const rows: object[] = [];
+      const poison: Message[] = [];
+      for (const message of messages) {
+        try {
+          rows.push(toRow(codec.decode(message.value).record as T, partition, message.offset));
+        } catch (error) {
+          poison.push(deadLetter(message, { topic: sourceTopic, partition, offset: message.offset }, stage, error));
+          deps.metrics.deadLettered.inc({ pipeline, stage, code: (error as { code?: string }).code ?? "UNEXPECTED" });
+        }
+      }
+      if (poison.length > 0) await deps.producer.send({ topic: dlqTopic, messages: poison, acks: -1 });
+      return rows;
+    };
+  }
+
   function predictionsSink(definition: PipelineDefinition): Sink {
     const pipeline = definition.name;
     const topics = pipelineTopics(pipeline);
     const names = featureNames(definition);
-    const codec = createAvroCodec(deps.registry.resolve);
     const table = `${deps.database}.predictions`;
     return createSink({
       kafka: deps.kafka,
@@ -56,29 +84,9 @@ export function createMonitorService(deps: {
       table,
       storedOffsetsQuery: `SELECT source_partition AS partition, toString(max(source_offset)) AS offset FROM ${table} WHERE pipeline = '${pipeline}' GROUP BY source_partition`,
       maxBackoffMs: deps.maxBackoffMs,
-      async toRows(partition, messages) {
-        await codec.prepare(messages.map((m) => m.value));
-        const rows: object[] = [];
-        const poison: Message[] = [];
-        for (const message of messages) {
-          try {
-            const record = codec.decode(message.value).record as ScoredRecord;
-            rows.push(predictionRow(record, names, partition, message.offset, Date.now()));
-          } catch (error) {
-            poison.push(
-              deadLetter(message, { topic: topics.scored, partition, offset: message.offset }, "sink", error),
-            );
-            deps.metrics.deadLettered.inc({
-              pipeline,
-              stage: "sink",
-              code: (error as { code?: string }).code ?? "UNEXPECTED",
-            });
-          }
-        }
-        // Dead letters are acknowledged before the batch's offsets are committed.
-        if (poison.length > 0) await deps.producer.send({ topic: topics.dlq, messages: poison, acks: -1 });
-        return rows;
-      },
+      toRows: decodedRows<ScoredRecord>(pipeline, topics.scored, "sink", (record, partition, offset) =>
+        predictionRow(record, names, partition, offset, Date.now()),
+      ),
       onInserted: (partition, rows, seconds, lag) => {
         deps.metrics.rowsInserted.inc({ pipeline, table: "predictions" }, rows);
         deps.metrics.insertSeconds.observe({ pipeline, table: "predictions" }, seconds);
@@ -110,7 +118,6 @@ export function createMonitorService(deps: {
   function labelsSink(definition: PipelineDefinition): Sink {
     const pipeline = definition.name;
     const topics = pipelineTopics(pipeline);
-    const codec = createAvroCodec(deps.registry.resolve);
     const table = `${deps.database}.labels`;
     return createSink({
       kafka: deps.kafka,
@@ -121,28 +128,9 @@ export function createMonitorService(deps: {
       table,
       storedOffsetsQuery: `SELECT source_partition AS partition, toString(max(source_offset)) AS offset FROM ${table} WHERE pipeline = '${pipeline}' GROUP BY source_partition`,
       maxBackoffMs: deps.maxBackoffMs,
-      async toRows(partition, messages) {
-        await codec.prepare(messages.map((m) => m.value));
-        const rows: object[] = [];
-        const poison: Message[] = [];
-        for (const message of messages) {
-          try {
-            const label = codec.decode(message.value).record as LabelRecord;
-            rows.push(labelRow(pipeline, label, partition, message.offset));
-          } catch (error) {
-            poison.push(
-              deadLetter(message, { topic: topics.labels, partition, offset: message.offset }, "labels", error),
-            );
-            deps.metrics.deadLettered.inc({
-              pipeline,
-              stage: "labels",
-              code: (error as { code?: string }).code ?? "UNEXPECTED",
-            });
-          }
-        }
-        if (poison.length > 0) await deps.producer.send({ topic: topics.dlq, messages: poison, acks: -1 });
-        return rows;
-      },
+      toRows: decodedRows<LabelRecord>(pipeline, topics.labels, "labels", (label, partition, offset) =>
+        labelRow(pipeline, label, partition, offset),
+      ),
       onInserted: (_partition, rows) => deps.metrics.rowsInserted.inc({ pipeline, table: "labels" }, rows),
       onRetry: () => deps.metrics.insertRetries.inc({ pipeline, table: "labels" }),
     });
