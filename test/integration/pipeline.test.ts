@@ -152,4 +152,44 @@ describe("payments pipeline, end to end", () => {
     });
     await model.release();
   });
+
+  it("dead-letters poison on the scored and labels topics instead of stopping the monitor", async () => {
+    const topics = pipelineTopics(h.definition.name);
+    await h.producer.send({
+      topic: topics.scored,
+      acks: -1,
+      messages: [{ key: "bad-scored", value: Buffer.from("garbage") }],
+    });
+    await h.producer.send({
+      topic: topics.labels,
+      acks: -1,
+      messages: [{ key: "bad-label", value: Buffer.from([0, 0, 0, 0, 1]) }],
+    });
+    const letters = await waitFor(
+      "both in dead_letters",
+      async () => {
+        const rows = await h.clickhouse.query<{ key: string; error_stage: string; original_topic: string }>(
+          `SELECT key, error_stage, original_topic FROM ${h.database}.dead_letters WHERE pipeline = '${h.definition.name}' AND key IN ('bad-scored', 'bad-label') ORDER BY key`,
+        );
+        return rows.length >= 2 ? rows : undefined;
+      },
+      60_000,
+    );
+    expect(letters).toEqual([
+      { key: "bad-label", error_stage: "labels", original_topic: topics.labels },
+      { key: "bad-scored", error_stage: "sink", original_topic: topics.scored },
+    ]);
+    // The sink goes on: a fresh event still reaches predictions.
+    const [event] = events(1, 13);
+    await h.client.publish(h.definition.name, [event as PaymentEventRecord]);
+    await waitFor(
+      "the next event stored",
+      async () =>
+        (await count(h, `SELECT count() AS n FROM ${h.database}.predictions WHERE event_id = '${event?.event_id}'`)) ===
+        1
+          ? true
+          : undefined,
+      60_000,
+    );
+  });
 });
