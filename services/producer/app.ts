@@ -11,7 +11,7 @@ import type { Logger } from "../shared/logger.ts";
 import type { Registry } from "../shared/metrics.ts";
 import { type Readiness, registerOpsRoutes } from "../shared/ops-routes.ts";
 import type { PipelineDefinition } from "../shared/pipeline/definition.ts";
-import { parseJsonBody, parseNdjsonBody } from "./body.ts";
+import { decodeBody, parseJsonBody, parseNdjsonBody } from "./body.ts";
 import type { ProducerMetrics } from "./metrics.ts";
 import type { EventValidator, FieldError } from "./validation.ts";
 
@@ -53,14 +53,20 @@ export function buildIngestApp(deps: {
   readiness: Readiness;
   logger: Logger;
 }): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: deps.limits.maxBodyBytes });
+  // A slow or stalled upload is cut off instead of holding a connection and its buffer.
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.limits.maxBodyBytes,
+    requestTimeout: 15_000,
+    connectionTimeout: 15_000,
+  });
   const log = deps.logger.child({ module: "ingest" });
 
   app.removeAllContentTypeParsers();
   for (const type of ["application/json", "application/x-ndjson", "application/ndjson"]) {
     app.addContentTypeParser(
       type,
-      { parseAs: "string", bodyLimit: deps.limits.maxBodyBytes },
+      { parseAs: "buffer", bodyLimit: deps.limits.maxBodyBytes },
       (_request, body, done) => {
         done(null, body);
       },
@@ -98,9 +104,14 @@ export function buildIngestApp(deps: {
       deps.metrics.requests.inc({ pipeline: name, status: String(status) });
       return reply.code(status).headers(headers).send({ error, message });
     };
-    const text = typeof request.body === "string" ? request.body : "";
+    const decoded = decodeBody(
+      Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+      request.headers["content-encoding"],
+      deps.limits.maxBodyBytes,
+    );
+    if (!decoded.ok) return fail(decoded.status, "BODY_REFUSED", decoded.message);
     const contentType = String(request.headers["content-type"] ?? "");
-    const parsed = contentType.includes("ndjson") ? parseNdjsonBody(text) : parseJsonBody(text);
+    const parsed = contentType.includes("ndjson") ? parseNdjsonBody(decoded.text) : parseJsonBody(decoded.text);
     if (!parsed.ok) return fail(400, "MALFORMED_BODY", parsed.message);
     if (parsed.events.length === 0) return fail(400, "NO_EVENTS", "the body holds no events");
     if (parsed.events.length > deps.limits.maxEvents) {

@@ -1,5 +1,7 @@
 // Turns a request body into the list of events it carries: one JSON object, a JSON array of
 // them, or NDJSON (one object per line). Errors say where the body is broken.
+import { gunzipSync } from "node:zlib";
+
 export type ParsedBody = { ok: true; events: unknown[] } | { ok: false; message: string };
 
 export function parseJsonBody(text: string): ParsedBody {
@@ -26,4 +28,35 @@ export function parseNdjsonBody(text: string): ParsedBody {
     }
   }
   return { ok: true, events };
+}
+
+export type DecodedBody = { ok: true; text: string } | { ok: false; status: number; message: string };
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The request body as text: gunzipped when sent with `Content-Encoding: gzip` (stopping at
+ * `maxBytes` of output, so a gzip bomb costs no more memory than an honest body), and refused
+ * unless it is valid UTF-8.
+ */
+export function decodeBody(raw: Buffer, contentEncoding: string | undefined, maxBytes: number): DecodedBody {
+  let bytes = raw;
+  const encoding = (contentEncoding ?? "identity").trim().toLowerCase();
+  if (encoding === "gzip") {
+    try {
+      bytes = gunzipSync(raw, { maxOutputLength: maxBytes });
+    } catch (error) {
+      if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE" || error instanceof RangeError) {
+        return { ok: false, status: 413, message: `the decompressed body is larger than ${maxBytes} bytes` };
+      }
+      return { ok: false, status: 400, message: "the body is not valid gzip" };
+    }
+  } else if (encoding !== "identity") {
+    return { ok: false, status: 415, message: `Content-Encoding ${encoding} is not supported (use gzip or none)` };
+  }
+  try {
+    return { ok: true, text: utf8.decode(bytes) };
+  } catch {
+    return { ok: false, status: 400, message: "the body is not valid UTF-8" };
+  }
 }

@@ -1,6 +1,7 @@
 // The ingest API's answers on the real broker: per-event results, and the status codes for bad
 // bodies, oversized requests, wrong content types, back-pressure and an unreachable Kafka.
 
+import { gzipSync } from "node:zlib";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildIngestApp, type IngestPipeline } from "../../services/producer/app.ts";
@@ -134,6 +135,25 @@ describe("ingest API on a real broker", () => {
     const response = await post(payload, contentType);
     expect(response.statusCode).toBe(status);
     expect(response.json().message).toMatch(message);
+  });
+
+  it("takes gzip bodies, stops a gzip bomb with 413 and refuses invalid UTF-8 with 400", async () => {
+    const send = (payload: Buffer, headers: Record<string, string>) =>
+      api.inject({
+        method: "POST",
+        url: "/v1/pipelines/payments/events",
+        payload,
+        headers: { "content-type": "application/json", ...headers },
+      });
+    const events = paymentEvents(2, 97);
+    const zipped = await send(gzipSync(Buffer.from(JSON.stringify(events))), { "content-encoding": "gzip" });
+    expect(zipped.statusCode).toBe(200);
+    expect(zipped.json().accepted).toBe(2);
+    const bomb = await send(gzipSync(Buffer.alloc(20_000_000, 32)), { "content-encoding": "gzip" });
+    expect(bomb.statusCode).toBe(413);
+    const latin1 = await send(Buffer.from('[{"event_id":"caf\xe9"}]', "latin1"), {});
+    expect(latin1.statusCode).toBe(400);
+    expect(latin1.json().message).toBe("the body is not valid UTF-8");
   });
 
   it("answers an unknown pipeline with 404", async () => {

@@ -1,5 +1,6 @@
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { parseJsonBody, parseNdjsonBody } from "../../../services/producer/body.ts";
+import { decodeBody, parseJsonBody, parseNdjsonBody } from "../../../services/producer/body.ts";
 import { createEventValidator } from "../../../services/producer/validation.ts";
 import { parseAvroSchema } from "../../../services/shared/kafka/avro-codec.ts";
 import { readSchema } from "../../../services/shared/schemas.ts";
@@ -84,5 +85,28 @@ describe("request bodies", () => {
 
   it("says what is wrong with malformed JSON", () => {
     expect(parseJsonBody("{nope")).toMatchObject({ ok: false, message: /^malformed JSON: / });
+  });
+});
+
+describe("body decoding", () => {
+  it("passes plain UTF-8 through and gunzips gzip bodies", () => {
+    expect(decodeBody(Buffer.from('{"a":"é"}'), undefined, 100)).toEqual({ ok: true, text: '{"a":"é"}' });
+    expect(decodeBody(gzipSync(Buffer.from("[1]")), "gzip", 100)).toEqual({ ok: true, text: "[1]" });
+  });
+
+  it("stops a gzip bomb at the size limit with 413", () => {
+    const bomb = gzipSync(Buffer.alloc(50_000_000, 32)); // 50 MB of spaces in about 50 kB
+    expect(bomb.length).toBeLessThan(100_000);
+    expect(decodeBody(bomb, "gzip", 1_000_000)).toMatchObject({ ok: false, status: 413 });
+  });
+
+  it("refuses invalid UTF-8, broken gzip and other encodings", () => {
+    expect(decodeBody(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), undefined, 100)).toEqual({
+      ok: false,
+      status: 400,
+      message: "the body is not valid UTF-8",
+    });
+    expect(decodeBody(Buffer.from("not gzip"), "gzip", 100)).toMatchObject({ ok: false, status: 400 });
+    expect(decodeBody(Buffer.from("x"), "br", 100)).toMatchObject({ ok: false, status: 415 });
   });
 });
