@@ -71,7 +71,8 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
   const producers = new Map<number, Producer>();
   let assigned: number[] = [];
   let restoring: Promise<void> | undefined;
-  let restored = false;
+  /** Partitions whose state must be read from the changelog before their next batch. */
+  const stale = new Set<number>();
   let started = false;
 
   async function producerFor(partition: number): Promise<Producer> {
@@ -95,12 +96,22 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
     await producer?.disconnect().catch(() => undefined);
   }
 
-  async function restoreAssigned(): Promise<void> {
+  async function restoreStale(): Promise<void> {
+    for (const p of stale) if (!assigned.includes(p)) stale.delete(p);
+    const partitions = assigned.filter((p) => stale.has(p));
     // Creating the producers first fences any zombie owner and aborts its open transactions,
     // so the changelog read below sees only committed state.
-    await Promise.all(assigned.map((p) => producerFor(p)));
-    await options.restore?.(assigned);
-    restored = true;
+    await Promise.all(partitions.map((p) => producerFor(p)));
+    // Only the stale partitions: the others may be mid-chunk, ahead of the changelog.
+    if (partitions.length > 0) await options.restore?.(partitions);
+    for (const p of partitions) stale.delete(p);
+  }
+
+  function ensureRestored(): Promise<void> {
+    restoring ??= restoreStale().finally(() => {
+      restoring = undefined;
+    });
+    return restoring;
   }
 
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -108,10 +119,10 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
     for (const partition of new Set([...assigned, ...now])) options.dropState?.(partition);
     for (const partition of assigned.filter((p) => !now.includes(p))) void discardProducer(partition);
     assigned = now;
-    restored = false;
+    stale.clear();
+    for (const partition of now) stale.add(partition);
     // Restore right away, so the service is ready before its first batch arrives.
-    restoring = restoreAssigned().catch((error: unknown) => {
-      restoring = undefined;
+    ensureRestored().catch((error: unknown) => {
       log.warn({ error: describeError(error) }, "state restore failed; retrying with the next batch");
     });
     log.info({ partitions: now }, "partitions assigned");
@@ -142,7 +153,7 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
 
   return {
     get ready() {
-      return started && restored;
+      return started && stale.size === 0;
     },
     async start() {
       await consumer.connect();
@@ -152,11 +163,7 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          if (!restored) {
-            restoring ??= restoreAssigned();
-            await restoring;
-            if (!restored) throw new Error(`state for ${options.inputTopic} could not be restored`);
-          }
+          while (stale.size > 0) await ensureRestored();
           const partition = batch.partition;
           try {
             for (let i = 0; i < batch.messages.length; i += options.maxBatchRecords) {
@@ -183,8 +190,7 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
             );
             // The transaction may have been fenced or broken: rebuild the producer, re-read state.
             options.dropState?.(partition);
-            restored = false;
-            restoring = undefined;
+            stale.add(partition);
             await discardProducer(partition);
             throw error;
           }
