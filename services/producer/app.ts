@@ -11,6 +11,7 @@ import type { Logger } from "../shared/logger.ts";
 import type { Registry } from "../shared/metrics.ts";
 import { type Readiness, registerOpsRoutes } from "../shared/ops-routes.ts";
 import type { PipelineDefinition } from "../shared/pipeline/definition.ts";
+import { authenticate, type KeyEntry, type KeyStore, type RateLimiter } from "./api-keys.ts";
 import { decodeBody, parseJsonBody, parseNdjsonBody } from "./body.ts";
 import type { ProducerMetrics } from "./metrics.ts";
 import type { EventValidator, FieldError } from "./validation.ts";
@@ -44,8 +45,25 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+export interface IngestAuth {
+  /** The key store in force (re-read when its file changes). */
+  store(): KeyStore;
+  limiter: RateLimiter;
+}
+
+const keyParameters = ["api_key", "apikey", "key", "token", "access_token"];
+
+function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const authorization = headers.authorization;
+  if (typeof authorization === "string" && authorization.startsWith("Bearer ")) return authorization.slice(7).trim();
+  const header = headers["x-api-key"];
+  return typeof header === "string" ? header.trim() : undefined;
+}
+
 export function buildIngestApp(deps: {
   pipelines: ReadonlyMap<string, IngestPipeline>;
+  /** Without it the API is open (local development on loopback). */
+  auth?: IngestAuth;
   sender: BatchingSender;
   limits: IngestLimits;
   metrics: ProducerMetrics;
@@ -104,6 +122,21 @@ export function buildIngestApp(deps: {
       deps.metrics.requests.inc({ pipeline: name, status: String(status) });
       return reply.code(status).headers(headers).send({ error, message });
     };
+    let rateEntry: KeyEntry | undefined;
+    if (deps.auth) {
+      const query = (request.query ?? {}) as Record<string, unknown>;
+      if (keyParameters.some((k) => k in query)) {
+        log.warn({ pipeline: name }, "API key sent in the URL refused");
+        return fail(401, "UNAUTHORIZED", "API keys are not accepted in the URL; send Authorization: Bearer <key>");
+      }
+      const result = authenticate(deps.auth.store(), presentedKey(request.headers), name);
+      if (!result.ok) {
+        // The key id may be logged; the key itself never is.
+        log.warn({ pipeline: name, keyId: result.keyId, reason: result.reason }, "ingest request refused");
+        return fail(result.status, result.status === 401 ? "UNAUTHORIZED" : "FORBIDDEN", result.reason);
+      }
+      rateEntry = result.entry;
+    }
     const decoded = decodeBody(
       Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
       request.headers["content-encoding"],
@@ -120,6 +153,14 @@ export function buildIngestApp(deps: {
         "TOO_MANY_EVENTS",
         `${parsed.events.length} events in one request; the limit is ${deps.limits.maxEvents}`,
       );
+    }
+    if (rateEntry && deps.auth) {
+      const wait = deps.auth.limiter.take(rateEntry, parsed.events.length, Date.now());
+      if (wait > 0) {
+        return fail(429, "RATE_LIMITED", `API key ${rateEntry.id} is over its ${rateEntry.ratePerSecond} events/s`, {
+          "retry-after": String(wait),
+        });
+      }
     }
     if (deps.sender.pendingRecords + parsed.events.length > deps.limits.maxPendingRecords) {
       return fail(429, "BACK_PRESSURE", "too many events are waiting for Kafka; retry later", { "retry-after": "1" });

@@ -1,6 +1,6 @@
 // `npm run cli -- <command>`: publish events, tail any pipeline topic decoded, run a generator.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { loadConnectionConfig } from "../shared/connection-settings.ts";
 import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
@@ -9,8 +9,10 @@ import { createSchemaRegistry } from "../shared/kafka/registry.ts";
 import { createLogger } from "../shared/logger.ts";
 import { pipelineTopics } from "../shared/pipeline/definition.ts";
 import { readSchema } from "../shared/schemas.ts";
+import { createKey } from "./api-keys.ts";
 import { parseNdjsonBody } from "./body.ts";
 import { type GeneratorRun, type LabelRecord, parseDrift, runGenerator } from "./generator/run.ts";
+import { readKeyStore, writeKeyStore } from "./key-store-file.ts";
 import { createIngestClient } from "./sdk.ts";
 
 function positive(value: string): number {
@@ -178,6 +180,39 @@ program
       console.log(JSON.stringify(result));
     },
   );
+
+const keys = program.command("keys").description("manage ingest API keys (the file holds only hashes)");
+
+keys
+  .command("create")
+  .description("create a key, add its hash to the file and print the key once")
+  .requiredOption("-f, --file <path>", "key store file (INGEST_API_KEYS_FILE)")
+  .requiredOption("-n, --name <name>", "who the key is for")
+  .option("-p, --pipelines <list>", "comma-separated pipelines, or *", "*")
+  .option("-r, --rate <events/s>", "events per second allowed", positive, 1000)
+  .action((options: { file: string; name: string; pipelines: string; rate: number }) => {
+    const store = existsSync(options.file) ? readKeyStore(options.file) : { keys: [] };
+    const { key, entry } = createKey({
+      name: options.name,
+      pipelines: options.pipelines.split(",").map((p) => p.trim()),
+      ratePerSecond: options.rate,
+    });
+    writeKeyStore(options.file, { keys: [...store.keys, entry] });
+    console.error(`created key ${entry.id} for ${entry.name}; it is shown only now:`);
+    console.log(key);
+  });
+
+keys
+  .command("revoke")
+  .description("revoke a key by id (takes effect within a second, without a restart)")
+  .requiredOption("-f, --file <path>", "key store file")
+  .argument("<id>", "the key id (the 8 hex digits after ssk_)")
+  .action((id: string, options: { file: string }) => {
+    const store = readKeyStore(options.file);
+    if (!store.keys.some((k) => k.id === id)) throw new Error(`no key ${id} in ${options.file}`);
+    writeKeyStore(options.file, { keys: store.keys.map((k) => (k.id === id ? { ...k, revoked: true } : k)) });
+    console.error(`revoked ${id}`);
+  });
 
 program.parseAsync().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));

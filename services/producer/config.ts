@@ -20,6 +20,9 @@ export const producerSettings = {
     default: "10000",
     doc: "How long a request waits for Kafka before it gets 503.",
   }),
+  INGEST_API_KEYS_FILE: setting(parse.optionalString(), {
+    doc: "JSON file of hashed API keys (`npm run cli -- keys create`); unset leaves the API open, for loopback development.",
+  }),
   INGEST_LINGER_MS: setting(parse.positiveInt(), {
     default: "2",
     doc: "How long sends of concurrent requests are gathered.",

@@ -10,8 +10,10 @@ import { pipelineTopics } from "../shared/pipeline/definition.ts";
 import { setUpPipeline } from "../shared/pipeline/setup.ts";
 import { getPipeline } from "../shared/pipelines/index.ts";
 import { readSchema } from "../shared/schemas.ts";
+import { RateLimiter } from "./api-keys.ts";
 import { buildIngestApp, type IngestPipeline } from "./app.ts";
 import { loadProducerConfig } from "./config.ts";
+import { watchKeyStore } from "./key-store-file.ts";
 import { createProducerMetrics } from "./metrics.ts";
 import { createEventValidator } from "./validation.ts";
 
@@ -46,8 +48,18 @@ runService({
     });
     let stopping = false;
     const registry = createRegistry("producer");
+    const auth = config.INGEST_API_KEYS_FILE
+      ? {
+          store: watchKeyStore(config.INGEST_API_KEYS_FILE, (error) =>
+            logger.error({ err: error }, "API key file unreadable; keeping the last one"),
+          ),
+          limiter: new RateLimiter(),
+        }
+      : undefined;
+    if (!auth) logger.warn("INGEST_API_KEYS_FILE is not set: the ingest API accepts requests without a key");
     const app = buildIngestApp({
       pipelines,
+      auth,
       sender,
       limits: {
         maxBodyBytes: config.INGEST_MAX_BODY_BYTES,

@@ -1,11 +1,17 @@
 // The ingest API's answers on the real broker: per-event results, and the status codes for bad
 // bodies, oversized requests, wrong content types, back-pressure and an unreachable Kafka.
 
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { FastifyInstance } from "fastify";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKey, RateLimiter } from "../../services/producer/api-keys.ts";
 import { buildIngestApp, type IngestPipeline } from "../../services/producer/app.ts";
 import { paymentEvents } from "../../services/producer/generator/payments.ts";
+import { watchKeyStore, writeKeyStore } from "../../services/producer/key-store-file.ts";
 import { createProducerMetrics } from "../../services/producer/metrics.ts";
 import { createEventValidator } from "../../services/producer/validation.ts";
 import { createAvroCodec, parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
@@ -184,5 +190,88 @@ describe("ingest API on a real broker", () => {
     expect(response.headers["retry-after"]).toBe("5");
     expect(response.json().message).toMatch(/may or may not have been written/);
     await down.close();
+  });
+
+  describe("ingest API keys", () => {
+    let producer: Producer;
+    let schemaId: number;
+    const dir = mkdtempSync(join(tmpdir(), "keys-"));
+    const file = join(dir, "keys.json");
+    const writer = createKey({ name: "payments-writer", pipelines: ["payments"], ratePerSecond: 1000 });
+    const irisOnly = createKey({ name: "iris-writer", pipelines: ["iris"], ratePerSecond: 1000 });
+    const slow = createKey({ name: "slow", pipelines: ["*"], ratePerSecond: 2 });
+    const logLines: string[] = [];
+    let secured: FastifyInstance;
+
+    beforeAll(async () => {
+      writeKeyStore(file, { keys: [writer.entry, irisOnly.entry, slow.entry] });
+      schemaId = await createSchemaRegistry(config).register(`${topic}-value`, schema);
+      producer = createIdempotentProducer(kafka);
+      await producer.connect();
+      const registry = createRegistry("test");
+      const capture = pino({ level: "info" }, { write: (line: string) => logLines.push(line) });
+      secured = buildIngestApp({
+        pipelines: new Map([
+          ["payments", { definition: payments, topic, schemaId, type, validate: createEventValidator(type, schema) }],
+        ]),
+        auth: { store: watchKeyStore(file, () => {}), limiter: new RateLimiter() },
+        sender: createBatchingSender(producer, { lingerMs: 2, maxBatchRecords: 1000, timeoutMs: 2000 }),
+        limits: { maxBodyBytes: 100_000, maxEvents: 20, maxPendingRecords: 1000, sendTimeoutMs: 3000 },
+        metrics: createProducerMetrics(registry),
+        registry,
+        readiness: { notReadyReason: () => undefined },
+        logger: capture,
+      });
+    });
+    afterAll(async () => {
+      await secured?.close();
+      await producer?.disconnect();
+    });
+
+    const post = (
+      headers: Record<string, string>,
+      url = "/v1/pipelines/payments/events",
+      events = paymentEvents(1, 55),
+    ) =>
+      secured.inject({
+        method: "POST",
+        url,
+        payload: JSON.stringify(events),
+        headers: { "content-type": "application/json", ...headers },
+      });
+
+    it("denies, then grants, then denies again once the key is revoked", async () => {
+      expect((await post({})).statusCode).toBe(401);
+      expect((await post({ authorization: `Bearer ${writer.key.slice(0, -2)}xx` })).statusCode).toBe(401);
+      expect((await post({}, `/v1/pipelines/payments/events?api_key=${writer.key}`)).statusCode).toBe(401);
+      expect((await post({ "x-api-key": irisOnly.key })).statusCode).toBe(403);
+
+      expect((await post({ authorization: `Bearer ${writer.key}` })).statusCode).toBe(200);
+      expect((await post({ "x-api-key": writer.key })).statusCode).toBe(200);
+
+      writeKeyStore(file, { keys: [{ ...writer.entry, revoked: true }, irisOnly.entry, slow.entry] });
+      await waitFor(
+        "the revocation to take effect",
+        async () => ((await post({ authorization: `Bearer ${writer.key}` })).statusCode === 401 ? true : undefined),
+        5000,
+      );
+    });
+
+    it("limits each key to its rate with 429 and Retry-After", async () => {
+      const first = await post({ authorization: `Bearer ${slow.key}` }, undefined, paymentEvents(2, 56));
+      expect(first.statusCode).toBe(200);
+      const second = await post({ authorization: `Bearer ${slow.key}` }, undefined, paymentEvents(2, 57));
+      expect(second.statusCode).toBe(429);
+      expect(Number(second.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    });
+
+    it("logs refusals without the key", () => {
+      const refusals = logLines.filter((line) => line.includes("refused"));
+      expect(refusals.length).toBeGreaterThan(3);
+      for (const key of [writer.key, irisOnly.key, slow.key]) {
+        const secret = key.slice("ssk_12345678_".length);
+        expect(logLines.filter((line) => line.includes(secret))).toEqual([]);
+      }
+    });
   });
 });
