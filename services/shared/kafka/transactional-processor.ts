@@ -15,6 +15,10 @@ import {
   Partitioners,
   type Producer,
 } from "./client.ts";
+import { splitBySize } from "./split-by-size.ts";
+
+/** Half the broker's default message.max.bytes: room for record overhead. */
+const maxRequestBytes = 512 * 1024;
 
 export interface OutputBatch {
   topic: string;
@@ -135,8 +139,9 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
     const last = chunk[chunk.length - 1] as KafkaMessage;
     try {
       for (const output of outputs) {
-        if (output.messages.length > 0)
-          await transaction.send({ topic: output.topic, messages: output.messages, acks: -1 });
+        for (const messages of splitBySize(output.messages, maxRequestBytes)) {
+          await transaction.send({ topic: output.topic, messages, acks: -1 });
+        }
       }
       await transaction.sendOffsets({
         consumerGroupId: options.groupId,
