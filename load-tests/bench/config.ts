@@ -39,7 +39,7 @@ export const benchSettings = {
     doc: "Events per HTTP request at saturation.",
   }),
   BENCH_STAGE_RECORDS: setting(parse.positiveInt().max(1_000_000), {
-    default: "30000",
+    default: "50000",
     doc: "Records pre-loaded for each stage-alone run (transformer, inference, sink).",
   }),
   BENCH_INFERENCE_BATCH: setting(parse.positiveInt().max(8192), {
@@ -47,7 +47,7 @@ export const benchSettings = {
     doc: "onnxruntime batch size of the inference service (as the pipeline harness runs it).",
   }),
   BENCH_PIPELINE_EVENTS: setting(parse.positiveInt().max(1_000_000), {
-    default: "30000",
+    default: "50000",
     doc: "Events sent over HTTP per whole-pipeline throughput run.",
   }),
   BENCH_LATENCY_SECONDS: setting(parse.positiveInt().max(120), {
