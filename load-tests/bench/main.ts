@@ -1,7 +1,7 @@
 // `npm run bench`: raw limits, each stage alone, the whole pipeline, and their ratios, on the
 // running local stack; prints one table and writes it under load-tests/results/. Wiring only.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { describeError } from "../../services/shared/errors.ts";
 import { projectRoot } from "../../services/shared/project.ts";
 import { buildRows, type Measurements } from "./assemble.ts";
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     };
     console.log(`\n${renderTable(report.rows)}\n`);
     for (const note of notes.filter((n) => n.includes("not measured"))) console.log(note);
-    const dir = join(projectRoot, config.BENCH_RESULTS_DIR);
+    const dir = resolve(projectRoot, config.BENCH_RESULTS_DIR);
     mkdirSync(dir, { recursive: true });
     const stamp = report.startedAt.replace(/[:.]/g, "-");
     const markdown = renderMarkdown(report);
