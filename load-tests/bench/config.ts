@@ -58,6 +58,10 @@ export const benchSettings = {
     default: "10",
     doc: "Events per HTTP request in the latency runs.",
   }),
+  BENCH_CARDS: setting(parse.positiveInt().max(10_000_000), {
+    default: "50000",
+    doc: "Cards the generated payments are spread over (fewer cards: more events per card in the transformer's state).",
+  }),
   BENCH_POLL_MS: setting(parse.positiveInt().min(10).max(1000), {
     default: "50",
     doc: "How often ClickHouse is polled for new rows (the resolution of ingest → ClickHouse latency).",

@@ -26,10 +26,19 @@ import { projectRoot } from "../../services/shared/project.ts";
 import { readSchema } from "../../services/shared/schemas.ts";
 import { createPipelineTransformer } from "../../services/transformer/transformer.ts";
 
-/** Payments whose event times run up to now at 20/s, so the one-hour rolling features see history. */
-export function recentPayments(count: number, seed: number, idPrefix: string): PaymentEventRecord[] {
+/**
+ * Payments whose event times run up to now at 20/s, so the one-hour rolling features see history,
+ * spread over `cards` cards (the generator's default for 20/s is 2,000).
+ */
+export function recentPayments(count: number, seed: number, idPrefix: string, cards?: number): PaymentEventRecord[] {
   const out: PaymentEventRecord[] = [];
-  const stream = paymentStream({ seed, startTime: Date.now() - (count / 20) * 1000, ratePerSecond: 20, idPrefix });
+  const stream = paymentStream({
+    seed,
+    startTime: Date.now() - (count / 20) * 1000,
+    ratePerSecond: 20,
+    idPrefix,
+    cards,
+  });
   for (const { event } of stream) {
     out.push(event);
     if (out.length === count) break;
@@ -77,12 +86,12 @@ export async function buildRecords(
   definition: PipelineDefinition,
   ids: PipelineSchemaIds,
   count: number,
-  options: { seed: number; idPrefix: string },
+  options: { seed: number; idPrefix: string; cards?: number },
 ): Promise<RecordSet> {
   const types = recordTypes(definition, ids);
   const schema = readSchema(definition.schema) as Parameters<typeof createEventValidator>[1];
   const validate = createEventValidator(types.raw, schema);
-  const events = recentPayments(count, options.seed, options.idPrefix);
+  const events = recentPayments(count, options.seed, options.idPrefix, options.cards);
   const rawRecords: Record<string, unknown>[] = [];
   const raw: Message[] = [];
   const now = Date.now();

@@ -15,6 +15,8 @@ export interface LoadRequest {
   rate?: number;
   seed: number;
   idPrefix: string;
+  /** Cards the generated payments are spread over. */
+  cards?: number;
 }
 
 export interface LoadResult {
@@ -54,7 +56,7 @@ export async function runLoad(request: LoadRequest): Promise<LoadResult> {
   if (request.mode === "duration") {
     // A pool of distinct bodies, reused: these runs do not need unique events.
     const pool = bodies(
-      recentPayments(request.batch * request.connections * 4, request.seed, request.idPrefix),
+      recentPayments(request.batch * request.connections * 4, request.seed, request.idPrefix, request.cards),
       request.batch,
     );
     const until = Date.now() + (request.seconds ?? 1) * 1000;
@@ -65,7 +67,10 @@ export async function runLoad(request: LoadRequest): Promise<LoadResult> {
       }),
     );
   } else if (request.mode === "count") {
-    const all = bodies(recentPayments(request.events ?? 0, request.seed, request.idPrefix), request.batch);
+    const all = bodies(
+      recentPayments(request.events ?? 0, request.seed, request.idPrefix, request.cards),
+      request.batch,
+    );
     result.startedAt = Date.now();
     await Promise.all(
       Array.from({ length: request.connections }, async (_, worker) => {
@@ -76,7 +81,7 @@ export async function runLoad(request: LoadRequest): Promise<LoadResult> {
     // Open loop: request i leaves at its scheduled time whether or not earlier ones were answered.
     const rate = request.rate ?? 1;
     const total = Math.round(rate * (request.seconds ?? 1));
-    const all = bodies(recentPayments(total, request.seed, request.idPrefix), request.batch);
+    const all = bodies(recentPayments(total, request.seed, request.idPrefix, request.cards), request.batch);
     const gapMs = (request.batch / rate) * 1000;
     const inFlight = new Set<Promise<void>>();
     result.startedAt = Date.now();

@@ -39,6 +39,7 @@ export interface PipelineOptions {
   latencySeconds: number;
   latencyBatch: number;
   pollMs: number;
+  cards: number;
   log: (line: string) => void;
 }
 
@@ -79,14 +80,15 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
           events,
           seed: 300 + run,
           idPrefix: `${prefix}t${run}`,
+          cards: options.cards,
         },
-        600_000,
+        240_000,
       );
       const target = stored + events;
       await waitUntil(
         "every event in ClickHouse",
         async () => ((await predictionCount(env, database.name, name)) >= target ? true : undefined),
-        600_000,
+        180_000,
         50,
       );
       const finishedAt = Date.now();
@@ -133,6 +135,7 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
           seconds,
           seed: 400 + run,
           idPrefix: runPrefix,
+          cards: options.cards,
         },
         seconds * 1000 + 120_000,
       ).finally(() => {

@@ -17,7 +17,14 @@ export const nullSender: BatchingSender = {
 export async function measureHttp(
   env: BenchEnvironment,
   pipeline: BenchPipeline,
-  options: { seconds: number; connections: number; batch: number; runs: number; log: (line: string) => void },
+  options: {
+    seconds: number;
+    connections: number;
+    batch: number;
+    cards: number;
+    runs: number;
+    log: (line: string) => void;
+  },
 ): Promise<Summary> {
   const ingest = await startIngest(env, pipeline, nullSender);
   try {
@@ -31,6 +38,7 @@ export async function measureHttp(
           seconds: warmUp ? Math.min(2, options.seconds) : options.seconds,
           seed: 100 + index,
           idPrefix: `http${index}`,
+          cards: options.cards,
         },
         options.seconds * 1000 + 120_000,
       );

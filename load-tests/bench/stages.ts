@@ -4,18 +4,13 @@
 // record is committed (transformer, inference: the group's committed offsets) or stored (sink:
 // rows in ClickHouse). CPU is this process's process.cpuUsage() over the same window.
 
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
 import { createIdempotentProducer, type Message } from "../../services/shared/kafka/client.ts";
 import { encodeWireFormat } from "../../services/shared/kafka/wire-format.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { type ScoredRecord, scoredSchema } from "../../services/shared/pipeline/records.ts";
-import {
-  type BenchEnvironment,
-  type BenchPipeline,
-  createBenchDatabase,
-  createBenchPipeline,
-  waitUntil,
-} from "./environment.ts";
+import { type BenchEnvironment, type BenchPipeline, createBenchDatabase, createBenchPipeline } from "./environment.ts";
 import { runLoadProcess } from "./load-process.ts";
 import { committedRecords, predictionCount } from "./progress.ts";
 import { startServices } from "./services.ts";
@@ -31,6 +26,7 @@ export interface StageOptions {
   records: number;
   batch: number;
   inferenceBatch: number;
+  cards: number;
   log: (line: string) => void;
 }
 
@@ -52,8 +48,9 @@ async function repeatStage(name: string, options: StageOptions, run: (records: n
 
 /** The same records under another pipeline's schema id (each bench pipeline registers its own). */
 function reframe(messages: readonly Message[], schemaId: number, count: number): Message[] {
+  if (count > messages.length) throw new Error(`only ${messages.length} distinct records for ${count}`);
   return Array.from({ length: count }, (_, i) => {
-    const m = messages[i % messages.length] as Message;
+    const m = messages[i] as Message;
     return { key: m.key, value: encodeWireFormat(schemaId, (m.value as Buffer).subarray(5)) };
   });
 }
@@ -70,30 +67,54 @@ async function preload(env: BenchEnvironment, topic: string, messages: readonly 
   }
 }
 
-/** Starts the service, waits for it to be ready, then times until `done` holds. */
+/**
+ * Starts the service and samples its progress (records done) and this process's CPU time until
+ * every record is done. The timed window runs from the first sample that shows progress to the
+ * last, so start-up (group join, state restore, model load) is left out, and so is whatever the
+ * service did before the first progress was seen (it is subtracted from the count).
+ */
 async function timeService(
   env: BenchEnvironment,
   pipeline: BenchPipeline,
   service: "transformer" | "inference" | "monitor",
   records: number,
   options: StageOptions & { database?: string },
-  done: () => Promise<boolean>,
+  progress: () => Promise<number>,
+  pollMs: number,
 ): Promise<OneRun> {
-  const running = await startServices(env, pipeline, {
-    services: [service],
-    database: options.database,
-    inferenceBatch: options.inferenceBatch,
-  });
+  const samples: Array<{ at: number; count: number; cpu: NodeJS.CpuUsage }> = [];
+  const deadline = Date.now() + 180_000;
+  let stopped = false;
+  const sampler = (async () => {
+    while (!stopped) {
+      const count = await progress();
+      samples.push({ at: performance.now(), count, cpu: process.cpuUsage() });
+      if (count >= records) return;
+      if (Date.now() > deadline) throw new Error(`${service} did ${count} of ${records} records within 180 s`);
+      await sleep(pollMs);
+    }
+  })();
+  let running: Awaited<ReturnType<typeof startServices>> | undefined;
   try {
-    await waitUntil(`${service} ready`, () => (running.notReadyReason() === undefined ? true : undefined), 60_000, 5);
-    const cpuAt = process.cpuUsage();
-    const startedAt = performance.now();
-    await waitUntil(`${service} done`, async () => ((await done()) ? true : undefined), 120_000, 50);
-    const seconds = (performance.now() - startedAt) / 1000;
-    return { rate: ratePerSecond(records, seconds), cpu: cpuSecondsPerThousand(process.cpuUsage(cpuAt), records) };
+    running = await startServices(env, pipeline, {
+      services: [service],
+      database: options.database,
+      inferenceBatch: options.inferenceBatch,
+    });
+    await sampler;
   } finally {
-    await running.stop();
+    stopped = true;
+    await sampler.catch(() => undefined);
+    await running?.stop();
   }
+  const first = samples.find((s) => s.count > 0);
+  const last = samples[samples.length - 1];
+  if (!first || !last || last.count - first.count < records / 2) {
+    throw new Error(`${service}: too few records between the first and last samples; raise BENCH_STAGE_RECORDS`);
+  }
+  const done = last.count - first.count;
+  const cpu = { user: last.cpu.user - first.cpu.user, system: last.cpu.system - first.cpu.system };
+  return { rate: ratePerSecond(done, (last.at - first.at) / 1000), cpu: cpuSecondsPerThousand(cpu, done) };
 }
 
 /** A consumer stage between two topics: pre-load its input, run it, wait for its group's commits. */
@@ -119,7 +140,8 @@ async function kafkaStage(
         service,
         records,
         options,
-        async () => (await committedRecords(admin, groupId, input)) >= records,
+        () => committedRecords(admin, groupId, input),
+        20,
       );
     } finally {
       await admin.disconnect();
@@ -145,8 +167,9 @@ export function measureSink(env: BenchEnvironment, scored: readonly ScoredRecord
     try {
       const topics = pipelineTopics(pipeline.definition.name);
       // Scored records name their pipeline, and the sink stores that name: re-encode under this one.
+      if (records > scored.length) throw new Error(`only ${scored.length} distinct scored records for ${records}`);
       const messages: Message[] = Array.from({ length: records }, (_, i) => {
-        const record = { ...(scored[i % scored.length] as ScoredRecord), pipeline: pipeline.definition.name };
+        const record = { ...(scored[i] as ScoredRecord), pipeline: pipeline.definition.name };
         return { key: record.entity, value: encodeWireFormat(pipeline.ids.scored, type.toBuffer(record)) };
       });
       await preload(env, topics.scored, messages, options.batch);
@@ -156,7 +179,8 @@ export function measureSink(env: BenchEnvironment, scored: readonly ScoredRecord
         "monitor",
         records,
         { ...options, database: database.name },
-        async () => (await predictionCount(env, database.name, pipeline.definition.name)) >= records,
+        () => predictionCount(env, database.name, pipeline.definition.name),
+        50,
       );
     } finally {
       await database.drop();
@@ -189,6 +213,7 @@ export async function measureIngest(
           seconds: options.seconds,
           seed: 200 + index,
           idPrefix: `ingest${index}`,
+          cards: options.cards,
         },
         options.seconds * 1000 + 120_000,
       );
