@@ -1,0 +1,182 @@
+// Turns the measurements into the table's rows: raw limits, stages with their bounds, the
+// pipeline, and the ratios checked against the issue's targets. Pure.
+import { boundOf, meets, type Part, pipelineParts, ratio, type StageParts, type Target } from "./bounds.ts";
+import type { Row } from "./report.ts";
+import { type Summary, summarize } from "./stats.ts";
+
+export interface StageFigures {
+  rate: Summary;
+  cpuPerThousand: Summary;
+}
+
+export interface LatencyFigures {
+  p50: Summary;
+  p99: Summary;
+  p999: Summary;
+  samples: number;
+}
+
+export interface Measurements {
+  kafka: { produce: Summary; consume: Summary; hop: Summary };
+  avro: Record<string, Summary>;
+  /** model → batch → rows/s. */
+  onnx: Map<string, Map<number, Summary>>;
+  clickhouse: Summary;
+  http: Summary;
+  /** Model and batch size the inference stage runs at. */
+  inferenceModel: string;
+  inferenceBatch: number;
+  stages: { ingest?: StageFigures; transformer?: StageFigures; inference?: StageFigures; sink?: StageFigures };
+  pipeline?: {
+    rate: Summary;
+    cpuPerThousand: Summary;
+    offeredRate: number;
+    scored: LatencyFigures;
+    clickhouse: LatencyFigures;
+  };
+}
+
+export const targets = {
+  stage: { label: "stage ≥ 70% of its bound", kind: "min", threshold: 0.7 },
+  pipeline: { label: "pipeline ≥ 60% of its bound", kind: "min", threshold: 0.6 },
+  latency: { label: "ingest → scored p99 < 100 ms at half max load", kind: "max", threshold: 100 },
+  inference: { label: "inference ≥ 80% of raw onnxruntime at its batch size", kind: "min", threshold: 0.8 },
+} satisfies Record<string, Target>;
+
+function part(name: string, value: Summary | undefined): Part {
+  return { name, rate: value?.median ?? Number.NaN };
+}
+
+/** The raw limits each stage is made of (the issue's definition). */
+export function stageParts(m: Measurements): StageParts {
+  const onnx = m.onnx.get(m.inferenceModel)?.get(m.inferenceBatch);
+  return {
+    ingest: [part("kafka produce", m.kafka.produce), part("avro encode raw", m.avro["encode raw"])],
+    transformer: [
+      part("kafka hop", m.kafka.hop),
+      part("avro decode raw", m.avro["decode raw"]),
+      part("avro encode features", m.avro["encode features"]),
+    ],
+    inference: [
+      part("kafka hop", m.kafka.hop),
+      part("avro decode features", m.avro["decode features"]),
+      part("avro encode scored", m.avro["encode scored"]),
+      part(`onnxruntime ${m.inferenceModel} @${m.inferenceBatch}`, onnx),
+    ],
+    sink: [
+      part("kafka consume", m.kafka.consume),
+      part("avro decode scored", m.avro["decode scored"]),
+      part("clickhouse insert", m.clickhouse),
+    ],
+  };
+}
+
+/** Each run divided by the bound: the ratio's median, min and max. */
+function ratioSummary(value: Summary | undefined, bound: number | undefined): Summary | undefined {
+  if (!value || bound === undefined) return undefined;
+  return summarize(value.runs.map((v) => ratio(v, bound) as number));
+}
+
+function ratioRow(measure: string, value: Summary | undefined, reference: number | undefined, target: Target): Row {
+  const r = ratioSummary(value, reference);
+  return {
+    section: "4 ratio",
+    measure,
+    unit: "%",
+    value: r,
+    target: target.label.replace(/^.*?([≥<].*)$/, "$1"),
+    met: meets(target, r?.median),
+  };
+}
+
+export function buildRows(m: Measurements): Row[] {
+  const rows: Row[] = [];
+  const raw = (measure: string, value: Summary | undefined, unit = "records/s", note?: string) =>
+    rows.push({ section: "1 raw", measure, unit, value, note });
+  raw("Kafka produce (idempotent, acks=all)", m.kafka.produce);
+  raw("Kafka consume (group, eachBatch)", m.kafka.consume);
+  raw("Kafka one hop produce→consume", m.kafka.hop, "records/s", "1/(1/produce + 1/consume) per run");
+  for (const kind of ["raw", "features", "scored"]) {
+    raw(`Avro encode ${kind}`, m.avro[`encode ${kind}`]);
+    raw(`Avro decode ${kind}`, m.avro[`decode ${kind}`]);
+  }
+  for (const [model, batches] of m.onnx) {
+    for (const [batch, value] of batches) raw(`onnxruntime ${model} @${batch}`, value, "rows/s");
+  }
+  raw("ClickHouse insert predictions", m.clickhouse, "rows/s");
+  raw("HTTP ingest API, no Kafka", m.http, "events/s", "Node fetch load client; sender acknowledges at once");
+
+  const parts = stageParts(m);
+  const stageNames = [
+    ["ingest", "ingest API → Kafka"],
+    ["transformer", "transformer"],
+    ["inference", `inference @${m.inferenceBatch}`],
+    ["sink", "monitor sink → ClickHouse"],
+  ] as const;
+  for (const [key, label] of stageNames) {
+    const figures = m.stages[key];
+    rows.push({
+      section: "2 stage",
+      measure: label,
+      unit: "events/s",
+      value: figures?.rate,
+      bound: boundOf(parts[key]),
+      note: `bound: ${parts[key].map((p) => p.name).join(" + ")}`,
+    });
+    rows.push({ section: "2 stage", measure: `${label} CPU`, unit: "CPU-s/1k events", value: figures?.cpuPerThousand });
+  }
+
+  const p = m.pipeline;
+  const pipelineBound = boundOf(pipelineParts(parts));
+  rows.push({
+    section: "3 pipeline",
+    measure: "HTTP in → rows in ClickHouse",
+    unit: "events/s",
+    value: p?.rate,
+    bound: pipelineBound,
+    note: "bound: every part of every stage",
+  });
+  rows.push({
+    section: "3 pipeline",
+    measure: "whole pipeline CPU",
+    unit: "CPU-s/1k events",
+    value: p?.cpuPerThousand,
+  });
+  const offered = p ? ` at ${p.offeredRate} events/s` : "";
+  for (const [key, what] of [
+    ["scored", "ingest → scored topic"],
+    ["clickhouse", "ingest → visible in ClickHouse"],
+  ] as const) {
+    const l = p?.[key];
+    for (const [q, name] of [
+      ["p50", "p50"],
+      ["p99", "p99"],
+      ["p999", "p99.9"],
+    ] as const) {
+      const isTarget = key === "scored" && q === "p99";
+      rows.push({
+        section: "3 pipeline",
+        measure: `${what} ${name}${offered}`,
+        unit: "ms",
+        value: l?.[q],
+        target: isTarget ? "< 100 ms" : undefined,
+        met: isTarget ? meets(targets.latency, l?.[q].median) : undefined,
+        note: q === "p50" && l ? `${l.samples} samples` : undefined,
+      });
+    }
+  }
+
+  for (const [key, label] of stageNames) {
+    rows.push(ratioRow(`${label} ÷ bound`, m.stages[key]?.rate, boundOf(parts[key]), targets.stage));
+  }
+  rows.push(ratioRow("pipeline ÷ bound", p?.rate, pipelineBound, targets.pipeline));
+  rows.push(
+    ratioRow(
+      `inference ÷ onnxruntime ${m.inferenceModel} @${m.inferenceBatch}`,
+      m.stages.inference?.rate,
+      m.onnx.get(m.inferenceModel)?.get(m.inferenceBatch)?.median,
+      targets.inference,
+    ),
+  );
+  return rows;
+}

@@ -1,0 +1,200 @@
+// The whole pipeline in this process (ingest API, transformer, inference, monitor), fed over
+// HTTP by the load client in a child process. Throughput: N events sent as fast as the API takes
+// them, timed from the first request until the last row is in ClickHouse. Latency: an open-loop
+// fixed rate; ingest → scored from the stored records' ingest_time/score_time, ingest →
+// ClickHouse from polling the table for new rows.
+import {
+  type BenchEnvironment,
+  createBenchDatabase,
+  createBenchPipeline,
+  uniqueName,
+  waitUntil,
+} from "./environment.ts";
+import { runLoadProcess } from "./load-process.ts";
+import { predictionCount } from "./progress.ts";
+import { type RunningServices, startServices } from "./services.ts";
+import { cpuSecondsPerThousand, percentile, ratePerSecond, type Summary, summarize } from "./stats.ts";
+
+export interface LatencySummary {
+  p50: Summary;
+  p99: Summary;
+  p999: Summary;
+  samples: number;
+}
+
+export interface PipelineResult {
+  rate: Summary;
+  cpuPerThousand: Summary;
+  offeredRate: number;
+  scored: LatencySummary;
+  clickhouse: LatencySummary;
+}
+
+export interface PipelineOptions {
+  runs: number;
+  events: number;
+  connections: number;
+  httpBatch: number;
+  inferenceBatch: number;
+  latencySeconds: number;
+  latencyBatch: number;
+  pollMs: number;
+  cards: number;
+  log: (line: string) => void;
+}
+
+function latencySummary(runs: number[][]): LatencySummary {
+  return {
+    p50: summarize(runs.map((r) => percentile(r, 0.5))),
+    p99: summarize(runs.map((r) => percentile(r, 0.99))),
+    p999: summarize(runs.map((r) => percentile(r, 0.999))),
+    samples: runs.reduce((n, r) => n + r.length, 0),
+  };
+}
+
+export async function measurePipeline(env: BenchEnvironment, options: PipelineOptions): Promise<PipelineResult> {
+  const pipeline = await createBenchPipeline(env);
+  const database = await createBenchDatabase(env);
+  const name = pipeline.definition.name;
+  const table = `${database.name}.predictions`;
+  let running: RunningServices | undefined;
+  try {
+    running = await startServices(env, pipeline, {
+      services: ["producer", "transformer", "inference", "monitor"],
+      database: database.name,
+      inferenceBatch: options.inferenceBatch,
+    });
+    const services = running;
+    await waitUntil("services ready", () => (services.notReadyReason() === undefined ? true : undefined), 60_000);
+    let stored = 0;
+    const prefix = uniqueName("pl").replace(/_/g, "");
+
+    async function throughputRun(run: number, events: number) {
+      const cpuAt = process.cpuUsage();
+      const load = runLoadProcess(
+        {
+          url: services.eventsUrl,
+          mode: "count",
+          connections: options.connections,
+          batch: options.httpBatch,
+          events,
+          seed: 300 + run,
+          idPrefix: `${prefix}t${run}`,
+          cards: options.cards,
+        },
+        240_000,
+      );
+      const target = stored + events;
+      await waitUntil(
+        "every event in ClickHouse",
+        async () => ((await predictionCount(env, database.name, name)) >= target ? true : undefined),
+        180_000,
+        50,
+      );
+      const finishedAt = Date.now();
+      const cpu = process.cpuUsage(cpuAt);
+      const result = await load;
+      if (result.accepted !== events) throw new Error(`${result.accepted} of ${events} events accepted`);
+      stored = target;
+      return {
+        rate: ratePerSecond(events, (finishedAt - result.startedAt) / 1000),
+        cpu: cpuSecondsPerThousand(cpu, events),
+      };
+    }
+
+    await throughputRun(0, Math.max(1000, Math.floor(options.events / 3)));
+    const rates: number[] = [];
+    const cpus: number[] = [];
+    for (let run = 1; run <= options.runs; run += 1) {
+      const r = await throughputRun(run, options.events);
+      rates.push(r.rate);
+      cpus.push(r.cpu);
+      options.log(`  pipeline run ${run}: ${Math.round(r.rate)} events/s, ${r.cpu.toFixed(3)} CPU-s/1k`);
+    }
+    const rate = summarize(rates);
+    const offeredRate = Math.max(1, Math.round(rate.median / 2));
+
+    // Latency at half the measured maximum.
+    async function latencyRun(run: number, seconds: number) {
+      const runPrefix = `${prefix}l${run}`;
+      const offsets = new Map<number, bigint>();
+      for (const row of await env.clickhouse.query<{ p: number; o: string }>(
+        `SELECT source_partition AS p, toString(max(source_offset)) AS o FROM ${table} WHERE pipeline = '${name}' GROUP BY source_partition`,
+      )) {
+        offsets.set(Number(row.p), BigInt(row.o));
+      }
+      const visible: number[] = [];
+      let loadDone = false;
+      const load = runLoadProcess(
+        {
+          url: services.eventsUrl,
+          mode: "rate",
+          connections: options.connections,
+          batch: options.latencyBatch,
+          rate: offeredRate,
+          seconds,
+          seed: 400 + run,
+          idPrefix: runPrefix,
+          cards: options.cards,
+        },
+        seconds * 1000 + 120_000,
+      ).finally(() => {
+        loadDone = true;
+      });
+      const expected = Math.round(offeredRate * seconds);
+      let seen = 0;
+      const deadline = Date.now() + seconds * 1000 + 120_000;
+      // Each poll asks for rows past the highest offset seen per partition; a row's visibility time
+      // is the moment the poll that first returned it was sent (an upper bound, ±pollMs).
+      while (seen < expected && Date.now() < deadline) {
+        const sentAt = Date.now();
+        const partitions = [...offsets].map(([p, o]) => `(source_partition = ${p} AND source_offset > ${o})`);
+        const known = [...offsets.keys()];
+        const fresh = known.length > 0 ? `source_partition NOT IN (${known.join(",")})` : "1";
+        const rows = await env.clickhouse.query<{ p: number; o: string; t: string; id: string }>(
+          `SELECT source_partition AS p, toString(source_offset) AS o, toString(ingest_time_ms) AS t, event_id AS id FROM ${table} WHERE pipeline = '${name}' AND (${[...partitions, fresh].join(" OR ")})`,
+        );
+        for (const row of rows) {
+          const offset = BigInt(row.o);
+          if (offset > (offsets.get(Number(row.p)) ?? -1n)) offsets.set(Number(row.p), offset);
+          if (row.id.startsWith(`${runPrefix}-`)) {
+            visible.push(sentAt - Number(row.t));
+            seen += 1;
+          }
+        }
+        if (loadDone && seen >= expected) break;
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, options.pollMs - (Date.now() - sentAt))));
+      }
+      const result = await load;
+      if (result.accepted !== expected) throw new Error(`${result.accepted} of ${expected} latency events accepted`);
+      stored += expected;
+      const scored = await env.clickhouse.query<{ d: string }>(
+        `SELECT toString(toInt64(score_time_ms) - toInt64(ingest_time_ms)) AS d FROM ${table} WHERE pipeline = '${name}' AND event_id LIKE '${runPrefix}-%'`,
+      );
+      return { scored: scored.map((r) => Number(r.d)), visible };
+    }
+
+    await latencyRun(0, Math.min(3, options.latencySeconds));
+    const scoredRuns: number[][] = [];
+    const visibleRuns: number[][] = [];
+    for (let run = 1; run <= options.runs; run += 1) {
+      const r = await latencyRun(run, options.latencySeconds);
+      scoredRuns.push(r.scored);
+      visibleRuns.push(r.visible);
+      options.log(
+        `  latency run ${run} at ${offeredRate}/s: scored p99 ${percentile(r.scored, 0.99)} ms, ClickHouse p99 ${percentile(r.visible, 0.99)} ms`,
+      );
+    }
+    return {
+      rate,
+      cpuPerThousand: summarize(cpus),
+      offeredRate,
+      scored: latencySummary(scoredRuns),
+      clickhouse: latencySummary(visibleRuns),
+    };
+  } finally {
+    await running?.stop();
+    await database.drop();
+    await pipeline.delete();
+  }
+}

@@ -1,0 +1,153 @@
+// The benchmark's pure parts: summaries, percentiles, bounds and ratios, and the table.
+import { describe, expect, it } from "vitest";
+import { buildRows, type Measurements } from "../../../load-tests/bench/assemble.ts";
+import { boundOf, meets, pipelineParts, ratio } from "../../../load-tests/bench/bounds.ts";
+import { formatNumber, renderMarkdown, renderTable } from "../../../load-tests/bench/report.ts";
+import { cpuSecondsPerThousand, percentile, ratePerSecond, summarize } from "../../../load-tests/bench/stats.ts";
+
+const flat = (value: number) => summarize([value, value, value]);
+
+describe("summaries", () => {
+  it("gives the median, min and max of the runs", () => {
+    expect(summarize([30, 10, 20])).toEqual({ median: 20, min: 10, max: 30, runs: [30, 10, 20] });
+    expect(summarize([4, 1, 3, 2]).median).toBe(2.5);
+    expect(() => summarize([])).toThrow();
+  });
+
+  it("takes nearest-rank percentiles, values that were observed", () => {
+    const values = Array.from({ length: 1000 }, (_, i) => 1000 - i);
+    expect(percentile(values, 0.5)).toBe(500);
+    expect(percentile(values, 0.99)).toBe(990);
+    expect(percentile(values, 0.999)).toBe(999);
+    expect(percentile([7], 0.999)).toBe(7);
+  });
+
+  it("turns counts and CPU time into rates", () => {
+    expect(ratePerSecond(5000, 2)).toBe(2500);
+    expect(ratePerSecond(5000, 0)).toBe(0);
+    expect(cpuSecondsPerThousand({ user: 1_500_000, system: 500_000 }, 10_000)).toBeCloseTo(0.2);
+  });
+});
+
+describe("bounds", () => {
+  it("is 1 / Σ(1 / limit) over the parts", () => {
+    expect(boundOf([{ name: "a", rate: 100 }])).toBe(100);
+    expect(
+      boundOf([
+        { name: "a", rate: 100 },
+        { name: "b", rate: 100 },
+      ]),
+    ).toBeCloseTo(50);
+    expect(
+      boundOf([
+        { name: "a", rate: 200 },
+        { name: "b", rate: 300 },
+        { name: "c", rate: 600 },
+      ]),
+    ).toBeCloseTo(100);
+  });
+
+  it("has no bound when a part is missing or not positive", () => {
+    expect(boundOf([])).toBeUndefined();
+    expect(boundOf([{ name: "a", rate: Number.NaN }])).toBeUndefined();
+    expect(boundOf([{ name: "a", rate: 0 }])).toBeUndefined();
+  });
+
+  it("computes ratios and checks targets both ways", () => {
+    expect(ratio(70, 100)).toBeCloseTo(0.7);
+    expect(ratio(70, undefined)).toBeUndefined();
+    expect(ratio(70, 0)).toBeUndefined();
+    const atLeast = { label: "x", kind: "min", threshold: 0.7 } as const;
+    const below = { label: "y", kind: "max", threshold: 100 } as const;
+    expect(meets(atLeast, 0.7)).toBe(true);
+    expect(meets(atLeast, 0.69)).toBe(false);
+    expect(meets(below, 99)).toBe(true);
+    expect(meets(below, 100)).toBe(false);
+    expect(meets(below, undefined)).toBeUndefined();
+  });
+
+  it("sums every part of every stage for the pipeline", () => {
+    const p = (rate: number) => ({ name: String(rate), rate });
+    const parts = pipelineParts({ ingest: [p(400)], transformer: [p(400)], inference: [p(400)], sink: [p(400)] });
+    expect(boundOf(parts)).toBeCloseTo(100);
+  });
+});
+
+function measurements(): Measurements {
+  const avro = Object.fromEntries(
+    ["raw", "features", "scored"].flatMap((k) => [
+      [`encode ${k}`, flat(1e6)],
+      [`decode ${k}`, flat(1e6)],
+    ]),
+  );
+  return {
+    kafka: { produce: flat(100_000), consume: flat(100_000), hop: flat(50_000) },
+    avro,
+    onnx: new Map([["payments", new Map([[256, flat(500_000)]])]]),
+    clickhouse: flat(100_000),
+    http: flat(150_000),
+    inferenceModel: "payments",
+    inferenceBatch: 256,
+    stages: {
+      transformer: { rate: summarize([40_000, 45_000, 50_000]), cpuPerThousand: flat(0.02) },
+      inference: { rate: flat(10_000), cpuPerThousand: flat(0.03) },
+    },
+    pipeline: undefined,
+  };
+}
+
+describe("rows and the table", () => {
+  it("puts each stage against its bound and checks the targets", () => {
+    const rows = buildRows(measurements());
+    const transformer = rows.find((r) => r.measure === "transformer");
+    // hop 50k + decode 1M + encode 1M → 1 / (1/50k + 2/1M) ≈ 45,454.5
+    expect(transformer?.bound).toBeCloseTo(1 / (1 / 50_000 + 2 / 1e6));
+    const transformerRatio = rows.find((r) => r.measure === "transformer ÷ bound");
+    expect(transformerRatio?.value?.median).toBeCloseTo(45_000 / (1 / (1 / 50_000 + 2 / 1e6)));
+    expect(transformerRatio?.value?.min).toBeCloseTo(40_000 / (1 / (1 / 50_000 + 2 / 1e6)));
+    expect(transformerRatio?.met).toBe(true);
+    expect(rows.find((r) => r.measure === "inference ÷ onnxruntime payments @256")?.met).toBe(false);
+    // Not measured: no value, no verdict.
+    const sink = rows.find((r) => r.measure === "monitor sink → ClickHouse ÷ bound");
+    expect(sink?.value).toBeUndefined();
+    expect(sink?.met).toBeUndefined();
+    expect(rows.find((r) => r.measure === "pipeline ÷ bound")?.met).toBeUndefined();
+  });
+
+  it("renders one Markdown table with a row per figure, ✔/✘ and n/a", () => {
+    const rows = buildRows(measurements());
+    const table = renderTable(rows);
+    const lines = table.split("\n");
+    expect(lines[0]).toBe("| Section | Measure | Median | Min | Max | Unit | Bound | Target | Met | Note |");
+    expect(lines[1]).toBe("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    expect(lines).toHaveLength(rows.length + 2);
+    expect(table).toContain(
+      "| 1 raw | Kafka produce (idempotent, acks=all) | 100,000 | 100,000 | 100,000 | records/s |",
+    );
+    expect(table).toContain("| 4 ratio | transformer ÷ bound | 99.0% | 88.0% | 110.0% |");
+    expect(table).toContain("✔");
+    expect(table).toContain("✘");
+    expect(table).toContain("| 2 stage | monitor sink → ClickHouse | n/a |");
+    const markdown = renderMarkdown({
+      startedAt: "2026-11-27T00:00:00.000Z",
+      durationSeconds: 301.4,
+      machine: { cpus: "2" },
+      settings: { BENCH_RUNS: 3 },
+      rows,
+      notes: ["a | note"],
+    });
+    expect(markdown).toContain("Took 301 s.");
+    expect(markdown).toContain("- cpus: 2");
+    expect(markdown).toContain("- BENCH_RUNS: 3");
+    expect(markdown).toContain(table);
+    expect(markdown.endsWith("- a | note\n")).toBe(true);
+  });
+
+  it("formats numbers compactly", () => {
+    expect(formatNumber(1234567.8)).toBe("1,234,568");
+    expect(formatNumber(12.345)).toBe("12.3");
+    expect(formatNumber(0.01234)).toBe("0.0123");
+    expect(formatNumber(0.7, "%")).toBe("70.0%");
+    expect(formatNumber(0)).toBe("0");
+  });
+});
