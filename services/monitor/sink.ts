@@ -69,6 +69,8 @@ export function createSink(options: SinkOptions): Sink {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
+        // Partitions insert side by side: an insert waits on ClickHouse, not on this process.
+        partitionsConsumedConcurrently: 3,
         eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning }) => {
           let backoff = 200;
           for (;;) {
