@@ -1,5 +1,6 @@
 // ClickHouse server from Debian's packages, run with the project's own config and data dir.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { componentPaths, daemonComponent, type StackComponent } from "./component.ts";
 import { projectRoot, type StackConfig } from "./config.ts";
@@ -8,9 +9,28 @@ import { httpOk } from "./processes.ts";
 
 function render(template: string, values: Record<string, string>): string {
   return readFileSync(join(projectRoot, "infra", "local", "templates", template), "utf8").replace(
-    /\$\{([A-Z_]+)\}/g,
+    /\$\{([A-Z0-9_]+)\}/g,
     (whole, key: string) => values[key] ?? whole,
   );
+}
+
+export interface ClickHouseCredentials {
+  writer: string;
+  analyst: string;
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** The per-stack passwords of the writer and analyst users, made once and kept (mode 600). */
+export function clickhouseCredentials(confDir: string): ClickHouseCredentials {
+  const file = join(confDir, "credentials.json");
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as ClickHouseCredentials;
+  const credentials = { writer: randomBytes(18).toString("base64url"), analyst: randomBytes(18).toString("base64url") };
+  mkdirSync(confDir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(credentials)}\n`, { mode: 0o600 });
+  return credentials;
 }
 
 export function clickhouseComponent(config: StackConfig): StackComponent {
@@ -32,7 +52,16 @@ export function clickhouseComponent(config: StackConfig): StackComponent {
       mkdirSync(join(paths.dataDir, "tmp"), { recursive: true });
       const usersFile = join(paths.confDir, "users.xml");
       const configFile = join(paths.confDir, "config.xml");
-      writeFileSync(usersFile, render("clickhouse-users.xml", { DEFAULT_PASSWORD: "" }));
+      const credentials = clickhouseCredentials(paths.confDir);
+      writeFileSync(
+        usersFile,
+        render("clickhouse-users.xml", {
+          DEFAULT_PASSWORD: "",
+          DATABASE: "streamscore",
+          WRITER_PASSWORD_SHA256: sha256(credentials.writer),
+          ANALYST_PASSWORD_SHA256: sha256(credentials.analyst),
+        }),
+      );
       writeFileSync(
         configFile,
         render("clickhouse-config.xml", {
