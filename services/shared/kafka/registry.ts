@@ -14,9 +14,45 @@ export interface SchemaRegistryClient {
   resolve: SchemaResolver;
 }
 
+const defaultRequestTimeoutMs = 10_000;
+const attempts = 3;
+
+class RegistryTimeout extends Error {}
+
+/**
+ * The registry client sets no request timeout, and a registry can drop a response (seen with
+ * Apicurio under load): each call is bounded and tried again, which is safe because every call
+ * here is idempotent (registering the same schema returns the same id).
+ */
+async function bounded<T>(what: string, call: () => Promise<T>, requestTimeoutMs: number): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RegistryTimeout(`${what}: no answer within ${requestTimeoutMs} ms`)),
+        requestTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([call(), timeout]);
+    } catch (error) {
+      if (!(error instanceof RegistryTimeout)) throw error;
+      if (attempt >= attempts) {
+        throw new StreamscoreError("SCHEMA_REGISTRY_UNAVAILABLE", `${error.message} (${attempts} attempts)`, {
+          cause: error,
+        });
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
 export function createSchemaRegistry(
   config: Pick<ConnectionConfig, "SCHEMA_REGISTRY_URL" | "SCHEMA_REGISTRY_USERNAME" | "SCHEMA_REGISTRY_PASSWORD">,
+  options: { requestTimeoutMs?: number } = {},
 ): SchemaRegistryClient {
+  const timeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
   const auth =
     config.SCHEMA_REGISTRY_USERNAME && config.SCHEMA_REGISTRY_PASSWORD
       ? { username: config.SCHEMA_REGISTRY_USERNAME, password: config.SCHEMA_REGISTRY_PASSWORD }
@@ -27,9 +63,14 @@ export function createSchemaRegistry(
     async register(subject, schema) {
       try {
         const attempt = () =>
-          registry.register(
-            { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
-            { subject, compatibility: COMPATIBILITY.BACKWARD },
+          bounded(
+            `registering ${subject}`,
+            () =>
+              registry.register(
+                { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+                { subject, compatibility: COMPATIBILITY.BACKWARD },
+              ),
+            timeoutMs,
           );
         // Two services registering a new subject at once race on its compatibility rule: one may
         // see the subject before the other set BACKWARD ("BACKWARD != NONE"), or find the rule
@@ -54,11 +95,11 @@ export function createSchemaRegistry(
         );
       }
     },
-    latestId: (subject) => registry.getLatestSchemaId(subject),
+    latestId: (subject) => bounded(`looking up ${subject}`, () => registry.getLatestSchemaId(subject), timeoutMs),
     async resolve(schemaId): Promise<AvroType> {
       let schema: unknown;
       try {
-        schema = await registry.getSchema(schemaId);
+        schema = await bounded(`looking up schema ${schemaId}`, () => registry.getSchema(schemaId), timeoutMs);
       } catch (error) {
         const status = (error as { status?: number }).status;
         if (status === 404) {
