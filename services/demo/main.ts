@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadStackConfig } from "../../infra/local/config.ts";
 import { serviceComponents } from "../../infra/local/services.ts";
-import { stackUp } from "../../infra/local/stack.ts";
+import { stackDown, stackUp } from "../../infra/local/stack.ts";
 import { createClickHouse } from "../monitor/clickhouse.ts";
 import { type GeneratorRun, parseDrift, runGenerator } from "../producer/generator/run.ts";
 import { createIngestClient } from "../producer/sdk.ts";
@@ -20,11 +20,20 @@ import { fetchMetrics, sumMetric } from "./metrics-text.ts";
 
 const ingestUrl = "http://127.0.0.1:8080";
 
+/** Model quality runs on a timer in the monitor (every 10 s as the demo starts it); wait one pass. */
+async function monitorQualityPass(): Promise<void> {
+  await sleep(12_000);
+}
+
 async function main(): Promise<void> {
   const config = loadDemoConfig();
   const logger = createLogger({ name: "demo", level: "error" });
   console.log("[demo] starting the services: transformer, inference, monitor, producer");
-  await stackUp(serviceComponents(loadStackConfig()));
+  const services = serviceComponents(loadStackConfig(), { MONITOR_QUALITY_INTERVAL_SECONDS: "10" });
+  // The demo replays history ending now: a monitor still running from an earlier demo has its
+  // watermark at that demo's end and would (rightly) count this replay as late. Start it afresh.
+  await stackDown(services, () => {}, ["monitor"]);
+  await stackUp(services);
 
   const kafka = createKafka(config, logger, "demo");
   const registry = createSchemaRegistry(config);
@@ -111,6 +120,19 @@ async function main(): Promise<void> {
   const [fraud] = await clickhouse.query<{ flagged: string; avg_score: number }>(
     `SELECT countIf(label = '1') AS flagged, avg(score) AS avg_score FROM ${db}.predictions WHERE pipeline = 'payments' AND ${since}`,
   );
+  // Drift: windows close as event time passes them; the last ones close with the run's final events.
+  const drift = await clickhouse.query<{ feature: string; drifted: string; windows: string; max_psi: number }>(
+    `SELECT feature, countIf(drifted = 1) AS drifted, count() AS windows, round(max(value), 3) AS max_psi
+     FROM ${db}.drift_metrics FINAL
+     WHERE pipeline = 'payments' AND statistic = 'drift:psi' AND computed_at >= toDateTime(${Math.floor(startedAt / 1000)})
+     GROUP BY feature ORDER BY drifted DESC, feature`,
+  );
+  await monitorQualityPass();
+  const quality = await clickhouse.query<{ metric: string; value: number }>(
+    `SELECT metric, round(avg(value), 4) AS value FROM ${db}.model_quality FINAL
+     WHERE pipeline = 'payments' AND computed_at >= toDateTime(${Math.floor(startedAt / 1000)}) AND metric IN ('accuracy', 'roc_auc', 'brier', 'labelled_share')
+     GROUP BY metric ORDER BY metric`,
+  );
   await clickhouse.close();
 
   const [transformerText = "", inferenceText = "", monitorText = ""] = await Promise.all(
@@ -128,6 +150,9 @@ streamscore demo — ${((Date.now() - startedAt) / 1000).toFixed(0)} s
   ClickHouse        ${stored} of ${expected} events of this run in ${db}.predictions; ${fraud?.flagged ?? 0} payments flagged as fraud
   dead letters      ${dlq.map((d) => `${d.pipeline}/${d.error_code}: ${d.n}`).join(", ") || "none"}
   labels            ${payments.labels} ground-truth labels published to ${labelsTopic}
+  drift (PSI)       ${drift.map((d) => `${d.feature} ${d.drifted}/${d.windows}`).join(", ") || "no window closed yet"} windows drifted (the first hour of event time is the rolling card features' warm-up)
+  alerts            ${stage(monitorText, "streamscore_drift_alerts_total", { status: "firing" })} fired, ${stage(monitorText, "streamscore_drift_alerts_total", { status: "resolved" })} resolved (process lifetime; npm run cli -- tail payments.alerts --from-beginning)
+  model quality     ${quality.map((q) => `${q.metric} ${q.value}`).join(", ") || "no labelled window yet"} (mean over this run's windows)
   latency           ingest → scored: p50 ${latency?.p50 ?? "?"} ms, p99 ${latency?.p99 ?? "?"} ms, max ${latency?.max ?? "?"} ms
 
 Try next:
@@ -135,6 +160,7 @@ Try next:
   npm run cli -- tail payments.scored --max 5 --from-beginning
   npm run cli -- generate --pipeline payments --rate 100 --seconds 30 --drift merchant_category:new-category:crypto@10
   curl -s '${config.CLICKHOUSE_URL}/?query=SELECT+model_version,label,count(),round(avg(score),4)+FROM+${db}.predictions+FINAL+WHERE+pipeline%3D%27payments%27+GROUP+BY+model_version,label+FORMAT+PrettyCompact'
+  sed 's/\${DATABASE}/${db}/g; s/\${PIPELINE}/payments/g' infra/clickhouse/queries/top-drifted-features-last-hour.sql | curl -s '${config.CLICKHOUSE_URL}/?default_format=PrettyCompact' --data-binary @-
   curl -s '${config.CLICKHOUSE_URL}/?query=SELECT+toStartOfMinute(event_time)+AS+minute,round(avg(feature_values[1]),1)+AS+avg_amount,count()+FROM+${db}.predictions+WHERE+pipeline%3D%27payments%27+GROUP+BY+minute+ORDER+BY+minute+FORMAT+PrettyCompact'
   open http://127.0.0.1:9090 (Prometheus: streamscore_* metrics)
   npm run stack:status      npm run stack:down

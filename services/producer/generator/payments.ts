@@ -38,6 +38,8 @@ export interface PaymentGeneratorOptions {
   drift?: DriftSpec;
   /** Prefix of event ids, so separate runs never collide. */
   idPrefix?: string;
+  /** Prefix of card ids: separate runs with their own cards keep apart their rolling histories. */
+  cardPrefix?: string;
 }
 
 const normalCategoryWeights = [30, 15, 25, 8, 6, 1];
@@ -52,14 +54,15 @@ export function* paymentStream(options: PaymentGeneratorOptions): Generator<Labe
   const burstShare = options.fraudBurstShare ?? 0.004;
   const gapMs = 1000 / options.ratePerSecond;
   const prefix = options.idPrefix ?? `p${options.seed}`;
+  const cardPrefix = options.cardPrefix ?? "card";
   let burst: { card: string; left: number } | undefined;
 
   for (let i = 0; ; i += 1) {
     const time = Math.round(options.startTime + i * gapMs);
     if (!burst && random() < burstShare)
-      burst = { card: `card-${Math.floor(random() * cards)}`, left: 3 + Math.floor(random() * 5) };
+      burst = { card: `${cardPrefix}-${Math.floor(random() * cards)}`, left: 3 + Math.floor(random() * 5) };
     const fraud = burst !== undefined;
-    const card = burst ? burst.card : `card-${Math.floor(random() * cards)}`;
+    const card = burst ? burst.card : `${cardPrefix}-${Math.floor(random() * cards)}`;
     if (burst) {
       burst.left -= 1;
       if (burst.left === 0) burst = undefined;

@@ -59,7 +59,10 @@ function streamFor(run: GeneratorRun, wallStart: number) {
     drift: run.drift,
     idPrefix: `${run.pipeline[0]}${wallStart.toString(36)}${run.seed}`,
   };
-  return run.pipeline === "payments" ? paymentStream(options) : irisStream(options);
+  // Cards of their own per run: a replay of history must not land on another run's card histories.
+  return run.pipeline === "payments"
+    ? paymentStream({ ...options, cardPrefix: `card${wallStart.toString(36)}` })
+    : irisStream(options);
 }
 
 export async function runGenerator(
