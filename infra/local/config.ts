@@ -1,9 +1,10 @@
 // Settings of the local stack (Kafka, schema registry, ClickHouse, Prometheus as plain processes).
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { type ConfigOf, type Environment, loadConfig, parse, setting } from "../../services/shared/config.ts";
 
-export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+import { projectRoot } from "../../services/shared/project.ts";
+
+export { projectRoot };
 
 export const stackSettings = {
   STACK_DIR: setting(parse.string(), {

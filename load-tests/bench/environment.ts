@@ -1,7 +1,6 @@
 // The clients every measurement shares, and throwaway pipelines and databases under unique names
 // (other tests may use the same servers at the same time), each with its own cleanup.
 import { randomBytes } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { type ClickHouse, createClickHouse } from "../../services/monitor/clickhouse.ts";
 import { migrate } from "../../services/monitor/migrations.ts";
 import { type ConnectionConfig, loadConnectionConfig } from "../../services/shared/connection-settings.ts";
@@ -76,18 +75,4 @@ export async function createBenchDatabase(env: BenchEnvironment): Promise<BenchD
   return { name, drop: () => env.clickhouse.command(`DROP DATABASE IF EXISTS ${name}`).catch(() => undefined) };
 }
 
-/** Polls until `condition` holds (returns a value), or throws after `timeoutMs`. */
-export async function waitUntil<T>(
-  what: string,
-  condition: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
-  pollMs = 20,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(pollMs);
-  }
-}
+export { waitUntil } from "../../services/shared/wait.ts";

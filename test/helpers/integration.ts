@@ -1,8 +1,8 @@
 // What integration tests build on: the servers' endpoints as service config, unique names, waiting.
 import { randomBytes } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { inject } from "vitest";
 import { type ConnectionConfig, loadConnectionConfig } from "../../services/shared/connection-settings.ts";
+import { waitUntil } from "../../services/shared/wait.ts";
 
 /** The connection settings a service would get, pointing at the test servers. */
 export function testConnectionConfig(): ConnectionConfig {
@@ -24,16 +24,10 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Polls until `condition` returns a value that is not undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(
+export function waitFor<T>(
   what: string,
   condition: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 30_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
+  return waitUntil(what, condition, timeoutMs);
 }
