@@ -1,0 +1,279 @@
+// The chaos checker: compares the ledger of what was sent with what every hop holds after a drain,
+// and names every lost, duplicated, out-of-order and aborted-read record. Pure: the observation is
+// read elsewhere (observe.ts), so the checker's own tests can tamper with it row by row.
+
+/** One HTTP attempt of one event; a retry reuses the event id. */
+export interface Attempt {
+  attempt: number;
+  /** HTTP status, or "timeout" / "error" when no answer came. */
+  outcome: number | "timeout" | "error";
+  sentAt: number;
+  answeredAt: number;
+}
+
+export interface LedgerEntry {
+  id: string;
+  key: string;
+  /** Position of the event in its key's sequence, from 0, in send order. */
+  seq: number;
+  /** A deliberately bad event (tagged): it must end in the DLQ exactly once and nowhere else. */
+  bad: boolean;
+  /**
+   * accepted: the API acknowledged it (so it is in Kafka); rejected: the API refused it (400, so it
+   * must be nowhere); unknown: no answer after every retry (it may or may not be in Kafka).
+   */
+  status: "accepted" | "rejected" | "unknown";
+  attempts: Attempt[];
+}
+
+/** One record as a consumer saw it: the event id and the Kafka key, where it sits. */
+export interface SeenRecord {
+  id: string;
+  key: string;
+  partition: number;
+  offset: number;
+}
+
+/** One row of the predictions table, with the scored record it was written from. */
+export interface StoredRow {
+  id: string;
+  key: string;
+  sourcePartition: number;
+  sourceOffset: number;
+}
+
+export const topicHops = ["raw", "features", "scored"] as const;
+export type TopicHop = (typeof topicHops)[number];
+export type Hop = TopicHop | "clickhouse";
+export const hops: readonly Hop[] = [...topicHops, "clickhouse"];
+
+export interface TopicView {
+  /** Everything a read-committed consumer returns. */
+  committed: SeenRecord[];
+  /** Everything a read-uncommitted consumer returns (committed plus aborted or open transactions). */
+  uncommitted: SeenRecord[];
+}
+
+export interface Observation {
+  topics: Record<TopicHop | "dlq", TopicView>;
+  predictions: StoredRow[];
+}
+
+export interface Finding {
+  id: string;
+  key: string;
+  hop: Hop | "dlq";
+  detail: string;
+}
+
+export interface CheckReport {
+  sent: { accepted: number; rejected: number; unknown: number; bad: number; retried: number };
+  /** Accepted good events missing from ClickHouse (hop: where they vanished), bad ones missing from the DLQ. */
+  lost: Finding[];
+  /** An id more than once in one hop (raw is exempt for retried ids: the de-duplication is the next hop's job). */
+  duplicated: Finding[];
+  /** A key's records not in send order (by offset, or by source offset in ClickHouse), or a key on two partitions. */
+  outOfOrder: Finding[];
+  /** Records read committed downstream whose upstream record was never committed, or rows pointing at no committed record. */
+  abortedReads: Finding[];
+  /** Records that should not be anywhere: unknown ids, rejected events, bad events downstream of the transformer. */
+  unexpected: Finding[];
+  /** Records only a read-uncommitted consumer sees, per topic: evidence that aborts happened (not an error). */
+  abortedRecords: Record<TopicHop | "dlq", number>;
+  /** Raw records written twice by a client retry (not an error). */
+  retryDuplicatesInRaw: number;
+  ok: boolean;
+}
+
+const positionKey = (partition: number, offset: number) => `${partition}:${offset}`;
+
+function countIds(records: readonly { id: string }[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of records) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
+  return counts;
+}
+
+/** Per key, the sequence numbers of the ids in the order given, first occurrence only. */
+function orderFindings(
+  hop: Hop | "dlq",
+  ordered: ReadonlyArray<{ id: string; key: string; partition: number }>,
+  ledger: ReadonlyMap<string, LedgerEntry>,
+): Finding[] {
+  const findings: Finding[] = [];
+  const last = new Map<string, { seq: number; id: string; partition: number }>();
+  const seen = new Set<string>();
+  for (const record of ordered) {
+    const entry = ledger.get(record.id);
+    if (!entry || seen.has(record.id)) continue;
+    seen.add(record.id);
+    const previous = last.get(entry.key);
+    if (previous && previous.partition !== record.partition) {
+      findings.push({
+        id: record.id,
+        key: entry.key,
+        hop,
+        detail: `key on partitions ${previous.partition} and ${record.partition}`,
+      });
+    } else if (previous && entry.seq < previous.seq) {
+      findings.push({
+        id: record.id,
+        key: entry.key,
+        hop,
+        detail: `seq ${entry.seq} after seq ${previous.seq} (${previous.id})`,
+      });
+    }
+    if (!previous || entry.seq > previous.seq)
+      last.set(entry.key, { seq: entry.seq, id: record.id, partition: record.partition });
+  }
+  return findings;
+}
+
+const byPosition = (a: SeenRecord, b: SeenRecord) => a.partition - b.partition || a.offset - b.offset;
+
+export function check(ledgerEntries: readonly LedgerEntry[], observation: Observation): CheckReport {
+  const ledger = new Map(ledgerEntries.map((e) => [e.id, e]));
+  const { topics, predictions } = observation;
+  const committedIds = {
+    raw: countIds(topics.raw.committed),
+    features: countIds(topics.features.committed),
+    scored: countIds(topics.scored.committed),
+    dlq: countIds(topics.dlq.committed),
+  };
+  const storedIds = countIds(predictions);
+  const counts: Record<Hop | "dlq", Map<string, number>> = { ...committedIds, clickhouse: storedIds };
+
+  const lost: Finding[] = [];
+  const duplicated: Finding[] = [];
+  const unexpected: Finding[] = [];
+  const abortedReads: Finding[] = [];
+  const outOfOrder: Finding[] = [];
+
+  for (const entry of ledgerEntries) {
+    const { id, key } = entry;
+    if (entry.status === "rejected" || (entry.status === "unknown" && !committedIds.raw.has(id))) {
+      for (const hop of [...hops, "dlq"] as const) {
+        if (counts[hop].has(id)) unexpected.push({ id, key, hop, detail: `${entry.status} event present` });
+      }
+      continue;
+    }
+    if (entry.bad) {
+      if (!committedIds.raw.has(id)) lost.push({ id, key, hop: "raw", detail: "bad event never reached raw" });
+      else if (!committedIds.dlq.has(id)) lost.push({ id, key, hop: "dlq", detail: "bad event not dead-lettered" });
+      for (const hop of ["features", "scored", "clickhouse"] as const) {
+        if (counts[hop].has(id)) unexpected.push({ id, key, hop, detail: "bad event passed the transformer" });
+      }
+      continue;
+    }
+    const missing = hops.find((hop) => !counts[hop].has(id));
+    if (missing) lost.push({ id, key, hop: missing, detail: `accepted, not in ${missing}` });
+    if (committedIds.dlq.has(id)) unexpected.push({ id, key, hop: "dlq", detail: "good event dead-lettered" });
+  }
+
+  let retryDuplicatesInRaw = 0;
+  for (const hop of [...hops, "dlq"] as const) {
+    for (const [id, n] of counts[hop]) {
+      const entry = ledger.get(id);
+      if (!entry) {
+        unexpected.push({ id, key: "?", hop, detail: "id not in the ledger" });
+        continue;
+      }
+      if (n < 2) continue;
+      if (hop === "raw" && entry.attempts.length > 1) {
+        retryDuplicatesInRaw += n - 1;
+        continue;
+      }
+      duplicated.push({ id, key: entry.key, hop, detail: `${n} times` });
+    }
+  }
+
+  // Aborted reads between topics: read committed downstream, but upstream only in a transaction
+  // that never committed.
+  const abortedRecords = {} as Record<TopicHop | "dlq", number>;
+  for (const topic of [...topicHops, "dlq"] as const) {
+    const committed = new Set(topics[topic].committed.map((r) => positionKey(r.partition, r.offset)));
+    abortedRecords[topic] = topics[topic].uncommitted.filter(
+      (r) => !committed.has(positionKey(r.partition, r.offset)),
+    ).length;
+  }
+  const upstreamOf: Record<"features" | "scored" | "dlq", TopicHop> = {
+    features: "raw",
+    scored: "features",
+    dlq: "raw",
+  };
+  for (const downstream of ["features", "scored", "dlq"] as const) {
+    const upstream = upstreamOf[downstream];
+    const upstreamUncommitted = new Set(topics[upstream].uncommitted.map((r) => r.id));
+    for (const id of committedIds[downstream].keys()) {
+      if (!committedIds[upstream].has(id) && upstreamUncommitted.has(id)) {
+        abortedReads.push({
+          id,
+          key: ledger.get(id)?.key ?? "?",
+          hop: downstream,
+          detail: `read from an aborted ${upstream} record`,
+        });
+      }
+    }
+  }
+  // Rows in ClickHouse must come from a committed scored record with the same id.
+  const scoredAt = new Map(topics.scored.committed.map((r) => [positionKey(r.partition, r.offset), r.id]));
+  for (const row of predictions) {
+    const source = scoredAt.get(positionKey(row.sourcePartition, row.sourceOffset));
+    if (source !== row.id) {
+      abortedReads.push({
+        id: row.id,
+        key: row.key,
+        hop: "clickhouse",
+        detail: `source ${row.sourcePartition}:${row.sourceOffset} holds ${source ?? "no committed record"}`,
+      });
+    }
+  }
+
+  for (const topic of [...topicHops, "dlq"] as const) {
+    outOfOrder.push(...orderFindings(topic, [...topics[topic].committed].sort(byPosition), ledger));
+  }
+  const rowsInSourceOrder = predictions
+    .map((r) => ({ id: r.id, key: r.key, partition: r.sourcePartition, offset: r.sourceOffset }))
+    .sort(byPosition);
+  outOfOrder.push(...orderFindings("clickhouse", rowsInSourceOrder, ledger));
+
+  const sent = {
+    accepted: ledgerEntries.filter((e) => e.status === "accepted").length,
+    rejected: ledgerEntries.filter((e) => e.status === "rejected").length,
+    unknown: ledgerEntries.filter((e) => e.status === "unknown").length,
+    bad: ledgerEntries.filter((e) => e.bad).length,
+    retried: ledgerEntries.filter((e) => e.attempts.length > 1).length,
+  };
+  return {
+    sent,
+    lost,
+    duplicated,
+    outOfOrder,
+    abortedReads,
+    unexpected,
+    abortedRecords,
+    retryDuplicatesInRaw,
+    ok:
+      lost.length + duplicated.length + outOfOrder.length + abortedReads.length + unexpected.length === 0 &&
+      sent.accepted > 0,
+  };
+}
+
+/** A short text of the report: counts, and the first few findings of each kind. */
+export function formatReport(report: CheckReport, examples = 5): string {
+  const lines = [
+    `sent: ${report.sent.accepted} accepted (${report.sent.bad} tagged bad), ${report.sent.rejected} rejected, ${report.sent.unknown} unknown, ${report.sent.retried} retried`,
+    `aborted records seen read-uncommitted only: ${Object.entries(report.abortedRecords)
+      .map(([t, n]) => `${t} ${n}`)
+      .join(", ")}; retry duplicates in raw: ${report.retryDuplicatesInRaw}`,
+  ];
+  for (const kind of ["lost", "duplicated", "outOfOrder", "abortedReads", "unexpected"] as const) {
+    const findings = report[kind];
+    const byHop = new Map<string, number>();
+    for (const f of findings) byHop.set(f.hop, (byHop.get(f.hop) ?? 0) + 1);
+    const perHop = [...byHop].map(([hop, n]) => `${hop} ${n}`).join(", ");
+    lines.push(`${kind}: ${findings.length}${perHop ? ` (${perHop})` : ""}`);
+    for (const f of findings.slice(0, examples)) lines.push(`  ${f.hop} ${f.id} key ${f.key}: ${f.detail}`);
+  }
+  lines.push(report.ok ? "verdict: PASS" : "verdict: FAIL");
+  return lines.join("\n");
+}

@@ -1,0 +1,218 @@
+import { describe, expect, it } from "vitest";
+import { type CheckReport, check, formatReport, type LedgerEntry, type Observation } from "../../chaos/checker.ts";
+
+/** A ledger of `keys` keys with `perKey` events each, sent key by key interleaved; every 7th event is bad. */
+function ledgerOf(keys: number, perKey: number): LedgerEntry[] {
+  const entries: LedgerEntry[] = [];
+  for (let seq = 0; seq < perKey; seq += 1) {
+    for (let k = 0; k < keys; k += 1) {
+      const n = entries.length;
+      entries.push({
+        id: `e${n}`,
+        key: `card-${k}`,
+        seq,
+        bad: n % 7 === 3,
+        status: "accepted",
+        attempts: [{ attempt: 1, outcome: 200, sentAt: n, answeredAt: n + 1 }],
+      });
+    }
+  }
+  return entries;
+}
+
+/** What a correct pipeline leaves behind: each good event once per hop, in order; bad ones in the DLQ. */
+function cleanObservation(ledger: readonly LedgerEntry[]): Observation {
+  const partitionOf = (key: string) => Number(key.split("-")[1]) % 3;
+  const next = new Map<string, number>();
+  const place = (topic: string, entry: LedgerEntry) => {
+    const partition = partitionOf(entry.key);
+    const offset = next.get(`${topic}${partition}`) ?? 0;
+    next.set(`${topic}${partition}`, offset + 1);
+    return { id: entry.id, key: entry.key, partition, offset };
+  };
+  const raw = ledger.map((e) => place("raw", e));
+  const good = ledger.filter((e) => !e.bad);
+  const features = good.map((e) => place("features", e));
+  const scored = good.map((e) => place("scored", e));
+  const dlq = ledger.filter((e) => e.bad).map((e) => place("dlq", e));
+  const view = (records: typeof raw) => ({ committed: records, uncommitted: [...records] });
+  return {
+    topics: { raw: view(raw), features: view(features), scored: view(scored), dlq: view(dlq) },
+    predictions: scored.map((r) => ({ id: r.id, key: r.key, sourcePartition: r.partition, sourceOffset: r.offset })),
+  };
+}
+
+function problems(report: CheckReport) {
+  return {
+    lost: report.lost.length,
+    duplicated: report.duplicated.length,
+    outOfOrder: report.outOfOrder.length,
+    abortedReads: report.abortedReads.length,
+    unexpected: report.unexpected.length,
+  };
+}
+
+const none = { lost: 0, duplicated: 0, outOfOrder: 0, abortedReads: 0, unexpected: 0 };
+
+describe("chaos checker", () => {
+  const ledger = ledgerOf(4, 10);
+
+  it("passes a clean run", () => {
+    const report = check(ledger, cleanObservation(ledger));
+    expect(problems(report)).toEqual(none);
+    expect(report.ok).toBe(true);
+    expect(report.sent).toMatchObject({ accepted: 40, bad: 6 });
+    expect(formatReport(report)).toContain("verdict: PASS");
+  });
+
+  it("catches a deleted ClickHouse row and names the hop", () => {
+    const observation = cleanObservation(ledger);
+    const [removed] = observation.predictions.splice(5, 1);
+    const report = check(ledger, observation);
+    expect(problems(report)).toEqual({ ...none, lost: 1 });
+    expect(report.lost[0]).toMatchObject({ id: removed?.id, hop: "clickhouse" });
+    expect(report.ok).toBe(false);
+  });
+
+  it("names the first hop an id is missing from", () => {
+    const observation = cleanObservation(ledger);
+    const features = observation.topics.features;
+    const [removed] = features.committed.splice(2, 1);
+    features.uncommitted = [...features.committed];
+    const report = check(ledger, observation);
+    expect(report.lost).toEqual([expect.objectContaining({ id: removed?.id, hop: "features" })]);
+  });
+
+  it("catches a bad event that is missing from the DLQ", () => {
+    const observation = cleanObservation(ledger);
+    const [removed] = observation.topics.dlq.committed.splice(0, 1);
+    expect(check(ledger, observation).lost).toEqual([expect.objectContaining({ id: removed?.id, hop: "dlq" })]);
+  });
+
+  it("catches a duplicated ClickHouse row", () => {
+    const observation = cleanObservation(ledger);
+    const row = observation.predictions[7];
+    if (!row) throw new Error("fixture too small");
+    observation.predictions.push({ ...row });
+    const report = check(ledger, observation);
+    expect(problems(report)).toEqual({ ...none, duplicated: 1 });
+    expect(report.duplicated[0]).toMatchObject({ id: row.id, hop: "clickhouse", detail: "2 times" });
+  });
+
+  it("catches a record duplicated in a topic, but allows a retried event twice in raw", () => {
+    const observation = cleanObservation(ledger);
+    const scored = observation.topics.scored.committed;
+    const copy = { ...(scored[4] as (typeof scored)[number]), offset: 1000 };
+    scored.push(copy);
+    observation.topics.scored.uncommitted.push(copy);
+    expect(problems(check(ledger, observation))).toEqual({ ...none, duplicated: 1 });
+
+    const retried = ledger.map((e, i) =>
+      i === 0
+        ? { ...e, attempts: [...e.attempts, { ...(e.attempts[0] as LedgerEntry["attempts"][number]), attempt: 2 }] }
+        : e,
+    );
+    const again = cleanObservation(retried);
+    const rawCopy = { ...(again.topics.raw.committed[0] as SeenRecordLike), offset: 2000 };
+    again.topics.raw.committed.push(rawCopy);
+    const report = check(retried, again);
+    expect(problems(report)).toEqual(none);
+    expect(report.retryDuplicatesInRaw).toBe(1);
+  });
+
+  it("catches two rows of one key swapped in ClickHouse", () => {
+    const observation = cleanObservation(ledger);
+    const rows = observation.predictions;
+    const first = rows.findIndex((r) => r.key === "card-1");
+    const second = rows.findIndex((r, i) => i > first && r.key === "card-1");
+    const a = rows[first];
+    const b = rows[second];
+    if (!a || !b) throw new Error("fixture too small");
+    rows[first] = { ...a, id: b.id };
+    rows[second] = { ...b, id: a.id };
+    const report = check(ledger, observation);
+    expect(report.outOfOrder).toEqual([expect.objectContaining({ hop: "clickhouse", key: "card-1" })]);
+    expect(report.ok).toBe(false);
+  });
+
+  it("catches two records of one key swapped in a topic", () => {
+    const observation = cleanObservation(ledger);
+    const features = observation.topics.features.committed;
+    const first = features.findIndex((r) => r.key === "card-2");
+    const second = features.findIndex((r, i) => i > first && r.key === "card-2");
+    const a = features[first];
+    const b = features[second];
+    if (!a || !b) throw new Error("fixture too small");
+    features[first] = { ...a, id: b.id };
+    features[second] = { ...b, id: a.id };
+    const report = check(ledger, observation);
+    expect(report.outOfOrder).toEqual([expect.objectContaining({ hop: "features", key: "card-2", id: a.id })]);
+  });
+
+  it("catches a key split over two partitions", () => {
+    const observation = cleanObservation(ledger);
+    const scored = observation.topics.scored.committed;
+    const last = scored.findLastIndex((r) => r.key === "card-0");
+    scored[last] = { ...(scored[last] as SeenRecordLike), partition: 2, offset: 999 };
+    expect(check(ledger, observation).outOfOrder).toEqual([
+      expect.objectContaining({ hop: "scored", detail: expect.stringContaining("partitions") }),
+    ]);
+  });
+
+  it("catches a downstream record read from an aborted transaction", () => {
+    const observation = cleanObservation(ledger);
+    const raw = observation.topics.raw;
+    // The raw record stays visible read-uncommitted only: its transaction aborted.
+    const index = raw.committed.findIndex((r) => !ledger.find((e) => e.id === r.id)?.bad);
+    const [aborted] = raw.committed.splice(index, 1);
+    const report = check(ledger, observation);
+    expect(report.abortedRecords.raw).toBe(1);
+    expect(report.abortedReads).toEqual([expect.objectContaining({ id: aborted?.id, hop: "features" })]);
+    expect(report.lost).toEqual([expect.objectContaining({ id: aborted?.id, hop: "raw" })]);
+  });
+
+  it("catches a ClickHouse row whose source record is not committed", () => {
+    const observation = cleanObservation(ledger);
+    const row = observation.predictions[3];
+    if (!row) throw new Error("fixture too small");
+    row.sourceOffset = 5000;
+    expect(check(ledger, observation).abortedReads).toEqual([
+      expect.objectContaining({ id: row.id, hop: "clickhouse" }),
+    ]);
+  });
+
+  it("catches a bad event downstream, a rejected event stored, and an id nobody sent", () => {
+    const rejected = ledger.map((e, i) => (i === 1 ? { ...e, status: "rejected" as const } : e));
+    const observation = cleanObservation(ledger);
+    const bad = ledger.find((e) => e.bad);
+    if (!bad) throw new Error("fixture has no bad event");
+    observation.predictions.push({ id: bad.id, key: bad.key, sourcePartition: 9, sourceOffset: 0 });
+    observation.predictions.push({ id: "nobody", key: "card-9", sourcePartition: 9, sourceOffset: 1 });
+    const report = check(rejected, observation);
+    const details = report.unexpected.map((f) => `${f.id} ${f.hop} ${f.detail}`);
+    expect(details).toEqual(
+      expect.arrayContaining([
+        `${bad.id} clickhouse bad event passed the transformer`,
+        "nobody clickhouse id not in the ledger",
+        `${ledger[1]?.id} raw rejected event present`,
+      ]),
+    );
+  });
+
+  it("treats an unanswered event as optional, but exactly once when it arrived", () => {
+    const unknown = ledger.map((e, i) => (i === 0 || i === 1 ? { ...e, status: "unknown" as const } : e));
+    const observation = cleanObservation(ledger);
+    // Event 0 never arrived anywhere; event 1 arrived and went all the way.
+    const drop = (records: SeenRecordLike[]) => records.filter((r) => r.id !== "e0");
+    for (const topic of ["raw", "features", "scored"] as const) {
+      observation.topics[topic].committed = drop(observation.topics[topic].committed);
+      observation.topics[topic].uncommitted = drop(observation.topics[topic].uncommitted);
+    }
+    observation.predictions = observation.predictions.filter((r) => r.id !== "e0");
+    const report = check(unknown, observation);
+    expect(problems(report)).toEqual(none);
+    expect(report.sent.unknown).toBe(2);
+  });
+});
+
+type SeenRecordLike = Observation["topics"]["raw"]["committed"][number];
