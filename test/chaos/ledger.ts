@@ -1,0 +1,158 @@
+// The ledger generator: sends seeded payments through the ingest API and records every attempt.
+// Each key is sent serially (its next event only after the previous one was answered), keys are
+// spread over lanes that send side by side, and a request that gets 429/5xx or no answer is
+// retried with the same event ids, after Retry-After when the API gives one.
+import { setTimeout as sleep } from "node:timers/promises";
+import { type PaymentEventRecord, paymentStream } from "../../services/producer/generator/payments.ts";
+import { seededRandom } from "../../services/shared/random.ts";
+import type { Attempt, LedgerEntry } from "./checker.ts";
+
+export interface LedgerOptions {
+  /** Base URL of the ingest API, asked before each attempt (the producer may move on restart). */
+  baseUrl: () => string;
+  pipeline: string;
+  events: number;
+  seed: number;
+  /** Distinct keys (cards). */
+  keys: number;
+  /** Events per second over all lanes. */
+  ratePerSecond: number;
+  /** Share of events made invalid on purpose (a negative amount: accepted by the API, dead-lettered by the transformer). */
+  badShare: number;
+  /** Requests in flight at once, each lane with its own keys. */
+  lanes: number;
+  /** Events per request. */
+  batchSize: number;
+  requestTimeoutMs: number;
+  /** How long one request is retried before its events are left "unknown". */
+  retryForMs: number;
+  idPrefix: string;
+  /** Stops sending (events not sent yet are left out of the ledger). */
+  signal?: AbortSignal;
+}
+
+export interface PlannedEvent {
+  entry: LedgerEntry;
+  event: PaymentEventRecord;
+}
+
+/** The events of a run, with their per-key sequence numbers and bad tags; deterministic per seed. */
+export function planEvents(options: Pick<LedgerOptions, "events" | "seed" | "keys" | "badShare" | "idPrefix">) {
+  const random = seededRandom(options.seed ^ 0x5eed);
+  const stream = paymentStream({
+    seed: options.seed,
+    // Event time runs at 2 events/s and ends now: rolling windows fill, nothing is in the future.
+    startTime: Date.now() - options.events * 500,
+    ratePerSecond: 2,
+    cards: options.keys,
+    idPrefix: options.idPrefix,
+    cardPrefix: `${options.idPrefix}-card`,
+  });
+  const seqs = new Map<string, number>();
+  const planned: PlannedEvent[] = [];
+  for (const { event } of stream) {
+    const key = event.card_id;
+    const seq = seqs.get(key) ?? 0;
+    seqs.set(key, seq + 1);
+    const bad = random() < options.badShare;
+    planned.push({
+      entry: { id: event.event_id, key, seq, bad, status: "unknown", attempts: [] },
+      event: bad ? { ...event, amount: -1 } : event,
+    });
+    if (planned.length === options.events) break;
+  }
+  return planned;
+}
+
+/** Which lane sends a key: a stable hash, so one key always stays in one lane. */
+export function laneOf(key: string, lanes: number): number {
+  let hash = 0;
+  for (let i = 0; i < key.length; i += 1) hash = (Math.imul(hash, 31) + key.charCodeAt(i)) >>> 0;
+  return hash % lanes;
+}
+
+interface Answer {
+  outcome: Attempt["outcome"];
+  results?: Array<{ index: number; status: string }>;
+  retryAfterMs?: number;
+}
+
+async function post(url: string, events: PaymentEventRecord[], timeoutMs: number): Promise<Answer> {
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(events),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const body = (await response.json().catch(() => ({}))) as { results?: Answer["results"] };
+    const retryAfter = Number(response.headers.get("retry-after"));
+    return {
+      outcome: response.status,
+      results: body.results,
+      retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+    };
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    return { outcome: name === "TimeoutError" ? "timeout" : "error" };
+  }
+}
+
+/** Sends one request's events until answered for good, or until retryForMs passed. */
+async function sendBatch(batch: PlannedEvent[], options: LedgerOptions): Promise<void> {
+  const giveUpAt = Date.now() + options.retryForMs;
+  const events = batch.map((p) => p.event);
+  for (let attempt = 1; ; attempt += 1) {
+    const url = `${options.baseUrl()}/v1/pipelines/${encodeURIComponent(options.pipeline)}/events`;
+    const sentAt = Date.now();
+    const answer = await post(url, events, options.requestTimeoutMs);
+    const record: Attempt = { attempt, outcome: answer.outcome, sentAt, answeredAt: Date.now() };
+    for (const p of batch) p.entry.attempts.push(record);
+    const status = typeof answer.outcome === "number" ? answer.outcome : 0;
+    if ((status === 200 || status === 207 || status === 400) && answer.results) {
+      for (const result of answer.results) {
+        const entry = batch[result.index]?.entry;
+        if (entry) entry.status = result.status === "accepted" ? "accepted" : "rejected";
+      }
+      return;
+    }
+    const retriable = status === 0 || status === 429 || status >= 500;
+    if (!retriable || Date.now() > giveUpAt || options.signal?.aborted) return;
+    // Without Retry-After: a short, growing pause.
+    await sleep(answer.retryAfterMs ?? Math.min(200 * attempt, 2000));
+  }
+}
+
+/** Sends the planned events; resolves with the ledger of what was sent (in plan order). */
+export async function runLedger(
+  options: LedgerOptions,
+  onProgress?: (sent: number) => void,
+): Promise<{ ledger: LedgerEntry[]; startedAt: number; finishedAt: number }> {
+  const planned = planEvents(options);
+  const lanes: PlannedEvent[][] = Array.from({ length: options.lanes }, () => []);
+  for (const p of planned) lanes[laneOf(p.entry.key, options.lanes)]?.push(p);
+  const startedAt = Date.now();
+  const perLaneRate = options.ratePerSecond / options.lanes;
+  let sent = 0;
+  const sentEntries = new Set<LedgerEntry>();
+  await Promise.all(
+    lanes.map(async (queue) => {
+      for (let i = 0; i < queue.length; i += options.batchSize) {
+        if (options.signal?.aborted) return;
+        // Pace each lane: its i-th event is due at i / rate seconds after the start.
+        const due = startedAt + (i / perLaneRate) * 1000;
+        if (due > Date.now()) await sleep(due - Date.now());
+        const batch = queue.slice(i, i + options.batchSize);
+        for (const p of batch) sentEntries.add(p.entry);
+        await sendBatch(batch, options);
+        sent += batch.length;
+        onProgress?.(sent);
+      }
+    }),
+  );
+  return {
+    ledger: planned.map((p) => p.entry).filter((e) => sentEntries.has(e)),
+    startedAt,
+    finishedAt: Date.now(),
+  };
+}

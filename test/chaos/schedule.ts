@@ -1,0 +1,173 @@
+// Scenarios and their seeded fault schedules: which fault hits which process when. Pure, so the
+// same seed always gives the same run and the schedule can be tested without servers.
+import { seededRandom } from "../../services/shared/random.ts";
+
+export type FaultKind =
+  /** kill -9, then start again. */
+  | "kill"
+  /** SIGTERM (a clean stop), then start again. */
+  | "term"
+  /** SIGSTOP for `pauseMs`, then SIGCONT: a zombie that wakes up after the group moved on. */
+  | "pause"
+  /** kill -9 of the broker, then start it again. */
+  | "broker-hard"
+  /** SIGTERM of the broker (controlled shutdown), then start it again. */
+  | "broker-clean"
+  /** SIGSTOP of the broker for `pauseMs`. */
+  | "broker-pause"
+  /** kill -9 of ClickHouse, then start it again. */
+  | "clickhouse-kill";
+
+export const instanceNames = [
+  "producer",
+  "transformer-1",
+  "transformer-2",
+  "inference-1",
+  "inference-2",
+  "monitor",
+] as const;
+export type InstanceName = (typeof instanceNames)[number];
+
+export interface FaultSpec {
+  kind: FaultKind;
+  /** The process faulted; brokers and ClickHouse have one. */
+  target?: InstanceName;
+  count: number;
+  pauseMs?: number;
+}
+
+export interface ScheduledFault {
+  atMs: number;
+  kind: FaultKind;
+  target?: InstanceName;
+  pauseMs?: number;
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  faults: FaultSpec[];
+  /** Share of transactions aborted on purpose (the services' test-only switch). */
+  abortShare?: number;
+  /** Partitions per topic (3 unless a scenario needs another count). */
+  partitions?: number;
+  events: number;
+  ratePerSecond: number;
+}
+
+/**
+ * Spreads the faults over [10%, 80%] of the send time in seeded random order, at least `gapMs`
+ * apart where the window allows, so every fault lands mid-stream and recovery overlaps traffic.
+ */
+export function scheduleFaults(
+  faults: readonly FaultSpec[],
+  seed: number,
+  sendMs: number,
+  gapMs = 0,
+): ScheduledFault[] {
+  const random = seededRandom(seed);
+  const flat: Omit<ScheduledFault, "atMs">[] = [];
+  for (const f of faults) {
+    for (let i = 0; i < f.count; i += 1) flat.push({ kind: f.kind, target: f.target, pauseMs: f.pauseMs });
+  }
+  // Fisher–Yates with the seeded source: which fault comes first is part of the seed.
+  for (let i = flat.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [flat[i], flat[j]] = [flat[j] as (typeof flat)[number], flat[i] as (typeof flat)[number]];
+  }
+  const start = sendMs * 0.1;
+  const window = sendMs * 0.7;
+  const slot = flat.length > 0 ? window / flat.length : 0;
+  const gap = Math.min(gapMs, slot);
+  // One slot per fault, a random point in each slot, so the gaps hold and the order is kept.
+  return flat.map((f, i) => ({ ...f, atMs: Math.round(start + i * slot + random() * (slot - gap)) }));
+}
+
+const every = (kind: FaultKind, count: number, targets: readonly InstanceName[]): FaultSpec[] =>
+  targets.map((target) => ({ kind, target, count }));
+
+const consumers: InstanceName[] = ["transformer-1", "inference-1", "monitor"];
+
+/** The scenarios `npm run chaos -- --scenario NAME` runs; `events` is the default size. */
+export const scenarios: Record<string, Scenario> = {
+  short: {
+    name: "short",
+    description: "one kill -9 of a transformer, an inference instance and the monitor, one ClickHouse kill",
+    faults: [...every("kill", 1, consumers), { kind: "clickhouse-kill", count: 1 }],
+    events: 20_000,
+    ratePerSecond: 400,
+  },
+  kill: {
+    name: "kill",
+    description: "kill -9 and restart of every service, 3 times each",
+    faults: every("kill", 3, instanceNames),
+    events: 100_000,
+    ratePerSecond: 1000,
+  },
+  term: {
+    name: "term",
+    description: "SIGTERM and restart of every service, 3 times each",
+    faults: every("term", 3, instanceNames),
+    events: 100_000,
+    ratePerSecond: 1000,
+  },
+  clickhouse: {
+    name: "clickhouse",
+    description: "ClickHouse killed with kill -9, twice",
+    faults: [{ kind: "clickhouse-kill", count: 2 }],
+    events: 100_000,
+    ratePerSecond: 1000,
+  },
+  pause: {
+    name: "pause",
+    description: "a transformer and an inference instance paused past the session timeout, then resumed",
+    faults: [
+      { kind: "pause", target: "transformer-1", count: 1, pauseMs: 45_000 },
+      { kind: "pause", target: "inference-2", count: 1, pauseMs: 45_000 },
+    ],
+    events: 100_000,
+    ratePerSecond: 1000,
+  },
+  broker: {
+    name: "broker",
+    description: "3 hard broker bounces and a broker pause",
+    faults: [
+      { kind: "broker-hard", count: 3 },
+      { kind: "broker-pause", count: 1, pauseMs: 10_000 },
+    ],
+    events: 100_000,
+    ratePerSecond: 1000,
+  },
+  aborts: {
+    name: "aborts",
+    description: "5% of transactions aborted just before commit",
+    faults: [],
+    abortShare: 0.05,
+    events: 100_000,
+    ratePerSecond: 1000,
+  },
+  "single-partition": {
+    name: "single-partition",
+    description: "one partition per topic, kill -9 of each consumer once",
+    faults: every("kill", 1, consumers),
+    partitions: 1,
+    events: 100_000,
+    ratePerSecond: 1000,
+  },
+  gate: {
+    name: "gate",
+    description:
+      "release gate: 10 kill -9 of each service, 2 hard + 1 clean broker bounce, 1 ClickHouse kill, 2 pauses of 45 s, 5% aborts",
+    faults: [
+      ...every("kill", 10, instanceNames),
+      { kind: "broker-hard", count: 2 },
+      { kind: "broker-clean", count: 1 },
+      { kind: "clickhouse-kill", count: 1 },
+      { kind: "pause", target: "transformer-2", count: 1, pauseMs: 45_000 },
+      { kind: "pause", target: "inference-1", count: 1, pauseMs: 45_000 },
+    ],
+    abortShare: 0.05,
+    events: 1_000_000,
+    ratePerSecond: 1000,
+  },
+};
