@@ -37,6 +37,8 @@ export function createInferenceService(deps: {
   pipelines: PipelineDefinition[];
   batchSize: number;
   maxTransactionRecords: number;
+  /** Test only: share of transactions aborted on purpose (TEST_ABORT_TRANSACTION_SHARE). */
+  testAbortShare?: number;
   lingerMs: number;
   concurrency: number;
   threads: number;
@@ -87,6 +89,7 @@ export function createInferenceService(deps: {
       groupId: `${deps.groupPrefix ?? "streamscore-inference"}-${pipeline}`,
       inputTopic: topics.features,
       maxBatchRecords: deps.maxTransactionRecords,
+      testAbortShare: deps.testAbortShare,
       partitionsConsumedConcurrently: deps.concurrency,
       maxWaitTimeMs: deps.lingerMs,
       async process(partition, messages) {

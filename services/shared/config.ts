@@ -77,6 +77,7 @@ export const parse = {
           .filter((item) => item.length > 0),
       )
       .refine((items) => items.length > 0, "must list at least one item"),
+  share: () => z.coerce.number({ error: "must be a number from 0 to 1" }).min(0).max(1),
   oneOf: <T extends string>(values: readonly [T, ...T[]]) =>
     z.enum(values, { error: `must be one of ${values.join(", ")}` }),
 };

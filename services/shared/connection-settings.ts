@@ -38,6 +38,10 @@ export const connectionSettings = {
     doc: "Folder the model directories of pipeline definitions are relative to (default: the project root).",
   }),
   SHUTDOWN_TIMEOUT_MS: setting(parse.positiveInt(), { default: "20000", doc: "Bound on a graceful shutdown." }),
+  TEST_ABORT_TRANSACTION_SHARE: setting(parse.share(), {
+    default: "0",
+    doc: "Test only (the chaos harness): share of the transformer's and inference's Kafka transactions aborted just before commit.",
+  }),
   LOG_LEVEL: setting(parse.oneOf(["fatal", "error", "warn", "info", "debug", "trace"]), {
     default: "info",
     doc: "Minimum level of the JSON logs.",

@@ -20,6 +20,7 @@ export const errorCodes = {
   MODEL_INPUT_INVALID: { retriable: false },
   SCORING_FAILED: { retriable: false },
   KAFKA_PRODUCER_FENCED: { retriable: true },
+  TEST_ABORT_INJECTED: { retriable: true },
   REQUEST_INVALID: { retriable: false },
   DRIFT_INPUT_INVALID: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;

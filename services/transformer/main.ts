@@ -26,6 +26,7 @@ runService({
       metrics: createTransformerMetrics(registry),
       pipelines: config.PIPELINES.map(getPipeline),
       maxBatchRecords: config.TRANSFORMER_MAX_BATCH,
+      testAbortShare: config.TEST_ABORT_TRANSACTION_SHARE,
       concurrency: config.TRANSFORMER_CONCURRENCY,
     });
     const ops = buildOpsServer(registry, service);

@@ -24,6 +24,8 @@ export function createTransformerService(deps: {
   metrics: TransformerMetrics;
   pipelines: PipelineDefinition[];
   maxBatchRecords: number;
+  /** Test only: share of transactions aborted on purpose (TEST_ABORT_TRANSACTION_SHARE). */
+  testAbortShare?: number;
   concurrency: number;
   /** Consumer group; one per pipeline is derived from it. */
   groupPrefix?: string;
@@ -57,6 +59,7 @@ export function createTransformerService(deps: {
       groupId: `${deps.groupPrefix ?? "streamscore-transformer"}-${pipeline}`,
       inputTopic: topics.raw,
       maxBatchRecords: deps.maxBatchRecords,
+      testAbortShare: deps.testAbortShare,
       partitionsConsumedConcurrently: deps.concurrency,
       async process(partition, messages) {
         deps.metrics.recordsIn.inc({ pipeline, topic: topics.raw }, messages.length);

@@ -1,5 +1,6 @@
 // Reads a topic from the beginning up to the end offsets it had when the read started, with
-// read-committed isolation. Used to restore state from a changelog before processing.
+// read-committed isolation (read-uncommitted on request, for the chaos checker). Used to restore
+// state from a changelog before processing.
 import { randomBytes } from "node:crypto";
 import type { Kafka, KafkaMessage } from "./client.ts";
 
@@ -8,6 +9,7 @@ export async function readTopicToEnd(
   topic: string,
   onMessage: (partition: number, message: KafkaMessage) => void,
   timeoutMs = 60_000,
+  readUncommitted = false,
 ): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
@@ -21,7 +23,7 @@ export async function readTopicToEnd(
   if (ends.size === 0) return 0;
 
   const groupId = `restore-${topic}-${randomBytes(6).toString("hex")}`;
-  const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({ groupId, readUncommitted, maxWaitTimeInMs: 100 });
   const reached = new Set<number>();
   let count = 0;
   let finish: () => void = () => {};

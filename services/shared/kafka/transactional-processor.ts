@@ -4,7 +4,7 @@
 // one through that id. Outputs and the consumed offsets commit in one transaction; on any failure
 // the transaction aborts, the partition's in-memory state is dropped (to be restored), and the
 // batch is retried from the last committed offset.
-import { describeError, isStreamscoreError } from "../errors.ts";
+import { describeError, isStreamscoreError, StreamscoreError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import {
   type Consumer,
@@ -51,6 +51,8 @@ export interface TransactionalProcessorOptions {
   }): void;
   onError?(error: unknown): void;
   sessionTimeoutMs?: number;
+  /** Test only (fault injection): share of transactions aborted just before commit, as a failure would. */
+  testAbortShare?: number;
   /** How long a fetch waits for data (the consumer's linger). */
   maxWaitTimeMs?: number;
 }
@@ -149,6 +151,9 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
           { topic: options.inputTopic, partitions: [{ partition, offset: (BigInt(last.offset) + 1n).toString() }] },
         ],
       });
+      if (Math.random() < (options.testAbortShare ?? 0)) {
+        throw new StreamscoreError("TEST_ABORT_INJECTED", "transaction aborted by TEST_ABORT_TRANSACTION_SHARE");
+      }
       await transaction.commit();
     } catch (error) {
       await transaction.abort().catch(() => undefined);

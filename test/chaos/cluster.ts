@@ -1,0 +1,291 @@
+// The system under test for a chaos run: its own Kafka broker and ClickHouse (the stack library,
+// under a folder of their own and on free ports, because the faults kill them) and the services as
+// child processes: 1 producer, 2 transformers, 2 inference instances, 1 monitor. Every process it
+// starts is killed when the run ends, on failure too. The schema registry is reused.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { clickhouseComponent } from "../../infra/local/clickhouse.ts";
+import type { StackComponent } from "../../infra/local/component.ts";
+import { loadStackConfig } from "../../infra/local/config.ts";
+import { kafkaComponent } from "../../infra/local/kafka.ts";
+import { httpOk, isAlive, readPid } from "../../infra/local/processes.ts";
+import { processEnvironment } from "../../services/shared/config.ts";
+import { projectRoot } from "../../services/shared/project.ts";
+import { waitUntil } from "../../services/shared/wait.ts";
+import { type InstanceName, instanceNames, type ScheduledFault } from "./schedule.ts";
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.once("error", reject);
+  });
+}
+
+export interface ClusterOptions {
+  /** Folder for the broker's and ClickHouse's data and every log; wiped at start. */
+  dir: string;
+  /** Pipeline name the services run (`name=payments`). */
+  pipeline: string;
+  registryUrl: string;
+  /** Share of transactions the transformers and inference instances abort on purpose. */
+  abortShare: number;
+  log: (line: string) => void;
+}
+
+export interface FaultRecord {
+  kind: ScheduledFault["kind"];
+  target: string;
+  /** ms since the run started, when the fault was injected and when the target was back. */
+  at: number;
+  recoveredAt: number;
+}
+
+interface Instance {
+  name: InstanceName;
+  service: "producer" | "transformer" | "inference" | "monitor";
+  port: number;
+  child: ChildProcess | undefined;
+  /** Set while the harness itself stops the process, so the exit is not taken for a crash. */
+  expectingExit: boolean;
+}
+
+const portSetting = {
+  producer: "PRODUCER_PORT",
+  transformer: "TRANSFORMER_PORT",
+  inference: "INFERENCE_PORT",
+  monitor: "MONITOR_PORT",
+} as const;
+
+export async function createChaosCluster(options: ClusterOptions) {
+  const { dir, log } = options;
+  const mainStack = realpathSync(loadStackConfig().STACK_DIR);
+  const stackConfig = loadStackConfig({
+    STACK_DIR: dir,
+    STACK_KAFKA_PORT: String(await freePort()),
+    STACK_KAFKA_CONTROLLER_PORT: String(await freePort()),
+    STACK_CLICKHOUSE_HTTP_PORT: String(await freePort()),
+    STACK_CLICKHOUSE_TCP_PORT: String(await freePort()),
+    STACK_KAFKA_HEAP: "384m",
+    STACK_START_TIMEOUT_SECONDS: "180",
+  });
+  const kafka: StackComponent = kafkaComponent(stackConfig);
+  const clickhouse: StackComponent = clickhouseComponent(stackConfig);
+  const brokers = `127.0.0.1:${stackConfig.STACK_KAFKA_PORT}`;
+  const clickhouseUrl = `http://127.0.0.1:${stackConfig.STACK_CLICKHOUSE_HTTP_PORT}`;
+  const startedAt = Date.now();
+  const since = () => Date.now() - startedAt;
+  const faults: FaultRecord[] = [];
+  /** Exits nobody asked for (a service crashing by itself), restarted like a supervisor would. */
+  const crashes: Array<{ instance: InstanceName; at: number; code: number | null; signal: string | null }> = [];
+  const instances = new Map<InstanceName, Instance>();
+  let stopping = false;
+
+  // Daemons (the broker, ClickHouse) are detached: if this process dies hard, the pid files let the
+  // next run stop them. Kill only pids whose command line names this run's folder.
+  function killLeftovers(): void {
+    for (const name of ["kafka", "clickhouse"]) {
+      const pid = readPid(join(dir, "run", `${name}.pid`));
+      if (!isAlive(pid)) continue;
+      const cmdline = existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, "utf8") : "";
+      if (cmdline.includes(dir)) process.kill(pid, "SIGKILL");
+    }
+  }
+
+  function daemonPid(component: StackComponent): number {
+    const pid = component.pid();
+    if (pid === undefined) throw new Error(`${component.name} is not running`);
+    return pid;
+  }
+
+  async function killDaemon(component: StackComponent, signal: NodeJS.Signals): Promise<void> {
+    const pid = daemonPid(component);
+    process.kill(pid, signal);
+    await waitUntil(`${component.name} to exit`, () => (isAlive(pid) ? undefined : true), 60_000, 100);
+  }
+
+  function spawnInstance(instance: Instance): void {
+    const logFile = openSync(join(dir, "logs", `${instance.name}.log`), "a");
+    const child = spawn(process.execPath, [join(projectRoot, "services", instance.service, "main.ts")], {
+      env: {
+        ...processEnvironment(),
+        PIPELINES: `${options.pipeline}=payments`,
+        KAFKA_BROKERS: brokers,
+        KAFKA_CLIENT_ID: `chaos-${instance.name}`,
+        SCHEMA_REGISTRY_URL: options.registryUrl,
+        CLICKHOUSE_URL: clickhouseUrl,
+        CLICKHOUSE_USER: "default",
+        CLICKHOUSE_PASSWORD: "",
+        CLICKHOUSE_DATABASE: "streamscore",
+        LOG_LEVEL: "warn",
+        MONITOR_MAX_BACKOFF_MS: "1000",
+        INGEST_SEND_TIMEOUT_MS: "5000",
+        INFERENCE_MODEL_POLL_SECONDS: "3600",
+        TEST_ABORT_TRANSACTION_SHARE: String(options.abortShare),
+        [portSetting[instance.service]]: String(instance.port),
+      },
+      stdio: ["ignore", logFile, logFile],
+    });
+    instance.child = child;
+    instance.expectingExit = false;
+    child.once("exit", (code, signal) => {
+      if (instance.child !== child || instance.expectingExit || stopping) return;
+      crashes.push({ instance: instance.name, at: since(), code, signal });
+      log(`[chaos] ${instance.name} exited by itself (code ${code}, signal ${signal}); restarting it`);
+      spawnInstance(instance);
+    });
+  }
+
+  async function waitReady(instance: Instance, timeoutMs = 120_000): Promise<void> {
+    await waitUntil(
+      `${instance.name} to be ready`,
+      async () => ((await httpOk(`http://127.0.0.1:${instance.port}/readyz`, 1000)) ? true : undefined),
+      timeoutMs,
+      200,
+    );
+  }
+
+  async function signalInstance(instance: Instance, signal: NodeJS.Signals): Promise<void> {
+    const child = instance.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    instance.expectingExit = true;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill(signal);
+    await exited;
+  }
+
+  async function restart(instance: Instance, signal: NodeJS.Signals): Promise<void> {
+    await signalInstance(instance, signal);
+    spawnInstance(instance);
+    await waitReady(instance);
+  }
+
+  function instance(name: InstanceName | undefined): Instance {
+    const found = name && instances.get(name);
+    if (!found) throw new Error(`no instance ${name}`);
+    return found;
+  }
+
+  async function inject(fault: ScheduledFault): Promise<void> {
+    const at = since();
+    const target = fault.target ?? (fault.kind.startsWith("broker") ? "kafka" : "clickhouse");
+    log(`[chaos] ${(at / 1000).toFixed(1)}s ${fault.kind} ${target}`);
+    switch (fault.kind) {
+      case "kill":
+        await restart(instance(fault.target), "SIGKILL");
+        break;
+      case "term":
+        await restart(instance(fault.target), "SIGTERM");
+        break;
+      case "pause": {
+        const child = instance(fault.target).child;
+        child?.kill("SIGSTOP");
+        await sleep(fault.pauseMs ?? 45_000);
+        child?.kill("SIGCONT");
+        break;
+      }
+      case "broker-hard":
+        await killDaemon(kafka, "SIGKILL");
+        await kafka.start();
+        break;
+      case "broker-clean":
+        await killDaemon(kafka, "SIGTERM");
+        await kafka.start();
+        break;
+      case "broker-pause": {
+        const pid = daemonPid(kafka);
+        process.kill(pid, "SIGSTOP");
+        await sleep(fault.pauseMs ?? 10_000);
+        process.kill(pid, "SIGCONT");
+        break;
+      }
+      case "clickhouse-kill":
+        await killDaemon(clickhouse, "SIGKILL");
+        await clickhouse.start();
+        break;
+    }
+    faults.push({ kind: fault.kind, target, at, recoveredAt: since() });
+    log(`[chaos] ${(since() / 1000).toFixed(1)}s ${target} back`);
+  }
+
+  /** Last resort when the run dies: SIGKILL everything this run started, synchronously. */
+  function killAllNow(): void {
+    stopping = true;
+    for (const i of instances.values()) {
+      if (i.child?.exitCode === null && i.child.signalCode === null) i.child.kill("SIGKILL");
+    }
+    for (const component of [kafka, clickhouse]) {
+      const pid = component.pid();
+      if (pid !== undefined) {
+        // A paused process must be woken to die cleanly; SIGKILL works either way.
+        process.kill(pid, "SIGCONT");
+        process.kill(pid, "SIGKILL");
+      }
+    }
+  }
+  const onExit = () => killAllNow();
+  const onSignal = (signal: NodeJS.Signals) => {
+    killAllNow();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+
+  return {
+    brokers,
+    clickhouseUrl,
+    faults,
+    crashes,
+    since,
+    producerUrl: () => `http://127.0.0.1:${instances.get("producer")?.port ?? 1}`,
+
+    async start(): Promise<void> {
+      killLeftovers();
+      rmSync(join(dir, "data"), { recursive: true, force: true });
+      mkdirSync(join(dir, "logs"), { recursive: true });
+      // The broker's jars are the shared stack's (read only), so no second download.
+      const jars = `kafka-${stackConfig.STACK_KAFKA_VERSION}`;
+      if (!existsSync(join(dir, jars))) symlinkSync(join(mainStack, jars), join(dir, jars));
+      process.once("exit", onExit);
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      log(`[chaos] starting own Kafka on ${brokers} and ClickHouse on ${clickhouseUrl} (logs: ${dir}/logs)`);
+      await Promise.all([kafka.start(), clickhouse.start()]);
+      for (const name of instanceNames) {
+        const service = name.replace(/-\d$/, "") as Instance["service"];
+        instances.set(name, { name, service, port: await freePort(), child: undefined, expectingExit: false });
+      }
+      // The producer first: it creates the topics, so the consumers join groups on existing topics.
+      const producer = instance("producer");
+      spawnInstance(producer);
+      await waitReady(producer);
+      const rest = [...instances.values()].filter((i) => i !== producer);
+      for (const i of rest) spawnInstance(i);
+      await Promise.all(rest.map((i) => waitReady(i)));
+      log(`[chaos] services ready after ${(since() / 1000).toFixed(1)}s`);
+    },
+
+    inject,
+
+    /** Stops the services, then the broker and ClickHouse (hard: their data is thrown away). */
+    async stop(): Promise<void> {
+      stopping = true;
+      await Promise.all([...instances.values()].map((i) => signalInstance(i, "SIGKILL")));
+      for (const component of [kafka, clickhouse]) {
+        const pid = component.pid();
+        if (pid === undefined) continue;
+        process.kill(pid, "SIGCONT");
+        await killDaemon(component, "SIGKILL").catch(() => undefined);
+      }
+      process.off("exit", onExit);
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      rmSync(join(dir, "data"), { recursive: true, force: true });
+    },
+  };
+}
+
+export type ChaosCluster = Awaited<ReturnType<typeof createChaosCluster>>;

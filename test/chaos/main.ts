@@ -1,0 +1,52 @@
+// `npm run chaos -- [--scenario NAME] [--seed N] [--events N] [--gate]`: runs fault-injection
+// scenarios against a broker and ClickHouse of their own, prints each report and writes it under
+// load-tests/results/. Exit code 0 only when every run passed.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Command } from "commander";
+import { loadStackConfig } from "../../infra/local/config.ts";
+import { loadConnectionConfig } from "../../services/shared/connection-settings.ts";
+import { projectRoot } from "../../services/shared/project.ts";
+import { chaosDir, formatRun, runChaos } from "./run.ts";
+import { scenarios } from "./schedule.ts";
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .option("--scenario <name>", `one of: ${Object.keys(scenarios).join(", ")}`, "short")
+    .option("--seed <n>", "seed of the events and the fault schedule", "1")
+    .option("--events <n>", "events to send (default: the scenario's)")
+    .option("--gate", "the release gate: the gate scenario with three seeds")
+    .parse();
+  const opts = program.opts<{ scenario: string; seed: string; events?: string; gate?: boolean }>();
+  const name = opts.gate ? "gate" : opts.scenario;
+  const scenario = scenarios[name];
+  if (!scenario) throw new Error(`unknown scenario ${name} (known: ${Object.keys(scenarios).join(", ")})`);
+  const seed = Number(opts.seed);
+  const seeds = opts.gate ? [seed, seed + 1, seed + 2] : [seed];
+  const results = join(projectRoot, "load-tests", "results");
+  mkdirSync(results, { recursive: true });
+  let failed = 0;
+  for (const s of seeds) {
+    const result = await runChaos({
+      scenario,
+      seed: s,
+      events: opts.events ? Number(opts.events) : undefined,
+      registryUrl: loadConnectionConfig().SCHEMA_REGISTRY_URL,
+      dir: chaosDir(loadStackConfig().STACK_DIR),
+      log: (line) => console.log(line),
+    });
+    const text = formatRun(result);
+    console.log(text);
+    const file = join(results, `chaos-${scenario.name}-${s}-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+    writeFileSync(`${file}.md`, `\`\`\`\n${text}\n\`\`\`\n`);
+    writeFileSync(`${file}.json`, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`report: ${file}.md`);
+    if (!result.report.ok) failed += 1;
+  }
+  process.exitCode = failed === 0 ? 0 : 1;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,102 @@
+// Reads what a chaos run left behind, for the checker: every topic with a read-committed and a
+// read-uncommitted consumer, and the predictions table without FINAL (duplicates must show).
+import type { ClickHouse } from "../../services/monitor/clickhouse.ts";
+import type { Kafka, KafkaMessage } from "../../services/shared/kafka/client.ts";
+import { readTopicToEnd } from "../../services/shared/kafka/read-to-end.ts";
+import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
+import type { Observation, SeenRecord, StoredRow, TopicView } from "./checker.ts";
+
+/**
+ * The event id of a record: every topic's Avro record starts with `event_id` (a DLQ record keeps
+ * the raw value), so it is the first string after the 5-byte Confluent header, read without the
+ * registry.
+ */
+export function eventIdOf(value: Buffer | null): string | undefined {
+  if (!value || value.length < 6 || value[0] !== 0) return undefined;
+  let zigzag = 0;
+  let shift = 0;
+  let at = 5;
+  for (;;) {
+    const byte = value[at];
+    if (byte === undefined || shift > 28) return undefined;
+    at += 1;
+    zigzag |= (byte & 0x7f) << shift;
+    if ((byte & 0x80) === 0) break;
+    shift += 7;
+  }
+  const length = (zigzag >>> 1) ^ -(zigzag & 1);
+  if (length < 0 || at + length > value.length) return undefined;
+  return value.toString("utf8", at, at + length);
+}
+
+async function readTopic(kafka: Kafka, topic: string, readUncommitted: boolean): Promise<SeenRecord[]> {
+  const records: SeenRecord[] = [];
+  await readTopicToEnd(
+    kafka,
+    topic,
+    (partition: number, message: KafkaMessage) => {
+      records.push({
+        id: eventIdOf(message.value) ?? `(undecodable at ${partition}:${message.offset})`,
+        key: message.key?.toString("utf8") ?? "",
+        partition,
+        offset: Number(message.offset),
+      });
+    },
+    300_000,
+    readUncommitted,
+  );
+  return records;
+}
+
+async function view(kafka: Kafka, topic: string): Promise<TopicView> {
+  return { committed: await readTopic(kafka, topic, false), uncommitted: await readTopic(kafka, topic, true) };
+}
+
+export async function readPredictions(clickhouse: ClickHouse, pipeline: string): Promise<StoredRow[]> {
+  const rows = await clickhouse.query<{ id: string; key: string; p: number; o: string }>(
+    `SELECT event_id AS id, entity AS key, source_partition AS p, source_offset AS o
+     FROM streamscore.predictions WHERE pipeline = '${pipeline}'`,
+  );
+  return rows.map((r) => ({ id: r.id, key: r.key, sourcePartition: Number(r.p), sourceOffset: Number(r.o) }));
+}
+
+export async function storedIds(clickhouse: ClickHouse, pipeline: string): Promise<number> {
+  const [row] = await clickhouse.query<{ n: string }>(
+    `SELECT uniqExact(event_id) AS n FROM streamscore.predictions WHERE pipeline = '${pipeline}'`,
+  );
+  return Number(row?.n ?? 0);
+}
+
+export async function observe(kafka: Kafka, clickhouse: ClickHouse, pipeline: string): Promise<Observation> {
+  const topics = pipelineTopics(pipeline);
+  return {
+    topics: {
+      raw: await view(kafka, topics.raw),
+      features: await view(kafka, topics.features),
+      scored: await view(kafka, topics.scored),
+      dlq: await view(kafka, topics.dlq),
+    },
+    predictions: await readPredictions(clickhouse, pipeline),
+  };
+}
+
+/** Records between each consumer group's committed offset and the end of its input topic. */
+export async function groupLag(kafka: Kafka, groups: Record<string, string>): Promise<Record<string, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const lag: Record<string, number> = {};
+    for (const [groupId, topic] of Object.entries(groups)) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      lag[groupId] = ends.reduce((sum, end) => {
+        const at = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? "-1";
+        const from = Number(at) < 0 ? Number(end.low) : Number(at);
+        return sum + Math.max(0, Number(end.high) - from);
+      }, 0);
+    }
+    return lag;
+  } finally {
+    await admin.disconnect();
+  }
+}
