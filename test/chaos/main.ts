@@ -32,7 +32,7 @@ async function main(): Promise<void> {
       seed: s,
       events: opts.events ? Number(opts.events) : undefined,
       registryUrl: loadConnectionConfig().SCHEMA_REGISTRY_URL,
-      dir: chaosDir(loadStackConfig().STACK_DIR),
+      dir: chaosDir(loadStackConfig().STACK_DIR, `${scenario.name}-${s}-${Date.now().toString(36)}`),
       log: (line) => console.log(line),
     });
     const text = formatRun(result);

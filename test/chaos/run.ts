@@ -38,7 +38,7 @@ export interface RunResult {
   /** Seconds from the later of the last fault's recovery and the last send until ClickHouse held every event. */
   drainSeconds: number | undefined;
   drainTimeoutSeconds: number;
-  /** Consumer-group lag after the drain, per group. */
+  /** Consumer-group lag after the drain, per group (on transactional topics it counts one commit marker per partition). */
   lagAfterDrain: Record<string, number>;
   sendSeconds: number;
   totalSeconds: number;
@@ -88,12 +88,20 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
         retryForMs: 300_000,
         idPrefix: pipeline,
       });
+      // Each fault starts on time; only faults of the same target wait for one another, so a slow
+      // recovery (a rebalance waits out the session timeout) does not push the others past the send.
+      const chains = new Map<string, Promise<void>>();
       const faulting = (async () => {
         for (const fault of schedule) {
           const due = sendStart + fault.atMs;
           if (due > Date.now()) await sleep(due - Date.now());
-          await cluster.inject(fault);
+          const chain = fault.target ?? (fault.kind.startsWith("broker") ? "broker" : "clickhouse");
+          chains.set(
+            chain,
+            (chains.get(chain) ?? Promise.resolve()).then(() => cluster.inject(fault)),
+          );
         }
+        await Promise.all(chains.values());
       })();
       const [{ ledger, finishedAt }] = await Promise.all([sending, faulting]);
       const sendSeconds = (finishedAt - sendStart) / 1000;
@@ -145,9 +153,9 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
   }
 }
 
-/** The default folder of chaos runs: beside the shared stack's data, never inside it. */
-export function chaosDir(stackDir: string): string {
-  return join(stackDir, "chaos");
+/** A folder for one run's broker and ClickHouse: under the stack folder, beside (never inside) the shared stack's data. */
+export function chaosDir(stackDir: string, run: string): string {
+  return join(stackDir, "chaos", run);
 }
 
 export function formatRun(result: RunResult): string {

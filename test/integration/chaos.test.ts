@@ -1,0 +1,56 @@
+// The chaos harness's short run: its own broker and ClickHouse, 2 transformers, 2 inference
+// instances, a monitor and the ingest API as processes; one kill -9 each of a transformer, an
+// inference instance and the monitor, and one ClickHouse kill, while 20,000 events are sent.
+// Everything accepted must reach ClickHouse exactly once, in order per key, with no aborted reads.
+import { rmSync } from "node:fs";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { loadStackConfig } from "../../infra/local/config.ts";
+import { chaosDir, formatRun, runChaos } from "../chaos/run.ts";
+import { scenarios } from "../chaos/schedule.ts";
+import { uniqueName } from "../helpers/integration.ts";
+
+const endpoints = inject("endpoints");
+// The harness runs the broker and ClickHouse from the local stack's binaries; with servers from
+// the environment or containers those are not installed.
+const localStack = endpoints.source === "local-stack";
+
+describe("chaos: short run (kill -9 of each consumer service, a ClickHouse kill)", () => {
+  const dir = chaosDir(loadStackConfig().STACK_DIR, uniqueName("test"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.skipIf(!localStack)(
+    "loses nothing, stores nothing twice, keeps order per key and reads nothing aborted (needs the local stack's binaries)",
+    async () => {
+      const scenario = scenarios.short;
+      if (!scenario) throw new Error("the short scenario is missing");
+      const result = await runChaos({
+        scenario,
+        seed: 1,
+        registryUrl: endpoints.schemaRegistryUrl,
+        dir,
+        drainTimeoutMs: 120_000,
+        log: (line) => console.log(line),
+      });
+      console.log(formatRun(result));
+      const { report } = result;
+      expect(result.faults.map((f) => `${f.kind} ${f.target}`).sort()).toEqual([
+        "clickhouse-kill clickhouse",
+        "kill inference-1",
+        "kill monitor",
+        "kill transformer-1",
+      ]);
+      expect(report.sent.accepted).toBe(20_000);
+      expect(report.sent.bad).toBeGreaterThan(0);
+      expect({
+        lost: report.lost.slice(0, 5),
+        duplicated: report.duplicated.slice(0, 5),
+        outOfOrder: report.outOfOrder.slice(0, 5),
+        abortedReads: report.abortedReads.slice(0, 5),
+        unexpected: report.unexpected.slice(0, 5),
+      }).toEqual({ lost: [], duplicated: [], outOfOrder: [], abortedReads: [], unexpected: [] });
+      expect(result.drainSeconds).toBeDefined();
+      expect(report.ok).toBe(true);
+    },
+    420_000,
+  );
+});
