@@ -13,9 +13,15 @@ import { loadStackConfig } from "../../infra/local/config.ts";
 import { kafkaComponent } from "../../infra/local/kafka.ts";
 import { httpOk, isAlive, readPid } from "../../infra/local/processes.ts";
 import { processEnvironment } from "../../services/shared/config.ts";
+import { loadConnectionConfig } from "../../services/shared/connection-settings.ts";
+import { createKafka } from "../../services/shared/kafka/client.ts";
+import { ensureTopics } from "../../services/shared/kafka/topics.ts";
+import { createLogger } from "../../services/shared/logger.ts";
+import { pipelineTopicSpecs } from "../../services/shared/pipeline/records.ts";
+import { getPipeline } from "../../services/shared/pipelines/index.ts";
 import { projectRoot } from "../../services/shared/project.ts";
 import { waitUntil } from "../../services/shared/wait.ts";
-import { type InstanceName, instanceNames, type ScheduledFault } from "./schedule.ts";
+import { type InstanceName, instanceNames, type ScheduledFault, spareInstances } from "./schedule.ts";
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -35,6 +41,8 @@ export interface ClusterOptions {
   registryUrl: string;
   /** Share of transactions the transformers and inference instances abort on purpose. */
   abortShare: number;
+  /** Partitions per topic when not the definition's (topics are created before the services start). */
+  partitions?: number;
   log: (line: string) => void;
 }
 
@@ -208,6 +216,16 @@ export async function createChaosCluster(options: ClusterOptions) {
         await killDaemon(clickhouse, "SIGKILL");
         await clickhouse.start();
         break;
+      case "toggle": {
+        const spare = instance(fault.target);
+        if (spare.child && spare.child.exitCode === null && spare.child.signalCode === null) {
+          await signalInstance(spare, "SIGTERM");
+        } else {
+          spawnInstance(spare);
+          await waitReady(spare);
+        }
+        break;
+      }
     }
     faults.push({ kind: fault.kind, target, at, recoveredAt: since() });
     log(`[chaos] ${(since() / 1000).toFixed(1)}s ${target} back`);
@@ -254,7 +272,21 @@ export async function createChaosCluster(options: ClusterOptions) {
       process.once("SIGTERM", onSignal);
       log(`[chaos] starting own Kafka on ${brokers} and ClickHouse on ${clickhouseUrl} (logs: ${dir}/logs)`);
       await Promise.all([kafka.start(), clickhouse.start()]);
-      for (const name of instanceNames) {
+      if (options.partitions !== undefined) {
+        const definition = { ...getPipeline(`${options.pipeline}=payments`), partitions: options.partitions };
+        const admin = createKafka(
+          loadConnectionConfig({ KAFKA_BROKERS: brokers }),
+          createLogger({ name: "chaos", level: "error" }),
+          "chaos-setup",
+        ).admin();
+        await admin.connect();
+        try {
+          await ensureTopics(admin, pipelineTopicSpecs(definition));
+        } finally {
+          await admin.disconnect();
+        }
+      }
+      for (const name of [...instanceNames, ...spareInstances]) {
         const service = name.replace(/-\d$/, "") as Instance["service"];
         instances.set(name, { name, service, port: await freePort(), child: undefined, expectingExit: false });
       }
@@ -262,7 +294,8 @@ export async function createChaosCluster(options: ClusterOptions) {
       const producer = instance("producer");
       spawnInstance(producer);
       await waitReady(producer);
-      const rest = [...instances.values()].filter((i) => i !== producer);
+      // The spare instances wait for a "toggle" fault.
+      const rest = instanceNames.filter((n) => n !== "producer").map((n) => instance(n));
       for (const i of rest) spawnInstance(i);
       await Promise.all(rest.map((i) => waitReady(i)));
       log(`[chaos] services ready after ${(since() / 1000).toFixed(1)}s`);

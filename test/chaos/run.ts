@@ -24,6 +24,8 @@ export interface RunOptions {
   dir: string;
   /** How long the pipeline may take to drain after the last fault and the last send. */
   drainTimeoutMs?: number;
+  /** Quiet time after the drain before reading, so a late write (a zombie waking up) still shows. */
+  settleMs?: number;
   log?: (line: string) => void;
 }
 
@@ -55,6 +57,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     pipeline,
     registryUrl: options.registryUrl,
     abortShare: scenario.abortShare ?? 0,
+    partitions: scenario.partitions,
     log,
   });
   const logger = createLogger({ name: "chaos", level: "error" });
@@ -121,6 +124,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
         await sleep(500);
       }
       log(`[chaos] drained: ${drainSeconds === undefined ? "NO (timed out)" : `${drainSeconds.toFixed(1)}s`}`);
+      await sleep(options.settleMs ?? 15_000);
       const topics = pipelineTopics(pipeline);
       const lagAfterDrain = await groupLag(kafka, {
         [`streamscore-transformer-${pipeline}`]: topics.raw,

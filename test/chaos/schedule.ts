@@ -16,7 +16,9 @@ export type FaultKind =
   /** SIGSTOP of the broker for `pauseMs`. */
   | "broker-pause"
   /** kill -9 of ClickHouse, then start it again. */
-  | "clickhouse-kill";
+  | "clickhouse-kill"
+  /** Starts a spare instance when it is stopped, stops it (SIGTERM) when it runs: scaling out and in. */
+  | "toggle";
 
 export const instanceNames = [
   "producer",
@@ -26,7 +28,9 @@ export const instanceNames = [
   "inference-2",
   "monitor",
 ] as const;
-export type InstanceName = (typeof instanceNames)[number];
+/** Instances that run only while a "toggle" fault has them started. */
+export const spareInstances = ["transformer-3", "inference-3"] as const;
+export type InstanceName = (typeof instanceNames)[number] | (typeof spareInstances)[number];
 
 export interface FaultSpec {
   kind: FaultKind;
@@ -143,6 +147,16 @@ export const scenarios: Record<string, Scenario> = {
     description: "5% of transactions aborted just before commit",
     faults: [],
     abortShare: 0.05,
+    events: 100_000,
+    ratePerSecond: 1000,
+  },
+  scale: {
+    name: "scale",
+    description: "a third transformer and inference instance added and removed about every 30 s",
+    faults: [
+      { kind: "toggle", target: "transformer-3", count: 3 },
+      { kind: "toggle", target: "inference-3", count: 3 },
+    ],
     events: 100_000,
     ratePerSecond: 1000,
   },
