@@ -198,11 +198,8 @@ export async function createChaosCluster(options: ClusterOptions) {
         break;
       }
       case "broker-hard":
-        await killDaemon(kafka, "SIGKILL");
-        await kafka.start();
-        break;
       case "broker-clean":
-        await killDaemon(kafka, "SIGTERM");
+        await killDaemon(kafka, fault.kind === "broker-hard" ? "SIGKILL" : "SIGTERM");
         await kafka.start();
         break;
       case "broker-pause": {

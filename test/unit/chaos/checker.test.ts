@@ -42,6 +42,18 @@ function cleanObservation(ledger: readonly LedgerEntry[]): Observation {
   };
 }
 
+/** Swaps the ids of a key's first two records (or rows) in place; returns the id that moved back. */
+function swapFirstTwo(records: Array<{ id: string; key: string }>, key: string): string {
+  const first = records.findIndex((r) => r.key === key);
+  const second = records.findIndex((r, i) => i > first && r.key === key);
+  const a = records[first];
+  const b = records[second];
+  if (!a || !b) throw new Error("fixture too small");
+  records[first] = { ...a, id: b.id };
+  records[second] = { ...b, id: a.id };
+  return a.id;
+}
+
 function problems(report: CheckReport) {
   return {
     lost: report.lost.length,
@@ -122,14 +134,7 @@ describe("chaos checker", () => {
 
   it("catches two rows of one key swapped in ClickHouse", () => {
     const observation = cleanObservation(ledger);
-    const rows = observation.predictions;
-    const first = rows.findIndex((r) => r.key === "card-1");
-    const second = rows.findIndex((r, i) => i > first && r.key === "card-1");
-    const a = rows[first];
-    const b = rows[second];
-    if (!a || !b) throw new Error("fixture too small");
-    rows[first] = { ...a, id: b.id };
-    rows[second] = { ...b, id: a.id };
+    swapFirstTwo(observation.predictions, "card-1");
     const report = check(ledger, observation);
     expect(report.outOfOrder).toEqual([expect.objectContaining({ hop: "clickhouse", key: "card-1" })]);
     expect(report.ok).toBe(false);
@@ -137,16 +142,9 @@ describe("chaos checker", () => {
 
   it("catches two records of one key swapped in a topic", () => {
     const observation = cleanObservation(ledger);
-    const features = observation.topics.features.committed;
-    const first = features.findIndex((r) => r.key === "card-2");
-    const second = features.findIndex((r, i) => i > first && r.key === "card-2");
-    const a = features[first];
-    const b = features[second];
-    if (!a || !b) throw new Error("fixture too small");
-    features[first] = { ...a, id: b.id };
-    features[second] = { ...b, id: a.id };
+    const moved = swapFirstTwo(observation.topics.features.committed, "card-2");
     const report = check(ledger, observation);
-    expect(report.outOfOrder).toEqual([expect.objectContaining({ hop: "features", key: "card-2", id: a.id })]);
+    expect(report.outOfOrder).toEqual([expect.objectContaining({ hop: "features", key: "card-2", id: moved })]);
   });
 
   it("catches a key split over two partitions", () => {
