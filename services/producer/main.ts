@@ -39,12 +39,20 @@ runService({
         validate: createEventValidator(type, schema),
       });
     }
-    const producer = createIdempotentProducer(kafka);
+    let producer = createIdempotentProducer(kafka);
     await producer.connect();
     const sender = createBatchingSender(producer, {
       lingerMs: config.INGEST_LINGER_MS,
       maxBatchRecords: 5000,
       timeoutMs: config.INGEST_SEND_TIMEOUT_MS,
+      renewProducer: async (broken) => {
+        logger.warn("Kafka lost this producer's sequence state; continuing with a new producer id");
+        await broken.disconnect().catch(() => undefined);
+        const fresh = createIdempotentProducer(kafka);
+        await fresh.connect();
+        producer = fresh;
+        return fresh;
+      },
     });
     let stopping = false;
     const registry = createRegistry("producer");

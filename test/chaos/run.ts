@@ -43,6 +43,8 @@ export interface RunResult {
   /** Consumer-group lag after the drain, per group (on transactional topics it counts one commit marker per partition). */
   lagAfterDrain: Record<string, number>;
   sendSeconds: number;
+  /** Requests by answer (HTTP status, timeout, error), each retry counted: 2xx only with a Kafka acknowledgement. */
+  answers: Record<string, number>;
   totalSeconds: number;
 }
 
@@ -108,6 +110,11 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       })();
       const [{ ledger, finishedAt }] = await Promise.all([sending, faulting]);
       const sendSeconds = (finishedAt - sendStart) / 1000;
+      // Attempts are shared by the events of one request: count each request once.
+      const answers: Record<string, number> = {};
+      for (const attempt of new Set(ledger.flatMap((e) => e.attempts))) {
+        answers[String(attempt.outcome)] = (answers[String(attempt.outcome)] ?? 0) + 1;
+      }
       const lastFault = Math.max(0, ...cluster.faults.map((f) => f.recoveredAt)) + (Date.now() - cluster.since());
       const quietFrom = Math.max(finishedAt, lastFault);
       const expected = ledger.filter((e) => e.status === "accepted" && !e.bad).length;
@@ -134,7 +141,8 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       log("[chaos] reading every hop");
       const observation = await observe(kafka, clickhouse, pipeline);
       const report = check(ledger, observation);
-      if (drainSeconds === undefined) report.ok = false;
+      // Events no answer ever came for mean the API stayed unavailable for minutes: a failure too.
+      if (drainSeconds === undefined || report.sent.unknown > 0) report.ok = false;
       return {
         scenario: scenario.name,
         seed,
@@ -147,6 +155,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
         drainTimeoutSeconds: drainTimeoutMs / 1000,
         lagAfterDrain,
         sendSeconds,
+        answers,
         totalSeconds: (Date.now() - startedAt) / 1000,
       };
     } finally {
@@ -182,6 +191,9 @@ export function formatRun(result: RunResult): string {
         .map(([group, lag]) => `${group.replace(`-${result.pipeline}`, "")} ${lag}`)
         .join(", ") || "unknown"
     }`,
+    `requests by answer: ${Object.entries(result.answers)
+      .map(([answer, n]) => `${answer} ${n}`)
+      .join(", ")}`,
     `faults (${result.faults.length}):`,
     ...faults,
     `unplanned exits (restarted): ${result.crashes.length}`,

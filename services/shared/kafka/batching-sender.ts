@@ -1,7 +1,7 @@
 // Coalesces the sends of concurrent callers (e.g. HTTP requests) into one produce request per
 // linger period: with one request in flight (idempotence), per-call sends would serialize.
 // Each caller's promise settles only when the broker acknowledged its records (acks=all).
-import type { Message, Producer } from "./client.ts";
+import { type Message, needsNewProducerId, type Producer } from "./client.ts";
 
 interface Pending {
   topic: string;
@@ -19,8 +19,15 @@ export interface BatchingSender {
 
 export function createBatchingSender(
   producer: Producer,
-  options: { lingerMs: number; maxBatchRecords: number; timeoutMs: number },
+  options: {
+    lingerMs: number;
+    maxBatchRecords: number;
+    timeoutMs: number;
+    /** Replaces a producer whose idempotence state broke (see needsNewProducerId); without it such a producer fails every send. */
+    renewProducer?: (broken: Producer) => Promise<Producer>;
+  },
 ): BatchingSender {
+  let current = producer;
   let queue: Pending[] = [];
   let queuedRecords = 0;
   let inFlightRecords = 0;
@@ -55,7 +62,7 @@ export function createBatchingSender(
     }
     sending = sending.then(async () => {
       try {
-        await producer.sendBatch({
+        await current.sendBatch({
           topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
           acks: -1,
           timeout: options.timeoutMs,
@@ -63,6 +70,11 @@ export function createBatchingSender(
         for (const item of batch) item.resolve();
       } catch (error) {
         for (const item of batch) item.reject(error);
+        // The callers were answered "not acknowledged" and retry with the same event ids, so a
+        // resend under a new producer id can only repeat records, which de-duplication drops.
+        if (options.renewProducer && needsNewProducerId(error)) {
+          current = await options.renewProducer(current).catch(() => current);
+        }
       } finally {
         inFlightRecords -= records;
       }

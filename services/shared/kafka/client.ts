@@ -81,6 +81,22 @@ export function createKafka(config: KafkaConnectionConfig, logger: Logger, clien
  * Idempotent producers retry until the broker answers (callers bound the wait themselves): a
  * limited retry count would let kafkajs give up mid-sequence, which breaks idempotence.
  */
+/** Broker answers after which an idempotent producer's id and sequence numbers are unusable. */
+const producerStateErrors = new Set(["OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_PRODUCER_ID", "INVALID_PRODUCER_EPOCH"]);
+
+/**
+ * True when only a new producer (a new producer id) can send again: after an unclean broker
+ * restart the broker may have lost the producer's sequence state, and kafkajs then repeats the
+ * same error on every later send instead of resetting it, as the Java client does.
+ */
+export function needsNewProducerId(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== "object" || depth > 5) return false;
+  const { type, cause, errors } = error as { type?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof type === "string" && producerStateErrors.has(type)) return true;
+  if (Array.isArray(errors) && errors.some((e) => needsNewProducerId(e, depth + 1))) return true;
+  return needsNewProducerId(cause, depth + 1);
+}
+
 export const idempotentRetry = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 };
 
 /**
