@@ -72,7 +72,7 @@ const portSetting = {
 
 export async function createChaosCluster(options: ClusterOptions) {
   const { dir, log } = options;
-  const mainStack = realpathSync(loadStackConfig().STACK_DIR);
+  const sharedStack = loadStackConfig().STACK_DIR;
   const stackConfig = loadStackConfig({
     STACK_DIR: dir,
     STACK_KAFKA_PORT: String(await freePort()),
@@ -92,6 +92,8 @@ export async function createChaosCluster(options: ClusterOptions) {
   /** Exits nobody asked for (a service crashing by itself), restarted like a supervisor would. */
   const crashes: Array<{ instance: InstanceName; at: number; code: number | null; signal: string | null }> = [];
   const instances = new Map<InstanceName, Instance>();
+  /** Every broker and ClickHouse pid this run started: the pid files may vanish with their folder. */
+  const daemonPids = new Set<number>();
   let stopping = false;
 
   // Daemons (the broker, ClickHouse) are detached: if this process dies hard, the pid files let the
@@ -108,7 +110,13 @@ export async function createChaosCluster(options: ClusterOptions) {
   function daemonPid(component: StackComponent): number {
     const pid = component.pid();
     if (pid === undefined) throw new Error(`${component.name} is not running`);
+    daemonPids.add(pid);
     return pid;
+  }
+
+  async function startDaemon(component: StackComponent): Promise<void> {
+    await component.start();
+    daemonPid(component);
   }
 
   async function killDaemon(component: StackComponent, signal: NodeJS.Signals): Promise<void> {
@@ -200,7 +208,7 @@ export async function createChaosCluster(options: ClusterOptions) {
       case "broker-hard":
       case "broker-clean":
         await killDaemon(kafka, fault.kind === "broker-hard" ? "SIGKILL" : "SIGTERM");
-        await kafka.start();
+        await startDaemon(kafka);
         break;
       case "broker-pause": {
         const pid = daemonPid(kafka);
@@ -211,7 +219,7 @@ export async function createChaosCluster(options: ClusterOptions) {
       }
       case "clickhouse-kill":
         await killDaemon(clickhouse, "SIGKILL");
-        await clickhouse.start();
+        await startDaemon(clickhouse);
         break;
       case "toggle": {
         const spare = instance(fault.target);
@@ -234,13 +242,8 @@ export async function createChaosCluster(options: ClusterOptions) {
     for (const i of instances.values()) {
       if (i.child?.exitCode === null && i.child.signalCode === null) i.child.kill("SIGKILL");
     }
-    for (const component of [kafka, clickhouse]) {
-      const pid = component.pid();
-      if (pid !== undefined) {
-        // A paused process must be woken to die cleanly; SIGKILL works either way.
-        process.kill(pid, "SIGCONT");
-        process.kill(pid, "SIGKILL");
-      }
+    for (const pid of daemonPids) {
+      if (isAlive(pid)) process.kill(pid, "SIGKILL");
     }
   }
   const onExit = () => killAllNow();
@@ -261,14 +264,18 @@ export async function createChaosCluster(options: ClusterOptions) {
       killLeftovers();
       rmSync(join(dir, "data"), { recursive: true, force: true });
       mkdirSync(join(dir, "logs"), { recursive: true });
-      // The broker's jars are the shared stack's (read only), so no second download.
+      // The broker's jars are the shared stack's (read only), so no second download; without them
+      // the stack library fetches its own copy into this run's folder.
       const jars = `kafka-${stackConfig.STACK_KAFKA_VERSION}`;
-      if (!existsSync(join(dir, jars))) symlinkSync(join(mainStack, jars), join(dir, jars));
+      const sharedJars = join(sharedStack, jars);
+      if (!existsSync(join(dir, jars)) && existsSync(join(sharedJars, ".complete"))) {
+        symlinkSync(realpathSync(sharedJars), join(dir, jars));
+      }
       process.once("exit", onExit);
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
       log(`[chaos] starting own Kafka on ${brokers} and ClickHouse on ${clickhouseUrl} (logs: ${dir}/logs)`);
-      await Promise.all([kafka.start(), clickhouse.start()]);
+      await Promise.all([startDaemon(kafka), startDaemon(clickhouse)]);
       if (options.partitions !== undefined) {
         const definition = { ...getPipeline(`${options.pipeline}=payments`), partitions: options.partitions };
         const admin = createKafka(
@@ -304,11 +311,9 @@ export async function createChaosCluster(options: ClusterOptions) {
     async stop(): Promise<void> {
       stopping = true;
       await Promise.all([...instances.values()].map((i) => signalInstance(i, "SIGKILL")));
-      for (const component of [kafka, clickhouse]) {
-        const pid = component.pid();
-        if (pid === undefined) continue;
-        process.kill(pid, "SIGCONT");
-        await killDaemon(component, "SIGKILL").catch(() => undefined);
+      killAllNow();
+      for (const pid of daemonPids) {
+        await waitUntil("the broker and ClickHouse to exit", () => (isAlive(pid) ? undefined : true), 30_000, 100);
       }
       process.off("exit", onExit);
       process.off("SIGINT", onSignal);
