@@ -82,6 +82,11 @@ export interface CheckReport {
   abortedRecords: Record<TopicHop | "dlq", number>;
   /** Raw records written twice by a client retry (not an error). */
   retryDuplicatesInRaw: number;
+  /**
+   * Dead letters of a retried bad event beyond the first: one per raw copy, so exactly once per
+   * Kafka record, though not once per event id (the de-duplication runs after cleaning).
+   */
+  retryDuplicatesInDlq: number;
   ok: boolean;
 }
 
@@ -170,6 +175,7 @@ export function check(ledgerEntries: readonly LedgerEntry[], observation: Observ
   }
 
   let retryDuplicatesInRaw = 0;
+  let retryDuplicatesInDlq = 0;
   for (const hop of [...hops, "dlq"] as const) {
     for (const [id, n] of counts[hop]) {
       const entry = ledger.get(id);
@@ -180,6 +186,10 @@ export function check(ledgerEntries: readonly LedgerEntry[], observation: Observ
       if (n < 2) continue;
       if (hop === "raw" && entry.attempts.length > 1) {
         retryDuplicatesInRaw += n - 1;
+        continue;
+      }
+      if (hop === "dlq" && entry.attempts.length > 1 && n <= (committedIds.raw.get(id) ?? 0)) {
+        retryDuplicatesInDlq += n - 1;
         continue;
       }
       duplicated.push({ id, key: entry.key, hop, detail: `${n} times` });
@@ -252,6 +262,7 @@ export function check(ledgerEntries: readonly LedgerEntry[], observation: Observ
     unexpected,
     abortedRecords,
     retryDuplicatesInRaw,
+    retryDuplicatesInDlq,
     ok:
       lost.length + duplicated.length + outOfOrder.length + abortedReads.length + unexpected.length === 0 &&
       sent.accepted > 0,
@@ -264,7 +275,9 @@ export function formatReport(report: CheckReport, examples = 5): string {
     `sent: ${report.sent.accepted} accepted (${report.sent.bad} tagged bad), ${report.sent.rejected} rejected, ${report.sent.unknown} unknown, ${report.sent.retried} retried`,
     `aborted records seen read-uncommitted only: ${Object.entries(report.abortedRecords)
       .map(([t, n]) => `${t} ${n}`)
-      .join(", ")}; retry duplicates in raw: ${report.retryDuplicatesInRaw}`,
+      .join(
+        ", ",
+      )}; retry duplicates in raw: ${report.retryDuplicatesInRaw}, in the DLQ (one per raw copy): ${report.retryDuplicatesInDlq}`,
   ];
   for (const kind of ["lost", "duplicated", "outOfOrder", "abortedReads", "unexpected"] as const) {
     const findings = report[kind];

@@ -132,6 +132,29 @@ describe("chaos checker", () => {
     expect(report.retryDuplicatesInRaw).toBe(1);
   });
 
+  it("allows a retried bad event one dead letter per raw copy, and catches more", () => {
+    const index = ledger.findIndex((e) => e.bad);
+    const retried = ledger.map((e, i) =>
+      i === index
+        ? { ...e, attempts: [...e.attempts, { ...(e.attempts[0] as LedgerEntry["attempts"][number]), attempt: 2 }] }
+        : e,
+    );
+    const observation = cleanObservation(retried);
+    const raw = observation.topics.raw.committed;
+    const dlq = observation.topics.dlq.committed;
+    const rawCopy = raw.find((r) => r.id === retried[index]?.id) as SeenRecordLike;
+    const deadLetter = dlq.find((r) => r.id === retried[index]?.id) as SeenRecordLike;
+    raw.push({ ...rawCopy, offset: 3000 });
+    dlq.push({ ...deadLetter, offset: 3000 });
+    const report = check(retried, observation);
+    expect(problems(report)).toEqual(none);
+    expect(report.retryDuplicatesInDlq).toBe(1);
+    dlq.push({ ...deadLetter, offset: 3001 });
+    expect(check(retried, observation).duplicated).toEqual([
+      expect.objectContaining({ hop: "dlq", detail: "3 times" }),
+    ]);
+  });
+
   it("catches two rows of one key swapped in ClickHouse", () => {
     const observation = cleanObservation(ledger);
     swapFirstTwo(observation.predictions, "card-1");
