@@ -1,7 +1,7 @@
 // The system under test for a chaos run: its own Kafka broker and ClickHouse (the stack library,
 // under a folder of their own and on free ports, because the faults kill them) and the services as
 // child processes: 1 producer, 2 transformers, 2 inference instances, 1 monitor. Every process it
-// starts is killed when the run ends, on failure too. The schema registry is reused.
+// starts is killed when the run ends, on failure too. A schema registry of its own too, unless one is given.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
@@ -12,6 +12,7 @@ import type { StackComponent } from "../../infra/local/component.ts";
 import { loadStackConfig } from "../../infra/local/config.ts";
 import { kafkaComponent } from "../../infra/local/kafka.ts";
 import { httpOk, isAlive, readPid } from "../../infra/local/processes.ts";
+import { schemaRegistryComponent } from "../../infra/local/schema-registry.ts";
 import { processEnvironment } from "../../services/shared/config.ts";
 import { loadConnectionConfig } from "../../services/shared/connection-settings.ts";
 import { createKafka } from "../../services/shared/kafka/client.ts";
@@ -38,7 +39,8 @@ export interface ClusterOptions {
   dir: string;
   /** Pipeline name the services run (`name=payments`). */
   pipeline: string;
-  registryUrl: string;
+  /** A schema registry to reuse; unset starts one of the run's own. */
+  registryUrl?: string;
   /** Share of transactions the transformers and inference instances abort on purpose. */
   abortShare: number;
   /** Partitions per topic when not the definition's (topics are created before the services start). */
@@ -80,10 +82,14 @@ export async function createChaosCluster(options: ClusterOptions) {
     STACK_CLICKHOUSE_HTTP_PORT: String(await freePort()),
     STACK_CLICKHOUSE_TCP_PORT: String(await freePort()),
     STACK_KAFKA_HEAP: "384m",
+    STACK_REGISTRY_PORT: String(await freePort()),
+    STACK_REGISTRY_MANAGEMENT_PORT: String(await freePort()),
     STACK_START_TIMEOUT_SECONDS: "180",
   });
   const kafka: StackComponent = kafkaComponent(stackConfig);
   const clickhouse: StackComponent = clickhouseComponent(stackConfig);
+  const ownRegistry = options.registryUrl === undefined ? schemaRegistryComponent(stackConfig) : undefined;
+  const registryUrl = options.registryUrl ?? (ownRegistry as StackComponent).endpoint;
   const brokers = `127.0.0.1:${stackConfig.STACK_KAFKA_PORT}`;
   const clickhouseUrl = `http://127.0.0.1:${stackConfig.STACK_CLICKHOUSE_HTTP_PORT}`;
   const startedAt = Date.now();
@@ -133,7 +139,7 @@ export async function createChaosCluster(options: ClusterOptions) {
         PIPELINES: `${options.pipeline}=payments`,
         KAFKA_BROKERS: brokers,
         KAFKA_CLIENT_ID: `chaos-${instance.name}`,
-        SCHEMA_REGISTRY_URL: options.registryUrl,
+        SCHEMA_REGISTRY_URL: registryUrl,
         CLICKHOUSE_URL: clickhouseUrl,
         CLICKHOUSE_USER: "default",
         CLICKHOUSE_PASSWORD: "",
@@ -255,6 +261,7 @@ export async function createChaosCluster(options: ClusterOptions) {
   return {
     brokers,
     clickhouseUrl,
+    registryUrl,
     faults,
     crashes,
     since,
@@ -264,18 +271,24 @@ export async function createChaosCluster(options: ClusterOptions) {
       killLeftovers();
       rmSync(join(dir, "data"), { recursive: true, force: true });
       mkdirSync(join(dir, "logs"), { recursive: true });
-      // The broker's jars are the shared stack's (read only), so no second download; without them
-      // the stack library fetches its own copy into this run's folder.
-      const jars = `kafka-${stackConfig.STACK_KAFKA_VERSION}`;
-      const sharedJars = join(sharedStack, jars);
-      if (!existsSync(join(dir, jars)) && existsSync(join(sharedJars, ".complete"))) {
-        symlinkSync(realpathSync(sharedJars), join(dir, jars));
+      // The broker's jars and the registry are the shared stack's installs (read only), so no second
+      // download; without them the stack library fetches its own copy into this run's folder.
+      for (const install of [
+        `kafka-${stackConfig.STACK_KAFKA_VERSION}`,
+        `apicurio-${stackConfig.STACK_APICURIO_VERSION}`,
+      ]) {
+        const shared = join(sharedStack, install);
+        if (!existsSync(join(dir, install)) && existsSync(join(shared, ".complete"))) {
+          symlinkSync(realpathSync(shared), join(dir, install));
+        }
       }
       process.once("exit", onExit);
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
-      log(`[chaos] starting own Kafka on ${brokers} and ClickHouse on ${clickhouseUrl} (logs: ${dir}/logs)`);
-      await Promise.all([startDaemon(kafka), startDaemon(clickhouse)]);
+      log(
+        `[chaos] starting own Kafka on ${brokers}, ClickHouse on ${clickhouseUrl}${ownRegistry ? `, registry on ${registryUrl}` : ""} (logs: ${dir}/logs)`,
+      );
+      await Promise.all([startDaemon(kafka), startDaemon(clickhouse), ownRegistry && startDaemon(ownRegistry)]);
       if (options.partitions !== undefined) {
         const definition = { ...getPipeline(`${options.pipeline}=payments`), partitions: options.partitions };
         const admin = createKafka(

@@ -16,8 +16,15 @@ async function main(): Promise<void> {
     .option("--seed <n>", "seed of the events and the fault schedule", "1")
     .option("--events <n>", "events to send (default: the scenario's)")
     .option("--gate", "the release gate: the gate scenario with three seeds")
+    .option("--shared-registry", "use the shared schema registry (SCHEMA_REGISTRY_URL) instead of the run's own")
     .parse();
-  const opts = program.opts<{ scenario: string; seed: string; events?: string; gate?: boolean }>();
+  const opts = program.opts<{
+    scenario: string;
+    seed: string;
+    events?: string;
+    gate?: boolean;
+    sharedRegistry?: boolean;
+  }>();
   const name = opts.gate ? "gate" : opts.scenario;
   const scenario = scenarios[name];
   if (!scenario) throw new Error(`unknown scenario ${name} (known: ${Object.keys(scenarios).join(", ")})`);
@@ -31,7 +38,7 @@ async function main(): Promise<void> {
       scenario,
       seed: s,
       events: opts.events ? Number(opts.events) : undefined,
-      registryUrl: loadConnectionConfig().SCHEMA_REGISTRY_URL,
+      registryUrl: opts.sharedRegistry ? loadConnectionConfig().SCHEMA_REGISTRY_URL : undefined,
       dir: chaosDir(loadStackConfig().STACK_DIR, `${scenario.name}-${s}-${Date.now().toString(36)}`),
       log: (line) => console.log(line),
     });

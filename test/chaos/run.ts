@@ -19,7 +19,8 @@ export interface RunOptions {
   seed: number;
   /** Overrides the scenario's event count (smaller runs of the matrix). */
   events?: number;
-  registryUrl: string;
+  /** A schema registry to reuse; unset: the run starts its own. */
+  registryUrl?: string;
   /** Folder of the run's own broker and ClickHouse. */
   dir: string;
   /** How long the pipeline may take to drain after the last fault and the last send. */

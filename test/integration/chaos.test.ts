@@ -26,7 +26,6 @@ describe("chaos: short run (kill -9 of each consumer service, a ClickHouse kill)
       const result = await runChaos({
         scenario,
         seed: 1,
-        registryUrl: endpoints.schemaRegistryUrl,
         dir,
         drainTimeoutMs: 120_000,
         log: (line) => console.log(line),
