@@ -2,6 +2,7 @@
 // pid file under the stack folder, healthy once its /readyz answers 200.
 import { join } from "node:path";
 import { processEnvironment } from "../../services/shared/config.ts";
+import { clickhouseWriterEnvironment } from "./clickhouse.ts";
 import { componentPaths, daemonComponent, type StackComponent } from "./component.ts";
 import { projectRoot, type StackConfig } from "./config.ts";
 import { httpOk } from "./processes.ts";
@@ -16,6 +17,9 @@ const ports: Record<(typeof serviceNames)[number], number> = {
 };
 
 export function serviceComponents(config: StackConfig, env: Record<string, string> = {}): StackComponent[] {
+  const processEnv = processEnvironment();
+  // Least privilege: the services run as the stack's ClickHouse writer unless told otherwise.
+  const clickhouseEnv = processEnv.CLICKHOUSE_USER ? {} : clickhouseWriterEnvironment(config);
   return serviceNames.map((name) => {
     const paths = componentPaths(config, name);
     const port = ports[name];
@@ -29,7 +33,7 @@ export function serviceComponents(config: StackConfig, env: Record<string, strin
         command: process.execPath,
         args: [join(projectRoot, "services", name, "main.ts")],
         cwd: projectRoot,
-        env: { ...processEnvironment(), ...env },
+        env: { ...clickhouseEnv, ...processEnv, ...env },
       }),
       isHealthy: () => httpOk(`http://127.0.0.1:${port}/readyz`),
     });

@@ -14,6 +14,7 @@ export const errorCodes = {
   CLICKHOUSE_UNAVAILABLE: { retriable: true },
   CLICKHOUSE_QUERY_FAILED: { retriable: false },
   MIGRATION_FAILED: { retriable: false },
+  MIGRATION_MISSING: { retriable: false },
   CLEANING_REJECTED: { retriable: false },
   FEATURES_INVALID: { retriable: false },
   MODEL_INVALID: { retriable: false },

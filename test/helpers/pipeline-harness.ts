@@ -56,12 +56,19 @@ export async function startPipelineHarness(options: {
   services?: ServiceName[];
   /** Folder the model directories are relative to (default: the project root). */
   modelsRoot?: string;
+  /**
+   * Runs the monitor as this restricted ClickHouse user (see testWriterConfig) in the `streamscore`
+   * database, which the writer is limited to; the pipeline's unique name keeps its rows apart, and
+   * stop() deletes them. Default: the administrator, in a database of the test's own.
+   */
+  monitorClickHouse?: ConnectionConfig;
 }): Promise<PipelineHarness> {
   const name = uniqueName(`t-${options.base}`).replace(/_/g, "-").toLowerCase();
   const definition = getPipeline(`${name}=${options.base}`);
   const services = new Set(options.services ?? ["producer", "transformer", "inference", "monitor"]);
   const config = testConnectionConfig();
-  const database = uniqueName("streamscore_test");
+  const sharedDatabase = options.monitorClickHouse !== undefined;
+  const database = sharedDatabase ? "streamscore" : uniqueName("streamscore_test");
   const logger = createLogger({ name: "test", level: "warn" });
   const kafka = createKafka(config, logger, name);
   const registry = createSchemaRegistry(config);
@@ -108,10 +115,12 @@ export async function startPipelineHarness(options: {
   stops.push(() => producer.disconnect());
   let monitor: MonitorService | undefined;
   if (services.has("monitor")) {
+    const monitorClickHouse = options.monitorClickHouse ? createClickHouse(options.monitorClickHouse) : clickhouse;
+    if (monitorClickHouse !== clickhouse) stops.push(() => monitorClickHouse.close());
     monitor = createMonitorService({
       kafka,
       registry,
-      clickhouse,
+      clickhouse: monitorClickHouse,
       producer,
       database,
       logger,
@@ -171,7 +180,8 @@ export async function startPipelineHarness(options: {
     rawSchemaId: ids.raw,
     async stop() {
       for (const stop of stops.reverse()) await stop().catch(() => undefined);
-      await clickhouse.command(`DROP DATABASE IF EXISTS ${database}`).catch(() => undefined);
+      if (sharedDatabase) await deletePipelineRows(clickhouse, database, name);
+      else await clickhouse.command(`DROP DATABASE IF EXISTS ${database}`).catch(() => undefined);
       const admin = kafka.admin();
       await admin.connect();
       const topics = Object.values(pipelineTopics(name));
@@ -180,4 +190,13 @@ export async function startPipelineHarness(options: {
       await clickhouse.close();
     },
   };
+}
+
+/** Removes one pipeline's rows from a database other tests share (a mutation; runs in the background). */
+async function deletePipelineRows(clickhouse: ClickHouse, database: string, pipeline: string): Promise<void> {
+  for (const table of ["predictions", "dead_letters", "drift_metrics", "labels", "model_quality"]) {
+    await clickhouse
+      .command(`ALTER TABLE ${database}.${table} DELETE WHERE pipeline = '${pipeline}'`)
+      .catch(() => undefined);
+  }
 }
