@@ -28,6 +28,8 @@ export function createTransformerService(deps: {
   /** Consumer group; one per pipeline is derived from it. */
   groupPrefix?: string;
   now?: () => number;
+  /** HMAC key for personal fields marked `hash` (PERSONAL_DATA_KEY_FILE). */
+  personalDataKey?: string | Buffer;
 }): TransformerService {
   const processors: Array<{ name: string; processor: TransactionalProcessor }> = [];
   const now = deps.now ?? Date.now;
@@ -43,6 +45,7 @@ export function createTransformerService(deps: {
       featuresType: parseAvroSchema(featuresSchema(definition)),
       featuresSchemaId: ids.features,
       now,
+      personalDataKey: deps.personalDataKey,
       onStats: (stats) => {
         deps.metrics.duplicates.inc({ pipeline }, stats.duplicates);
         deps.metrics.recordsOut.inc({ pipeline, topic: topics.features }, stats.transformed);

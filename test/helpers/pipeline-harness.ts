@@ -1,5 +1,6 @@
 // Runs the four services in this process for a pipeline under a unique name, against the real
 // servers, with a ClickHouse database of its own; stop() tears everything down.
+import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { createInferenceMetrics } from "../../services/inference/metrics.ts";
 import { createInferenceService, type InferenceService } from "../../services/inference/service.ts";
@@ -47,6 +48,8 @@ export interface PipelineHarness {
   inference: InferenceService | undefined;
   monitor: MonitorService | undefined;
   rawSchemaId: number;
+  /** The HMAC key the transformer hashes personal fields with. */
+  personalDataKey: Buffer;
   stop(): Promise<void>;
 }
 
@@ -67,6 +70,7 @@ export async function startPipelineHarness(options: {
   const definition = getPipeline(`${name}=${options.base}`);
   const services = new Set(options.services ?? ["producer", "transformer", "inference", "monitor"]);
   const config = testConnectionConfig();
+  const personalDataKey = randomBytes(32);
   const sharedDatabase = options.monitorClickHouse !== undefined;
   const database = sharedDatabase ? "streamscore" : uniqueName("streamscore_test");
   const logger = createLogger({ name: "test", level: "warn" });
@@ -87,6 +91,7 @@ export async function startPipelineHarness(options: {
       pipelines: [definition],
       maxBatchRecords: 2000,
       concurrency: 3,
+      personalDataKey,
     });
     await transformer.start();
     stops.push(() => (transformer as TransformerService).stop());
@@ -178,6 +183,7 @@ export async function startPipelineHarness(options: {
     inference,
     monitor,
     rawSchemaId: ids.raw,
+    personalDataKey,
     async stop() {
       for (const stop of stops.reverse()) await stop().catch(() => undefined);
       if (sharedDatabase) await deletePipelineRows(clickhouse, database, name);
