@@ -8,7 +8,7 @@ import { type ClickHouse, createClickHouse } from "../../services/monitor/clickh
 import { createMonitorMetrics } from "../../services/monitor/metrics.ts";
 import { migrate } from "../../services/monitor/migrations.ts";
 import { createMonitorService, type MonitorService } from "../../services/monitor/service.ts";
-import { buildIngestApp, type IngestPipeline } from "../../services/producer/app.ts";
+import { buildIngestApp, type IngestAuth, type IngestPipeline } from "../../services/producer/app.ts";
 import { createProducerMetrics } from "../../services/producer/metrics.ts";
 import { createIngestClient, type IngestClient } from "../../services/producer/sdk.ts";
 import { createEventValidator } from "../../services/producer/validation.ts";
@@ -22,7 +22,7 @@ import {
   type Producer,
 } from "../../services/shared/kafka/client.ts";
 import { createSchemaRegistry, type SchemaRegistryClient } from "../../services/shared/kafka/registry.ts";
-import { createLogger } from "../../services/shared/logger.ts";
+import { createLogger, type Logger } from "../../services/shared/logger.ts";
 import { createRegistry } from "../../services/shared/metrics.ts";
 import { type PipelineDefinition, pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { setUpPipeline } from "../../services/shared/pipeline/setup.ts";
@@ -45,6 +45,8 @@ export interface PipelineHarness {
   /** Idempotent producer for writing straight to the pipeline's topics. */
   producer: Producer;
   client: IngestClient;
+  /** Base URL of the ingest API (http://127.0.0.1:1 when the producer runs elsewhere). */
+  ingestUrl: string;
   inference: InferenceService | undefined;
   monitor: MonitorService | undefined;
   rawSchemaId: number;
@@ -65,6 +67,10 @@ export async function startPipelineHarness(options: {
    * stop() deletes them. Default: the administrator, in a database of the test's own.
    */
   monitorClickHouse?: ConnectionConfig;
+  /** Root logger of every service (default: warnings and above, to the test's output). */
+  logger?: Logger;
+  /** API keys the ingest API demands (default: none, open on loopback). */
+  auth?: IngestAuth;
 }): Promise<PipelineHarness> {
   const name = uniqueName(`t-${options.base}`).replace(/_/g, "-").toLowerCase();
   const definition = getPipeline(`${name}=${options.base}`);
@@ -73,7 +79,7 @@ export async function startPipelineHarness(options: {
   const personalDataKey = randomBytes(32);
   const sharedDatabase = options.monitorClickHouse !== undefined;
   const database = sharedDatabase ? "streamscore" : uniqueName("streamscore_test");
-  const logger = createLogger({ name: "test", level: "warn" });
+  const logger = options.logger ?? createLogger({ name: "test", level: "warn" });
   const kafka = createKafka(config, logger, name);
   const registry = createSchemaRegistry(config);
   const clickhouse = createClickHouse(config);
@@ -162,6 +168,7 @@ export async function startPipelineHarness(options: {
       registry: metricsRegistry,
       readiness: { notReadyReason: () => undefined },
       logger,
+      auth: options.auth,
     });
     await app.listen({ host: "127.0.0.1", port: 0 });
     baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -180,6 +187,7 @@ export async function startPipelineHarness(options: {
     clickhouse,
     producer,
     client: createIngestClient({ baseUrl }),
+    ingestUrl: baseUrl,
     inference,
     monitor,
     rawSchemaId: ids.raw,
