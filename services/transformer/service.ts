@@ -9,6 +9,7 @@ import { type PipelineDefinition, pipelineTopics } from "../shared/pipeline/defi
 import { featuresSchema } from "../shared/pipeline/records.ts";
 import { setUpPipeline } from "../shared/pipeline/setup.ts";
 import type { TransformerMetrics } from "./metrics.ts";
+import { createPersonalData } from "./personal-data.ts";
 import { createPipelineTransformer } from "./transformer.ts";
 
 export interface TransformerService {
@@ -31,6 +32,8 @@ export function createTransformerService(deps: {
   /** HMAC key for personal fields marked `hash` (PERSONAL_DATA_KEY_FILE). */
   personalDataKey?: string | Buffer;
 }): TransformerService {
+  // A pipeline that hashes personal fields without a key fails here, before anything connects.
+  for (const definition of deps.pipelines) createPersonalData(definition, deps.personalDataKey);
   const processors: Array<{ name: string; processor: TransactionalProcessor }> = [];
   const now = deps.now ?? Date.now;
 
