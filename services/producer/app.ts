@@ -74,14 +74,20 @@ export function buildIngestApp(deps: {
   logger: Logger;
 }): FastifyInstance {
   // A slow or stalled upload is cut off instead of holding a connection and its buffer: a silent
-  // socket after the timeout, a trickling one at the first check (once a second) after it.
+  // socket after the timeout, a trickling one at the first check (once a second) after it. Node
+  // checks request deadlines only with a headers timeout no longer than the request timeout, and
+  // Fastify sets its requestTimeout after creating the server, so both go to the server itself.
   const requestTimeoutMs = deps.limits.requestTimeoutMs ?? 15_000;
   const app = Fastify({
     logger: false,
     bodyLimit: deps.limits.maxBodyBytes,
     requestTimeout: requestTimeoutMs,
     connectionTimeout: requestTimeoutMs,
-    http: { connectionsCheckingInterval: Math.min(1000, requestTimeoutMs) },
+    http: {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, requestTimeoutMs),
+    },
   });
   const log = deps.logger.child({ module: "ingest" });
 
