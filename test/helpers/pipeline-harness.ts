@@ -23,7 +23,7 @@ import {
 } from "../../services/shared/kafka/client.ts";
 import { createSchemaRegistry, type SchemaRegistryClient } from "../../services/shared/kafka/registry.ts";
 import { createLogger, type Logger } from "../../services/shared/logger.ts";
-import { createRegistry } from "../../services/shared/metrics.ts";
+import { createRegistry, type Registry } from "../../services/shared/metrics.ts";
 import { type PipelineDefinition, pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { setUpPipeline } from "../../services/shared/pipeline/setup.ts";
 import { getPipeline } from "../../services/shared/pipelines/index.ts";
@@ -52,6 +52,8 @@ export interface PipelineHarness {
   rawSchemaId: number;
   /** The HMAC key the transformer hashes personal fields with. */
   personalDataKey: Buffer;
+  /** Each in-process service's metrics, e.g. to count batch failures (retries) after a run. */
+  metrics: Partial<Record<ServiceName, Registry>>;
   stop(): Promise<void>;
 }
 
@@ -86,6 +88,11 @@ export async function startPipelineHarness(options: {
   await migrate(clickhouse, database);
   const ids = await setUpPipeline(kafka, registry, definition);
   const stops: Array<() => Promise<void>> = [];
+  const metrics: Partial<Record<ServiceName, Registry>> = {};
+  const metricsOf = (service: ServiceName) => {
+    metrics[service] = createRegistry(service);
+    return metrics[service];
+  };
 
   let transformer: TransformerService | undefined;
   if (services.has("transformer")) {
@@ -93,7 +100,7 @@ export async function startPipelineHarness(options: {
       kafka,
       registry,
       logger,
-      metrics: createTransformerMetrics(createRegistry("transformer")),
+      metrics: createTransformerMetrics(metricsOf("transformer")),
       pipelines: [definition],
       maxBatchRecords: 2000,
       concurrency: 3,
@@ -108,7 +115,7 @@ export async function startPipelineHarness(options: {
       kafka,
       registry,
       logger,
-      metrics: createInferenceMetrics(createRegistry("inference")),
+      metrics: createInferenceMetrics(metricsOf("inference")),
       pipelines: [definition],
       batchSize: 256,
       maxTransactionRecords: 2000,
@@ -135,7 +142,7 @@ export async function startPipelineHarness(options: {
       producer,
       database,
       logger,
-      metrics: createMonitorMetrics(createRegistry("monitor")),
+      metrics: createMonitorMetrics(metricsOf("monitor")),
       pipelines: [definition],
       maxBackoffMs: 1000,
       modelsRoot: options.modelsRoot ?? projectRoot,
@@ -159,7 +166,7 @@ export async function startPipelineHarness(options: {
       type,
       validate: createEventValidator(type, schema),
     };
-    const metricsRegistry = createRegistry("producer");
+    const metricsRegistry = metricsOf("producer");
     const app = buildIngestApp({
       pipelines: new Map([[name, pipeline]]),
       sender: createBatchingSender(ingestProducer, { lingerMs: 2, maxBatchRecords: 5000, timeoutMs: 10_000 }),
@@ -192,6 +199,7 @@ export async function startPipelineHarness(options: {
     monitor,
     rawSchemaId: ids.raw,
     personalDataKey,
+    metrics,
     async stop() {
       for (const stop of stops.reverse()) await stop().catch(() => undefined);
       if (sharedDatabase) await deletePipelineRows(clickhouse, database, name);
