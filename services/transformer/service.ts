@@ -8,6 +8,7 @@ import type { Logger } from "../shared/logger.ts";
 import { type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
 import { featuresSchema } from "../shared/pipeline/records.ts";
 import { setUpPipeline } from "../shared/pipeline/setup.ts";
+import { readSchema } from "../shared/schemas.ts";
 import type { TransformerMetrics } from "./metrics.ts";
 import { createPersonalData } from "./personal-data.ts";
 import { createPipelineTransformer } from "./transformer.ts";
@@ -41,7 +42,8 @@ export function createTransformerService(deps: {
     const pipeline = definition.name;
     const topics = pipelineTopics(pipeline);
     const ids = await setUpPipeline(deps.kafka, deps.registry, definition);
-    const codec = createAvroCodec(deps.registry.resolve);
+    // Raw records are read with the pipeline's schema whatever (compatible) version wrote them.
+    const codec = createAvroCodec(deps.registry.resolve, { reader: parseAvroSchema(readSchema(definition.schema)) });
     const transformer = createPipelineTransformer({
       definition,
       codec,

@@ -52,7 +52,7 @@ export function paymentPoison(template: PaymentEventRecord, paymentsSchemaId: nu
           }),
         ),
       },
-      code: "CLEANING_REJECTED",
+      code: "SCHEMA_INCOMPATIBLE",
     },
     {
       what: "NaN amount",

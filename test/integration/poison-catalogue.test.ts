@@ -115,9 +115,25 @@ describe("poison on every consumed topic among good records", () => {
     const shortId = await h.registry.register(`${name}-short-features-value`, shortSchema);
     const shortBody = parseAvroSchema(shortSchema).toBuffer({ ...features, event_id: "poison-shape" });
 
+    const irisId = await h.registry.register(`${name}-iris-value`, readSchema("iris-event.avsc"));
+    const iris = parseAvroSchema(readSchema("iris-event.avsc")).toBuffer({
+      event_id: "poison-iris",
+      flower_id: "f",
+      sepal_length: 1,
+      sepal_width: 1,
+      petal_length: 1,
+      petal_width: 1,
+      event_time: template.event_time,
+    });
+
     const kinds: Record<Stage, PoisonKind[]> = {
       raw: [
         ...framingPoison(h.rawSchemaId, rawType.toBuffer(template), random),
+        {
+          what: "a record of another pipeline's schema",
+          code: "SCHEMA_INCOMPATIBLE",
+          value: encodeWireFormat(irisId, iris),
+        },
         {
           what: "negative amount",
           code: "CLEANING_REJECTED",
