@@ -4,24 +4,27 @@
 // (`drift_metrics`) and Prometheus; a feature that drifts for N windows in a row raises an alert on
 // `<pipeline>.alerts`, and a matching "resolved" event follows after M clean windows.
 //
-// Open windows live in memory: after a restart the monitor resumes from its committed offsets, so
-// windows that were open at the crash are computed from the records after it only (their rows are
-// replaced when recomputed). Run one monitor per pipeline: windows are not merged across instances.
+// It reads no topic of its own: the predictions sink hands it each batch's rows after their insert
+// and before their commit, so every scored record is decoded once. Open windows live in memory:
+// after a restart the sink resumes from its committed offsets, so windows that were open at the
+// crash are computed from the records after it only (their rows are replaced when recomputed). Run
+// one monitor per pipeline: windows are not merged across instances.
 
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describeError, isStreamscoreError } from "../shared/errors.ts";
 import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
-import type { Consumer, Kafka, Producer } from "../shared/kafka/client.ts";
+import type { Producer } from "../shared/kafka/client.ts";
 import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import type { Logger } from "../shared/logger.ts";
 import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
-import type { ScoredRecord } from "../shared/pipeline/records.ts";
 import { readSchema } from "../shared/schemas.ts";
 import type { ClickHouse } from "./clickhouse.ts";
 import { createWindow, streamingStatistics, streamingVerdicts, type WindowAccumulator } from "./drift/streaming.ts";
 import { type DriftThresholds, defaultThresholds, type Threshold } from "./drift/thresholds.ts";
 import type { MonitorMetrics } from "./metrics.ts";
+import { encodeRows } from "./row-binary.ts";
+import { driftMetricsTable, type PredictionRow } from "./rows.ts";
 import { AlertState } from "./windowing/alerts.ts";
 import { loadVersionReference, type VersionReference } from "./windowing/reference.ts";
 import { type ClosedWindow, WindowTracker } from "./windowing/windows.ts";
@@ -32,14 +35,16 @@ interface WindowState {
   size: number;
 }
 
+/** What the monitor reads of a stored prediction. */
+export type DriftInput = Pick<PredictionRow, "model_version" | "event_time_ms" | "feature_values" | "label" | "score">;
+
 export interface DriftMonitor {
-  start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Adds a partition's stored rows to their windows and stores the windows that closed. */
+  observe(partition: number, rows: readonly DriftInput[]): Promise<void>;
   readonly lastError: string | undefined;
 }
 
 export function createDriftMonitor(deps: {
-  kafka: Kafka;
   registry: SchemaRegistryClient;
   clickhouse: ClickHouse;
   producer: Producer;
@@ -49,7 +54,6 @@ export function createDriftMonitor(deps: {
   definition: PipelineDefinition;
   modelsRoot: string;
   thresholds?: DriftThresholds;
-  groupPrefix?: string;
   now?: () => number;
 }): DriftMonitor {
   const { definition } = deps;
@@ -110,7 +114,7 @@ export function createDriftMonitor(deps: {
     },
   );
 
-  function addRecord(record: ScoredRecord, partition: number): void {
+  function addRecord(record: DriftInput, partition: string): void {
     const ref = reference(record.model_version);
     if (!ref) return;
     const update = (state: WindowState) => {
@@ -118,7 +122,7 @@ export function createDriftMonitor(deps: {
       for (const [name, accumulator] of state.accumulators) {
         const column = state.reference.columns.get(name) ?? -1;
         if (column >= 0) {
-          const value = record.features[column];
+          const value = record.feature_values[column];
           accumulator.add((accumulator.kind === "categorical" ? String(value) : value) as never);
         } else {
           const prediction = accumulator.kind === "categorical" ? record.label : record.score;
@@ -126,7 +130,7 @@ export function createDriftMonitor(deps: {
         }
       }
     };
-    const added = tracker.add(String(record.model_version), record.event_time, update, String(partition), now());
+    const added = tracker.add(String(record.model_version), record.event_time_ms, update, partition, now());
     if (!added) deps.metrics.lateEvents.inc({ pipeline });
   }
 
@@ -250,7 +254,12 @@ export function createDriftMonitor(deps: {
       const { rows, decisions } = evaluate(window);
       for (let backoff = 200; ; backoff = Math.min(backoff * 2, 10_000)) {
         try {
-          if (rows.length > 0) await deps.clickhouse.insertRows(`${deps.database}.drift_metrics`, rows);
+          if (rows.length > 0) {
+            await deps.clickhouse.insertRowBinary(
+              `${deps.database}.drift_metrics`,
+              encodeRows(driftMetricsTable, rows),
+            );
+          }
           lastError = undefined;
           break;
         } catch (error) {
@@ -268,36 +277,28 @@ export function createDriftMonitor(deps: {
     deps.metrics.openWindows.set({ pipeline }, tracker.openWindows);
   }
 
-  const consumer: Consumer = deps.kafka.consumer({
-    groupId: `${deps.groupPrefix ?? "streamscore-monitor"}-${pipeline}-drift`,
-    readUncommitted: false,
-    maxWaitTimeInMs: 200,
-  });
+  // Partitions' batches arrive side by side; windows are updated and closed one batch at a time.
+  let queue: Promise<void> = Promise.resolve();
 
   return {
     get lastError() {
       return lastError;
     },
-    async start() {
-      await consumer.connect();
-      await consumer.subscribe({ topic: topics.scored, fromBeginning: true });
-      await consumer.run({
-        eachBatch: async ({ batch, heartbeat }) => {
-          await codec.prepare(batch.messages.map((m) => m.value));
-          for (const message of batch.messages) {
-            try {
-              addRecord(codec.decode(message.value).record as ScoredRecord, batch.partition);
-            } catch {
-              // Undecodable scored records are dead-lettered by the predictions sink.
-            }
+    observe(partition, rows) {
+      const run = queue.then(async () => {
+        const key = String(partition);
+        for (const row of rows) {
+          try {
+            addRecord(row, key);
+          } catch (error) {
+            // A stored row the statistics cannot use (e.g. a feature vector of another length).
+            log.debug({ error: describeError(error) }, "row not monitored");
           }
-          await closeWindows();
-          await heartbeat();
-        },
+        }
+        await closeWindows();
       });
-    },
-    async stop() {
-      await consumer.disconnect();
+      queue = run.catch(() => undefined);
+      return run;
     },
   };
 }
