@@ -175,7 +175,8 @@ export function createMonitorService(deps: {
         await setUpPipeline(deps.kafka, deps.registry, definition);
         const drift = createDriftMonitor({ ...deps, definition, logger: deps.logger, modelsRoot: deps.modelsRoot });
         driftMonitors.push({ name: definition.name, drift });
-        for (const sink of [predictionsSink(definition, drift), deadLettersSink(definition), labelsSink(definition)]) {
+        // The predictions sink joins its group last, so that it is fetching when start() returns.
+        for (const sink of [deadLettersSink(definition), labelsSink(definition), predictionsSink(definition, drift)]) {
           await sink.start();
           sinks.push({ name: definition.name, sink });
         }
