@@ -4,8 +4,9 @@
 // (`drift_metrics`) and Prometheus; a feature that drifts for N windows in a row raises an alert on
 // `<pipeline>.alerts`, and a matching "resolved" event follows after M clean windows.
 //
-// It reads no topic of its own: the predictions sink hands it each batch's rows after their insert
-// and before their commit, so every scored record is decoded once. Open windows live in memory:
+// It reads no topic of its own: the predictions sink hands it each batch's rows after their insert,
+// so every scored record is decoded once; the sink waits for the batch before, not for this one, so
+// drift statistics overlap the next fetch and insert. Open windows live in memory:
 // after a restart the sink resumes from its committed offsets, so windows that were open at the
 // crash are computed from the records after it only (their rows are replaced when recomputed). Run
 // one monitor per pipeline: windows are not merged across instances.
@@ -14,7 +15,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describeError, isStreamscoreError } from "../shared/errors.ts";
 import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
-import type { Producer } from "../shared/kafka/client.ts";
+import type { Message, Producer } from "../shared/kafka/client.ts";
 import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import type { Logger } from "../shared/logger.ts";
 import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
@@ -39,8 +40,14 @@ interface WindowState {
 export type DriftInput = Pick<PredictionRow, "model_version" | "event_time_ms" | "feature_values" | "label" | "score">;
 
 export interface DriftMonitor {
-  /** Adds a partition's stored rows to their windows and stores the windows that closed. */
+  /**
+   * Queues a partition's stored rows: they are added to their windows, and the windows that close
+   * are stored, after the rows queued earlier. Resolves when the earlier rows are done (rejects if
+   * they failed), so a caller runs at most one batch ahead.
+   */
   observe(partition: number, rows: readonly DriftInput[]): Promise<void>;
+  /** Resolves when every queued batch is done. */
+  settle(): Promise<void>;
   readonly lastError: string | undefined;
 }
 
@@ -213,8 +220,12 @@ export function createDriftMonitor(deps: {
     return { rows, decisions };
   }
 
-  async function publishAlerts(window: ClosedWindow<WindowState>, decisions: Evaluated["decisions"]): Promise<void> {
-    const messages = [];
+  /** Alert transitions of one window, in order, as messages for the alerts topic. */
+  async function alertMessages(
+    window: ClosedWindow<WindowState>,
+    decisions: Evaluated["decisions"],
+    messages: Message[],
+  ): Promise<void> {
     for (const decision of decisions) {
       let state = alerts.get(decision.feature);
       if (!state) {
@@ -246,59 +257,65 @@ export function createDriftMonitor(deps: {
         "drift alert",
       );
     }
-    if (messages.length > 0) await deps.producer.send({ topic: topics.alerts, acks: -1, messages });
   }
 
+  /** Stores the windows that closed with one insert, then sends their alerts in one request. */
   async function closeWindows(): Promise<void> {
-    for (const window of tracker.advance(now())) {
-      const { rows, decisions } = evaluate(window);
-      for (let backoff = 200; ; backoff = Math.min(backoff * 2, 10_000)) {
-        try {
-          if (rows.length > 0) {
-            await deps.clickhouse.insertRowBinary(
-              `${deps.database}.drift_metrics`,
-              encodeRows(driftMetricsTable, rows),
-            );
-          }
-          lastError = undefined;
-          break;
-        } catch (error) {
-          if (!(isStreamscoreError(error) && error.retriable)) throw error;
-          lastError = describeError(error);
-          await sleep(backoff);
-        }
+    const closed = [...tracker.advance(now())].map((window) => ({ window, ...evaluate(window) }));
+    const rows = closed.flatMap((c) => c.rows);
+    for (let backoff = 200; rows.length > 0; backoff = Math.min(backoff * 2, 10_000)) {
+      try {
+        await deps.clickhouse.insertRowBinary(`${deps.database}.drift_metrics`, encodeRows(driftMetricsTable, rows));
+        lastError = undefined;
+        break;
+      } catch (error) {
+        if (!(isStreamscoreError(error) && error.retriable)) throw error;
+        lastError = describeError(error);
+        await sleep(backoff);
       }
-      for (const r of rows as Array<{ feature: string; statistic: string; value: number }>) {
+    }
+    const messages: Message[] = [];
+    for (const { window, rows: windowRows, decisions } of closed) {
+      for (const r of windowRows as Array<{ feature: string; statistic: string; value: number }>) {
         deps.metrics.driftStatistic.set({ pipeline, feature: r.feature, statistic: r.statistic }, r.value);
       }
       deps.metrics.windowsClosed.inc({ pipeline });
-      await publishAlerts(window, decisions);
+      await alertMessages(window, decisions, messages);
     }
+    if (messages.length > 0) await deps.producer.send({ topic: topics.alerts, acks: -1, messages });
     deps.metrics.openWindows.set({ pipeline }, tracker.openWindows);
   }
 
-  // Partitions' batches arrive side by side; windows are updated and closed one batch at a time.
+  // Partitions' batches arrive side by side; windows are updated and closed one batch at a time,
+  // while the sink goes on with its next batch: at most one batch waits here besides the running one.
   let queue: Promise<void> = Promise.resolve();
+
+  function observeNow(partition: number, rows: readonly DriftInput[]): Promise<void> {
+    const key = String(partition);
+    for (const row of rows) {
+      try {
+        addRecord(row, key);
+      } catch (error) {
+        // A stored row the statistics cannot use (e.g. a feature vector of another length).
+        log.debug({ error: describeError(error) }, "row not monitored");
+      }
+    }
+    return closeWindows();
+  }
 
   return {
     get lastError() {
       return lastError;
     },
     observe(partition, rows) {
-      const run = queue.then(async () => {
-        const key = String(partition);
-        for (const row of rows) {
-          try {
-            addRecord(row, key);
-          } catch (error) {
-            // A stored row the statistics cannot use (e.g. a feature vector of another length).
-            log.debug({ error: describeError(error) }, "row not monitored");
-          }
-        }
-        await closeWindows();
+      const earlier = queue;
+      queue = earlier.then(() => observeNow(partition, rows));
+      // A failure reaches the next caller (and every later one), which fails its batch.
+      queue.catch((error: unknown) => {
+        lastError = describeError(error);
       });
-      queue = run.catch(() => undefined);
-      return run;
+      return earlier;
     },
+    settle: () => queue.catch(() => undefined),
   };
 }

@@ -198,6 +198,8 @@ export function createMonitorService(deps: {
     async stop() {
       for (const job of qualityJobs) job.stop();
       await Promise.all(sinks.map(({ sink }) => sink.stop()));
+      // Windows closed by the last batches are stored before the clients close.
+      await Promise.all(driftMonitors.map(({ drift }) => drift.settle()));
     },
     qualityJobs: () => qualityJobs,
     notReadyReason() {

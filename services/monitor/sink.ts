@@ -28,7 +28,7 @@ export interface SinkOptions<Row> {
   storedOffsetsQuery: string;
   /** Rows for a batch; records that cannot become rows are dead-lettered by the caller and left out. */
   toRows(partition: number, messages: KafkaMessage[]): Promise<SinkRows<Row>>;
-  /** Runs after the insert and before the commit (e.g. drift monitoring on the same rows). */
+  /** Runs after the insert and before the commit (e.g. hands the rows to drift monitoring). */
   onStored?(partition: number, rows: Row[]): Promise<void>;
   onInserted?(partition: number, rows: number, seconds: number, lag: number): void;
   onRetry?(error: unknown): void;
