@@ -42,6 +42,12 @@ export class RowBinaryWriter {
     this.#buffer = next;
   }
 
+  /** The buffer, with room for `bytes` more. */
+  #room(bytes: number): Buffer {
+    this.#ensure(bytes);
+    return this.#buffer;
+  }
+
   uint8(value: number): void {
     this.#ensure(1);
     this.#buffer[this.#offset] = value;
@@ -49,28 +55,23 @@ export class RowBinaryWriter {
   }
 
   uint16(value: number): void {
-    this.#ensure(2);
-    this.#offset = this.#buffer.writeUInt16LE(value, this.#offset);
+    this.#offset = this.#room(2).writeUInt16LE(value, this.#offset);
   }
 
   int16(value: number): void {
-    this.#ensure(2);
-    this.#offset = this.#buffer.writeInt16LE(value, this.#offset);
+    this.#offset = this.#room(2).writeInt16LE(value, this.#offset);
   }
 
   uint32(value: number): void {
-    this.#ensure(4);
-    this.#offset = this.#buffer.writeUInt32LE(value, this.#offset);
+    this.#offset = this.#room(4).writeUInt32LE(value, this.#offset);
   }
 
   int32(value: number): void {
-    this.#ensure(4);
-    this.#offset = this.#buffer.writeInt32LE(value, this.#offset);
+    this.#offset = this.#room(4).writeInt32LE(value, this.#offset);
   }
 
   int8(value: number): void {
-    this.#ensure(1);
-    this.#offset = this.#buffer.writeInt8(value, this.#offset);
+    this.#offset = this.#room(1).writeInt8(value, this.#offset);
   }
 
   /** A safe integer as two 32-bit halves (no BigInt on the hot path); larger values as bigint. */
@@ -98,13 +99,11 @@ export class RowBinaryWriter {
   }
 
   float32(value: number): void {
-    this.#ensure(4);
-    this.#offset = this.#buffer.writeFloatLE(value, this.#offset);
+    this.#offset = this.#room(4).writeFloatLE(value, this.#offset);
   }
 
   float64(value: number): void {
-    this.#ensure(8);
-    this.#offset = this.#buffer.writeDoubleLE(value, this.#offset);
+    this.#offset = this.#room(8).writeDoubleLE(value, this.#offset);
   }
 
   /** Unsigned LEB128: 7 bits per byte, low bits first, high bit set on every byte but the last. */

@@ -46,10 +46,16 @@ describe("load client", () => {
     await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
   });
 
-  it("sends each event once in a count run, split over its connections", async () => {
+  /** A server for this test only, closed after it. */
+  async function serve(failStatus?: number): Promise<{ url: string; received: Received }> {
     const received: Received = { ids: [], requests: 0 };
-    const { url, server } = await startServer(received);
+    const { url, server } = await startServer(received, failStatus);
     servers.push(server);
+    return { url, received };
+  }
+
+  it("sends each event once in a count run, split over its connections", async () => {
+    const { url, received } = await serve();
     const result = await runLoad({
       url,
       mode: "count",
@@ -73,9 +79,7 @@ describe("load client", () => {
   });
 
   it("counts answers outside 2xx as failed requests", async () => {
-    const received: Received = { ids: [], requests: 0 };
-    const { url, server } = await startServer(received, 503);
-    servers.push(server);
+    const { url } = await serve(503);
     const result = await runLoad({
       url,
       mode: "count",
@@ -90,9 +94,7 @@ describe("load client", () => {
   });
 
   it("sends a fixed-rate run's events once, open loop", async () => {
-    const received: Received = { ids: [], requests: 0 };
-    const { url, server } = await startServer(received);
-    servers.push(server);
+    const { url, received } = await serve();
     const result = await runLoad({
       url,
       mode: "rate",
