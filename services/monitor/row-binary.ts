@@ -123,7 +123,22 @@ export class RowBinaryWriter {
     // length fits one LEB128 byte (< 128 bytes), and moved along when it does not.
     this.#ensure(value.length * 3 + 10);
     const start = this.#offset;
-    const written = this.#buffer.write(value, start + 1, "utf8");
+    const buffer = this.#buffer;
+    // Short ASCII strings (ids, names, labels) byte by byte: cheaper than a call into the encoder.
+    if (value.length < 0x80) {
+      let i = 0;
+      for (; i < value.length; i += 1) {
+        const code = value.charCodeAt(i);
+        if (code >= 0x80) break;
+        buffer[start + 1 + i] = code;
+      }
+      if (i === value.length) {
+        buffer[start] = i;
+        this.#offset = start + 1 + i;
+        return;
+      }
+    }
+    const written = buffer.write(value, start + 1, "utf8");
     if (written < 0x80) {
       this.#buffer[start] = written;
       this.#offset = start + 1 + written;
@@ -232,6 +247,15 @@ export function valueWriter(type: string): WriteValue {
     const [, outer, inner = ""] = wrapped;
     if (outer === "Array") {
       const element = valueWriter(inner);
+      if (inner === "Float64") {
+        // The hot arrays (probabilities, feature values): checked, then written without a call per value.
+        return (writer, value, column) => {
+          if (!Array.isArray(value)) throw invalid(column, type, value);
+          for (const item of value) if (typeof item !== "number") throw invalid(column, type, item);
+          writer.varUInt(value.length);
+          for (const item of value) writer.float64(item);
+        };
+      }
       return (writer, value, column) => {
         if (!Array.isArray(value)) throw invalid(column, type, value);
         writer.varUInt(value.length);
