@@ -90,7 +90,10 @@ export function createClickHouse(config: ClickHouseConfig, database?: string): C
           signal: AbortSignal.timeout(requestTimeoutMs),
         });
       } catch (error) {
-        throw failure(`ClickHouse insert into ${table} failed`, error);
+        // No answer at all (refused, reset, a kept-alive socket the server had closed, timeout):
+        // the batch is sent again; a row stored twice is folded by the ReplacingMergeTree.
+        const reason = failure(`ClickHouse insert into ${table} failed`, error);
+        throw new StreamscoreError("CLICKHOUSE_UNAVAILABLE", reason.message, { cause: error });
       }
       const text = await response.text().catch((error: unknown) => describeError(error));
       if (!response.ok) {
