@@ -4,12 +4,30 @@
 // ClickHouse 18.16 fills columns left out of an insert with the type's zero, not with their
 // DEFAULT expression, so every column is sent, times included.
 
+import { StreamscoreError } from "../shared/errors.ts";
 import type { KafkaMessage } from "../shared/kafka/client.ts";
 import { headerText } from "../shared/kafka/dead-letter.ts";
 import type { ScoredRecord } from "../shared/pipeline/records.ts";
 import { rowBinaryTable } from "./row-binary.ts";
 
 const utc = "DateTime('UTC')";
+
+function isProbability(value: number): boolean {
+  return Number.isFinite(value) && value >= 0 && value <= 1;
+}
+
+/**
+ * A scored record the sink can store: score and probabilities in [0, 1], finite features. Anything
+ * else was not written by the inference service (JSON would turn NaN into null, which ClickHouse
+ * refuses, and the batch would never insert), so it is dead-lettered.
+ */
+function checkScored(record: ScoredRecord): void {
+  let problem: string | undefined;
+  if (!isProbability(record.score)) problem = `score ${record.score} is not a probability`;
+  else if (!record.probabilities.every(isProbability)) problem = "a probability is outside [0, 1] or not a number";
+  else if (!record.features.every(Number.isFinite)) problem = "a feature value is not a finite number";
+  if (problem) throw new StreamscoreError("SCORED_RECORD_INVALID", `scored event ${record.event_id}: ${problem}`);
+}
 
 export function predictionRow(
   record: ScoredRecord,
@@ -18,6 +36,7 @@ export function predictionRow(
   offset: string,
   nowMs: number,
 ) {
+  checkScored(record);
   return {
     event_id: record.event_id,
     pipeline: record.pipeline,

@@ -10,7 +10,7 @@ import { setUpPipeline } from "../shared/pipeline/setup.ts";
 import type { ClickHouse } from "./clickhouse.ts";
 import { createDriftMonitor, type DriftMonitor } from "./drift-monitor.ts";
 import type { MonitorMetrics } from "./metrics.ts";
-import { migrate } from "./migrations.ts";
+import { checkSchema } from "./migrations.ts";
 import { createQualityJob, type QualityJob } from "./quality-job.ts";
 import { encodeRows, type RowBinaryTable } from "./row-binary.ts";
 import {
@@ -170,7 +170,7 @@ export function createMonitorService(deps: {
 
   return {
     async start() {
-      await migrate(deps.clickhouse, deps.database);
+      await checkSchema(deps.clickhouse, deps.database);
       for (const definition of deps.pipelines) {
         await setUpPipeline(deps.kafka, deps.registry, definition);
         const drift = createDriftMonitor({ ...deps, definition, logger: deps.logger, modelsRoot: deps.modelsRoot });

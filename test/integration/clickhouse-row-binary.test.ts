@@ -122,23 +122,25 @@ describe("RowBinary inserts", () => {
       probabilities: [0, 0],
       features: [],
     };
-    const rows = hardDoubles.map((value, i) =>
-      predictionRow(
+    // The sink refuses scores outside [0, 1] and non-finite features before they reach the
+    // encoder; the format is tested here on every double, so the row's numbers are set after.
+    const rows = hardDoubles.map((value, i) => ({
+      ...predictionRow(
         {
           ...base,
           event_id: `e${i}`,
           entity: hardStrings[i % hardStrings.length] as string,
           label: hardStrings[(i + 3) % hardStrings.length] as string,
-          score: value,
-          probabilities: [value, -value],
-          features: hardDoubles.slice(i, i + 5),
         },
         ["a", "b'", "c\n", "d", "é"],
         i % 65_536,
         i === 0 ? "18446744073709551615" : String(2 ** 53 + i),
         1_700_000_100_000,
       ),
-    );
+      score: value,
+      probabilities: [value, -value],
+      feature_values: hardDoubles.slice(i, i + 5),
+    }));
     await clickhouse.insertRowBinary(`${database}.predictions`, encodeRows(predictionsTable, rows));
 
     const back = await clickhouse.query<{
