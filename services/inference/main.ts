@@ -26,7 +26,7 @@ runService({
       pipelines: config.PIPELINES.map(getPipeline),
       batchSize: config.INFERENCE_BATCH_SIZE,
       maxTransactionRecords: config.INFERENCE_MAX_TRANSACTION,
-      testAbortShare: config.TEST_ABORT_TRANSACTION_SHARE,
+      testAbortShare: config.CHAOS_ABORT_SHARE,
       lingerMs: config.INFERENCE_LINGER_MS,
       concurrency: config.INFERENCE_CONCURRENCY,
       threads: config.INFERENCE_THREADS,

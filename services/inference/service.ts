@@ -37,7 +37,7 @@ export function createInferenceService(deps: {
   pipelines: PipelineDefinition[];
   batchSize: number;
   maxTransactionRecords: number;
-  /** Test only: share of transactions aborted on purpose (TEST_ABORT_TRANSACTION_SHARE). */
+  /** Test only: share of transactions aborted on purpose (CHAOS_ABORT_SHARE). */
   testAbortShare?: number;
   lingerMs: number;
   concurrency: number;

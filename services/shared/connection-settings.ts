@@ -1,7 +1,7 @@
 // Settings every service shares: how to reach Kafka, the schema registry and ClickHouse, which
 // pipelines to run, logging and shutdown.
 // Defaults match the local stack (`npm run stack:up`) and docker-compose.yml.
-import { type ConfigOf, type Environment, loadConfig, parse, setting } from "./config.ts";
+import { type ConfigOf, type Environment, loadConfig, parse, secretFromFile, setting } from "./config.ts";
 import { StreamscoreError } from "./errors.ts";
 
 export const connectionSettings = {
@@ -28,8 +28,14 @@ export const connectionSettings = {
   }),
   CLICKHOUSE_URL: setting(parse.url(), { default: "http://127.0.0.1:8123", doc: "ClickHouse HTTP endpoint." }),
   CLICKHOUSE_DATABASE: setting(parse.string(), { default: "streamscore", doc: "ClickHouse database for all tables." }),
-  CLICKHOUSE_USER: setting(parse.string(), { default: "default", doc: "ClickHouse user." }),
+  CLICKHOUSE_USER: setting(parse.string(), {
+    default: "default",
+    doc: "ClickHouse user the services run as; the local stack starts them as `streamscore_writer` (no DDL).",
+  }),
   CLICKHOUSE_PASSWORD: setting(parse.string(), { default: "", doc: "ClickHouse password.", secret: true }),
+  CLICKHOUSE_PASSWORD_FILE: setting(parse.optionalString(), {
+    doc: "File holding the ClickHouse password (wins over CLICKHOUSE_PASSWORD); the local stack writes the writer's.",
+  }),
   PIPELINES: setting(parse.list(), {
     default: "payments,iris",
     doc: "Pipelines a service handles; `name=definition` runs a shipped definition under another name.",
@@ -38,9 +44,9 @@ export const connectionSettings = {
     doc: "Folder the model directories of pipeline definitions are relative to (default: the project root).",
   }),
   SHUTDOWN_TIMEOUT_MS: setting(parse.positiveInt(), { default: "20000", doc: "Bound on a graceful shutdown." }),
-  TEST_ABORT_TRANSACTION_SHARE: setting(parse.share(), {
+  CHAOS_ABORT_SHARE: setting(parse.share(), {
     default: "0",
-    doc: "Test only (the chaos harness): share of the transformer's and inference's Kafka transactions aborted just before commit.",
+    doc: "Test only (chaos harness): share of transformer and inference transactions aborted before commit.",
   }),
   LOG_LEVEL: setting(parse.oneOf(["fatal", "error", "warn", "info", "debug", "trace"]), {
     default: "info",
@@ -58,6 +64,12 @@ export function loadConnectionConfig(env?: Environment): ConnectionConfig {
       "CONFIG_INVALID",
       `invalid configuration:\n  ${saslMissing.map((n) => `${n}: is required when KAFKA_SASL_MECHANISM=${config.KAFKA_SASL_MECHANISM}`).join("\n  ")}`,
     );
+  }
+  if (config.CLICKHOUSE_PASSWORD_FILE) {
+    return {
+      ...config,
+      CLICKHOUSE_PASSWORD: secretFromFile("CLICKHOUSE_PASSWORD_FILE", config.CLICKHOUSE_PASSWORD_FILE),
+    };
   }
   return config;
 }

@@ -26,8 +26,9 @@ runService({
       metrics: createTransformerMetrics(registry),
       pipelines: config.PIPELINES.map(getPipeline),
       maxBatchRecords: config.TRANSFORMER_MAX_BATCH,
-      testAbortShare: config.TEST_ABORT_TRANSACTION_SHARE,
+      testAbortShare: config.CHAOS_ABORT_SHARE,
       concurrency: config.TRANSFORMER_CONCURRENCY,
+      personalDataKey: config.PERSONAL_DATA_KEY,
     });
     const ops = buildOpsServer(registry, service);
     await ops.listen({ host: "127.0.0.1", port: config.TRANSFORMER_PORT });

@@ -148,7 +148,7 @@ export async function createChaosCluster(options: ClusterOptions) {
         MONITOR_MAX_BACKOFF_MS: "1000",
         INGEST_SEND_TIMEOUT_MS: "5000",
         INFERENCE_MODEL_POLL_SECONDS: "3600",
-        TEST_ABORT_TRANSACTION_SHARE: String(options.abortShare),
+        CHAOS_ABORT_SHARE: String(options.abortShare),
         [portSetting[instance.service]]: String(instance.port),
       },
       stdio: ["ignore", logFile, logFile],

@@ -152,7 +152,7 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
         ],
       });
       if (Math.random() < (options.testAbortShare ?? 0)) {
-        throw new StreamscoreError("TEST_ABORT_INJECTED", "transaction aborted by TEST_ABORT_TRANSACTION_SHARE");
+        throw new StreamscoreError("TEST_ABORT_INJECTED", "transaction aborted by CHAOS_ABORT_SHARE");
       }
       await transaction.commit();
     } catch (error) {
