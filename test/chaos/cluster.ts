@@ -3,6 +3,7 @@
 // child processes: 1 producer, 2 transformers, 2 inference instances, 1 monitor. Every process it
 // starts is killed when the run ends, on failure too. A schema registry of its own too, unless one is given.
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -13,6 +14,8 @@ import { loadStackConfig } from "../../infra/local/config.ts";
 import { kafkaComponent } from "../../infra/local/kafka.ts";
 import { httpOk, isAlive, readPid } from "../../infra/local/processes.ts";
 import { schemaRegistryComponent } from "../../infra/local/schema-registry.ts";
+import { createClickHouse } from "../../services/monitor/clickhouse.ts";
+import { migrate } from "../../services/monitor/migrations.ts";
 import { processEnvironment } from "../../services/shared/config.ts";
 import { loadConnectionConfig } from "../../services/shared/connection-settings.ts";
 import { createKafka } from "../../services/shared/kafka/client.ts";
@@ -92,6 +95,8 @@ export async function createChaosCluster(options: ClusterOptions) {
   const registryUrl = options.registryUrl ?? (ownRegistry as StackComponent).endpoint;
   const brokers = `127.0.0.1:${stackConfig.STACK_KAFKA_PORT}`;
   const clickhouseUrl = `http://127.0.0.1:${stackConfig.STACK_CLICKHOUSE_HTTP_PORT}`;
+  /** The run's key for the transformer's hashing of personal fields. */
+  const personalDataKey = randomBytes(32).toString("hex");
   const startedAt = Date.now();
   const since = () => Date.now() - startedAt;
   const faults: FaultRecord[] = [];
@@ -144,6 +149,7 @@ export async function createChaosCluster(options: ClusterOptions) {
         CLICKHOUSE_USER: "default",
         CLICKHOUSE_PASSWORD: "",
         CLICKHOUSE_DATABASE: "streamscore",
+        PERSONAL_DATA_KEY: personalDataKey,
         LOG_LEVEL: "warn",
         MONITOR_MAX_BACKOFF_MS: "1000",
         INGEST_SEND_TIMEOUT_MS: "5000",
@@ -289,6 +295,17 @@ export async function createChaosCluster(options: ClusterOptions) {
         `[chaos] starting own Kafka on ${brokers}, ClickHouse on ${clickhouseUrl}${ownRegistry ? `, registry on ${registryUrl}` : ""} (logs: ${dir}/logs)`,
       );
       await Promise.all([startDaemon(kafka), startDaemon(clickhouse), ownRegistry && startDaemon(ownRegistry)]);
+      // The monitor never migrates (it runs without DDL rights): the run does, as an administrator would.
+      const admin = createClickHouse({
+        CLICKHOUSE_URL: clickhouseUrl,
+        CLICKHOUSE_USER: "default",
+        CLICKHOUSE_PASSWORD: "",
+      });
+      try {
+        await migrate(admin, "streamscore");
+      } finally {
+        await admin.close();
+      }
       if (options.partitions !== undefined) {
         const definition = { ...getPipeline(`${options.pipeline}=payments`), partitions: options.partitions };
         const admin = createKafka(
