@@ -2,6 +2,7 @@
 // read-uncommitted consumer, and the predictions table without FINAL (duplicates must show).
 import type { ClickHouse } from "../../services/monitor/clickhouse.ts";
 import type { Kafka, KafkaMessage } from "../../services/shared/kafka/client.ts";
+import { headerText } from "../../services/shared/kafka/dead-letter.ts";
 import { readTopicToEnd } from "../../services/shared/kafka/read-to-end.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import type { Observation, SeenRecord, StoredRow, TopicView } from "./checker.ts";
@@ -29,14 +30,29 @@ export function eventIdOf(value: Buffer | null): string | undefined {
   return value.toString("utf8", at, at + length);
 }
 
-async function readTopic(kafka: Kafka, topic: string, readUncommitted: boolean): Promise<SeenRecord[]> {
+/** Names a record whose value holds no event id (a dead letter without its value) by its raw origin. */
+type Origins = ReadonlyMap<string, string>;
+
+function idOf(partition: number, message: KafkaMessage, origins: Origins | undefined): string {
+  const id = eventIdOf(message.value);
+  if (id !== undefined) return id;
+  const from = `${headerText(message.headers, "x-original-partition")}:${headerText(message.headers, "x-original-offset")}`;
+  return origins?.get(from) ?? `(undecodable at ${partition}:${message.offset})`;
+}
+
+async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  readUncommitted: boolean,
+  origins?: Origins,
+): Promise<SeenRecord[]> {
   const records: SeenRecord[] = [];
   await readTopicToEnd(
     kafka,
     topic,
     (partition: number, message: KafkaMessage) => {
       records.push({
-        id: eventIdOf(message.value) ?? `(undecodable at ${partition}:${message.offset})`,
+        id: idOf(partition, message, origins),
         key: message.key?.toString("utf8") ?? "",
         partition,
         offset: Number(message.offset),
@@ -48,8 +64,11 @@ async function readTopic(kafka: Kafka, topic: string, readUncommitted: boolean):
   return records;
 }
 
-async function view(kafka: Kafka, topic: string): Promise<TopicView> {
-  return { committed: await readTopic(kafka, topic, false), uncommitted: await readTopic(kafka, topic, true) };
+async function view(kafka: Kafka, topic: string, origins?: Origins): Promise<TopicView> {
+  return {
+    committed: await readTopic(kafka, topic, false, origins),
+    uncommitted: await readTopic(kafka, topic, true, origins),
+  };
 }
 
 export async function readPredictions(clickhouse: ClickHouse, pipeline: string): Promise<StoredRow[]> {
@@ -69,12 +88,15 @@ export async function storedIds(clickhouse: ClickHouse, pipeline: string): Promi
 
 export async function observe(kafka: Kafka, clickhouse: ClickHouse, pipeline: string): Promise<Observation> {
   const topics = pipelineTopics(pipeline);
+  const raw = await view(kafka, topics.raw);
+  // With personal fields a dead letter keeps no value, only the position of its raw record.
+  const origins = new Map(raw.uncommitted.map((r) => [`${r.partition}:${r.offset}`, r.id]));
   return {
     topics: {
-      raw: await view(kafka, topics.raw),
+      raw,
       features: await view(kafka, topics.features),
       scored: await view(kafka, topics.scored),
-      dlq: await view(kafka, topics.dlq),
+      dlq: await view(kafka, topics.dlq, origins),
     },
     predictions: await readPredictions(clickhouse, pipeline),
   };
