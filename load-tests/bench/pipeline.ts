@@ -40,6 +40,8 @@ export interface PipelineOptions {
   latencyBatch: number;
   pollMs: number;
   cards: number;
+  /** Events/s of the latency runs; half the measured maximum when undefined. */
+  offeredRate?: number;
   log: (line: string) => void;
 }
 
@@ -112,7 +114,7 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
       options.log(`  pipeline run ${run}: ${Math.round(r.rate)} events/s, ${r.cpu.toFixed(3)} CPU-s/1k`);
     }
     const rate = summarize(rates);
-    const offeredRate = Math.max(1, Math.round(rate.median / 2));
+    const offeredRate = options.offeredRate ?? Math.max(1, Math.round(rate.median / 2));
 
     // Latency at half the measured maximum.
     async function latencyRun(run: number, seconds: number) {
