@@ -1,7 +1,7 @@
 // Starts some of the four services in this process for a bench pipeline, wired as the test
 // harness (test/helpers/pipeline-harness.ts) wires them; stop() stops them in reverse order.
 import type { AddressInfo } from "node:net";
-import { createInferenceMetrics } from "../../services/inference/metrics.ts";
+import { createInferenceMetrics, type InferenceMetrics } from "../../services/inference/metrics.ts";
 import { createInferenceService, type InferenceService } from "../../services/inference/service.ts";
 import { createMonitorMetrics } from "../../services/monitor/metrics.ts";
 import { createMonitorService, type MonitorService } from "../../services/monitor/service.ts";
@@ -27,6 +27,8 @@ export interface RunningServices {
   eventsUrl: string;
   transformer: TransformerService | undefined;
   inference: InferenceService | undefined;
+  /** The inference service's metrics (the bench reads its model-run time and rows). */
+  inferenceMetrics: InferenceMetrics | undefined;
   monitor: MonitorService | undefined;
   /** Not ready reasons of the started consumers, or undefined when all are ready. */
   notReadyReason(): string | undefined;
@@ -93,12 +95,14 @@ export async function startServices(
       transformer = created;
     }
     let inference: InferenceService | undefined;
+    let inferenceMetrics: InferenceMetrics | undefined;
     if (services.has("inference")) {
+      inferenceMetrics = createInferenceMetrics(createRegistry("inference"));
       const created = createInferenceService({
         kafka,
         registry,
         logger,
-        metrics: createInferenceMetrics(createRegistry("inference")),
+        metrics: inferenceMetrics,
         pipelines: [definition],
         batchSize: options.inferenceBatch,
         maxTransactionRecords: 2000,
@@ -149,6 +153,7 @@ export async function startServices(
       eventsUrl: `${baseUrl}/v1/pipelines/${definition.name}/events`,
       transformer,
       inference,
+      inferenceMetrics,
       monitor,
       notReadyReason: () =>
         transformer?.notReadyReason() ?? inference?.notReadyReason() ?? monitor?.notReadyReason() ?? undefined,
