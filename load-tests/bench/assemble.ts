@@ -37,6 +37,8 @@ export interface Measurements {
     offeredRate: number;
     scored: LatencyFigures;
     clickhouse: LatencyFigures;
+    /** Event-loop delay p99 (ms) of the process running the services, during the latency runs. */
+    loopDelayP99?: Summary;
   };
 }
 
@@ -184,6 +186,13 @@ export function buildRows(m: Measurements): Row[] {
       });
     }
   }
+  rows.push({
+    section: "3 pipeline",
+    measure: `event-loop delay p99${offered}`,
+    unit: "ms",
+    value: p?.loopDelayP99,
+    note: "the services' process during the latency runs (perf_hooks, 10 ms resolution)",
+  });
 
   for (const [key, label] of stageNames) {
     rows.push(ratioRow(`${label} ÷ bound`, m.stages[key]?.rate, boundOf(parts[key]), targets.stage));

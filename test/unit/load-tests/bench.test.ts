@@ -155,6 +155,24 @@ describe("rows and the table", () => {
     expect(markdown.endsWith("- a | note\n")).toBe(true);
   });
 
+  it("reports the pipeline's latency and its event-loop delay at the offered rate", () => {
+    const latency = { p50: flat(40), p99: summarize([80, 95, 120]), p999: flat(150), samples: 3000 };
+    const rows = buildRows({
+      ...measurements(),
+      pipeline: {
+        rate: flat(8000),
+        cpuPerThousand: flat(0.1),
+        offeredRate: 4000,
+        scored: latency,
+        clickhouse: latency,
+        loopDelayP99: summarize([12, 30, 18]),
+      },
+    });
+    expect(rows.find((r) => r.measure === "ingest → scored topic p99 at 4000 events/s")?.met).toBe(true);
+    expect(rows.find((r) => r.measure === "event-loop delay p99 at 4000 events/s")?.value?.median).toBe(18);
+    expect(buildRows(measurements()).find((r) => r.measure === "event-loop delay p99")?.value).toBeUndefined();
+  });
+
   it("formats numbers compactly", () => {
     expect(formatNumber(1234567.8)).toBe("1,234,568");
     expect(formatNumber(12.345)).toBe("12.3");
