@@ -17,6 +17,14 @@ export const stackSettings = {
     default: "4.1.1",
     doc: "org.apache.kafka:kafka_2.13 version from Maven Central.",
   }),
+  STACK_KAFKA_SECURITY: setting(parse.oneOf(["plaintext", "sasl"]), {
+    default: "plaintext",
+    doc: "plaintext, or sasl: SCRAM users per service, ACLs, no anonymous access (credentials in conf/kafka/, mode 600).",
+  }),
+  STACK_KAFKA_ACL_PIPELINES: setting(parse.list(), {
+    default: "payments,iris",
+    doc: "With STACK_KAFKA_SECURITY=sasl: the pipelines whose topics are created and whose ACLs are granted.",
+  }),
   STACK_KAFKA_HEAP: setting(parse.string(), { default: "512m", doc: "Kafka JVM heap (-Xms and -Xmx)." }),
   STACK_REGISTRY_PORT: setting(parse.port(), { default: "8085", doc: "Schema registry (Apicurio) HTTP port." }),
   STACK_REGISTRY_MANAGEMENT_PORT: setting(parse.port(), {

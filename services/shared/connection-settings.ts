@@ -1,6 +1,7 @@
 // Settings every service shares: how to reach Kafka, the schema registry and ClickHouse, which
 // pipelines to run, logging and shutdown.
 // Defaults match the local stack (`npm run stack:up`) and docker-compose.yml.
+import { readFileSync } from "node:fs";
 import { type ConfigOf, type Environment, loadConfig, parse, setting } from "./config.ts";
 import { StreamscoreError } from "./errors.ts";
 
@@ -9,10 +10,13 @@ export const connectionSettings = {
   KAFKA_CLIENT_ID: setting(parse.string(), { default: "streamscore", doc: "Client id prefix sent to Kafka." }),
   KAFKA_SASL_MECHANISM: setting(parse.oneOf(["none", "plain", "scram-sha-256", "scram-sha-512"]), {
     default: "none",
-    doc: "SASL mechanism for Kafka; with anything but none, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required.",
+    doc: "SASL mechanism for Kafka; with anything but none, KAFKA_SASL_USERNAME and a password (KAFKA_SASL_PASSWORD_FILE or KAFKA_SASL_PASSWORD) are required.",
   }),
   KAFKA_SASL_USERNAME: setting(parse.optionalString(), { doc: "Kafka SASL user name." }),
   KAFKA_SASL_PASSWORD: setting(parse.optionalString(), { doc: "Kafka SASL password.", secret: true }),
+  KAFKA_SASL_PASSWORD_FILE: setting(parse.optionalString(), {
+    doc: "File holding the Kafka SASL password (trailing newline ignored); keeps it out of the environment and process lists.",
+  }),
   KAFKA_SSL: setting(parse.boolean(), { default: "false", doc: "Connect to Kafka over TLS." }),
   KAFKA_SSL_CA_FILE: setting(parse.optionalString(), {
     doc: "PEM file of the CA that signed the brokers' certificates.",
@@ -46,14 +50,33 @@ export const connectionSettings = {
 
 export type ConnectionConfig = ConfigOf<typeof connectionSettings>;
 
+function readSecretFile(name: string, file: string): string {
+  try {
+    return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+  } catch (cause) {
+    throw new StreamscoreError("CONFIG_INVALID", `invalid configuration:\n  ${name}: cannot read ${file}`, { cause });
+  }
+}
+
 export function loadConnectionConfig(env?: Environment): ConnectionConfig {
-  const config = loadConfig(connectionSettings, env);
-  const saslMissing = (["KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"] as const).filter((name) => !config[name]);
-  if (config.KAFKA_SASL_MECHANISM !== "none" && saslMissing.length > 0) {
-    throw new StreamscoreError(
-      "CONFIG_INVALID",
-      `invalid configuration:\n  ${saslMissing.map((n) => `${n}: is required when KAFKA_SASL_MECHANISM=${config.KAFKA_SASL_MECHANISM}`).join("\n  ")}`,
-    );
+  const loaded = loadConfig(connectionSettings, env);
+  const problems: string[] = [];
+  if (loaded.KAFKA_SASL_PASSWORD_FILE && loaded.KAFKA_SASL_PASSWORD) {
+    problems.push("KAFKA_SASL_PASSWORD_FILE: set either it or KAFKA_SASL_PASSWORD, not both");
+  }
+  const config = loaded.KAFKA_SASL_PASSWORD_FILE
+    ? {
+        ...loaded,
+        KAFKA_SASL_PASSWORD: readSecretFile("KAFKA_SASL_PASSWORD_FILE", loaded.KAFKA_SASL_PASSWORD_FILE),
+      }
+    : loaded;
+  if (config.KAFKA_SASL_MECHANISM !== "none") {
+    for (const name of ["KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"] as const) {
+      if (!config[name]) problems.push(`${name}: is required when KAFKA_SASL_MECHANISM=${config.KAFKA_SASL_MECHANISM}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new StreamscoreError("CONFIG_INVALID", `invalid configuration:\n  ${problems.join("\n  ")}`);
   }
   return config;
 }

@@ -1,8 +1,22 @@
 // The Kafka adapter: the only module that imports kafkajs. Everything else takes its types from here.
 import { readFileSync } from "node:fs";
-import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer, type SASLOptions } from "kafkajs";
+import {
+  type AclOperationTypes,
+  type AclPermissionTypes,
+  type AclResourceTypes,
+  type Admin,
+  Kafka,
+  type AclEntry as KafkaAclEntry,
+  type KafkaConfig,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type ResourcePatternTypes,
+  type SASLOptions,
+} from "kafkajs";
 import type { ConnectionConfig } from "../connection-settings.ts";
 import type { Logger } from "../logger.ts";
+import type { AclEntry, AclOperation, AclResource } from "./acls.ts";
 
 export type {
   Admin,
@@ -95,4 +109,39 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
     createPartitioner: Partitioners.DefaultPartitioner,
     retry: idempotentRetry,
   });
+}
+
+// Kafka's wire codes (the protocol fixes them). kafkajs declares them as enums, but Node's
+// ES-module import of kafkajs cannot see those exports, so the values are spelled out here.
+const resourceTypes: Record<AclResource, number> = { topic: 2, group: 3, cluster: 4, "transactional-id": 5 };
+const operations: Record<AclOperation, number> = {
+  read: 3,
+  write: 4,
+  delete: 6,
+  describe: 8,
+  "idempotent-write": 12,
+};
+const allow = 3;
+const patternTypes: Record<AclEntry["pattern"], number> = { literal: 3, prefixed: 4 };
+
+function toKafkaAcl(entry: AclEntry): KafkaAclEntry {
+  return {
+    principal: entry.principal,
+    host: "*",
+    operation: operations[entry.operation] as AclOperationTypes,
+    permissionType: allow as AclPermissionTypes,
+    resourceType: resourceTypes[entry.resource] as AclResourceTypes,
+    resourceName: entry.name,
+    resourcePatternType: patternTypes[entry.pattern] as ResourcePatternTypes,
+  };
+}
+
+/** Adds allow-ACLs (idempotent: the broker keeps one copy of each). Needs an admin allowed to alter the cluster. */
+export async function createAcls(admin: Admin, entries: readonly AclEntry[]): Promise<void> {
+  if (entries.length > 0) await admin.createAcls({ acl: entries.map(toKafkaAcl) });
+}
+
+/** Removes exactly these allow-ACLs. */
+export async function deleteAcls(admin: Admin, entries: readonly AclEntry[]): Promise<void> {
+  if (entries.length > 0) await admin.deleteAcls({ filters: entries.map(toKafkaAcl) });
 }

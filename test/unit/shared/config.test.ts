@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { describeSettings, loadConfig, parse, setting } from "../../../services/shared/config.ts";
 import { connectionSettings, loadConnectionConfig } from "../../../services/shared/connection-settings.ts";
@@ -40,6 +43,26 @@ describe("configuration", () => {
       loadConnectionConfig({ KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_USERNAME: "u", KAFKA_SASL_PASSWORD: "p" })
         .KAFKA_SASL_MECHANISM,
     ).toBe("plain");
+  });
+
+  it("reads the SASL password from a file, refuses a missing file, and refuses both ways at once", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sasl-"));
+    const file = join(dir, "password");
+    writeFileSync(file, "from-file-secret\n", { mode: 0o600 });
+    const base = { KAFKA_SASL_MECHANISM: "scram-sha-512", KAFKA_SASL_USERNAME: "ingest" };
+    try {
+      expect(loadConnectionConfig({ ...base, KAFKA_SASL_PASSWORD_FILE: file }).KAFKA_SASL_PASSWORD).toBe(
+        "from-file-secret",
+      );
+      expect(() => loadConnectionConfig({ ...base, KAFKA_SASL_PASSWORD_FILE: join(dir, "missing") })).toThrow(
+        /KAFKA_SASL_PASSWORD_FILE: cannot read/,
+      );
+      const both = () => loadConnectionConfig({ ...base, KAFKA_SASL_PASSWORD_FILE: file, KAFKA_SASL_PASSWORD: "env" });
+      expect(both).toThrow(/either it or KAFKA_SASL_PASSWORD/);
+      expect(both).not.toThrow(/from-file-secret/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("describes every setting with a doc line for the README table", () => {
