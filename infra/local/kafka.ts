@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type AclEntry, defaultServiceUsers, pipelineAcls } from "../../services/shared/kafka/acls.ts";
-import { createAcls, createKafka, type KafkaConnectionConfig } from "../../services/shared/kafka/client.ts";
+import { countAcls, createAcls, createKafka, type KafkaConnectionConfig } from "../../services/shared/kafka/client.ts";
 import { ensureTopics } from "../../services/shared/kafka/topics.ts";
 import { createLogger } from "../../services/shared/logger.ts";
 import { pipelineTopicSpecs } from "../../services/shared/pipeline/records.ts";
@@ -152,7 +152,15 @@ async function provisionSecuredKafka(config: StackConfig): Promise<void> {
       config.STACK_START_TIMEOUT_SECONDS * 1000,
       500,
     );
-    await createAcls(admin, stackAcls(config));
+    const acls = stackAcls(config);
+    await createAcls(admin, acls);
+    // Clients started right after `stack:up` must find their ACLs in force.
+    await waitUntil(
+      "the ACLs to reach the broker",
+      async () => ((await countAcls(admin, acls)) === acls.length ? true : undefined),
+      config.STACK_START_TIMEOUT_SECONDS * 1000,
+      200,
+    );
   } finally {
     await admin.disconnect();
   }

@@ -122,6 +122,8 @@ const operations: Record<AclOperation, number> = {
   "idempotent-write": 12,
 };
 const allow = 3;
+/** Matches every resource type, pattern, operation and permission in a filter. */
+const any = 1;
 const patternTypes: Record<AclEntry["pattern"], number> = { literal: 3, prefixed: 4 };
 
 function toKafkaAcl(entry: AclEntry): KafkaAclEntry {
@@ -144,4 +146,24 @@ export async function createAcls(admin: Admin, entries: readonly AclEntry[]): Pr
 /** Removes exactly these allow-ACLs. */
 export async function deleteAcls(admin: Admin, entries: readonly AclEntry[]): Promise<void> {
   if (entries.length > 0) await admin.deleteAcls({ filters: entries.map(toKafkaAcl) });
+}
+
+/** How many of these ACLs the broker's authorizer holds now (ACLs reach it through the metadata log). */
+export async function countAcls(admin: Admin, entries: readonly AclEntry[]): Promise<number> {
+  const { resources } = await admin.describeAcls({
+    resourceType: any as AclResourceTypes,
+    resourcePatternType: any as ResourcePatternTypes,
+    operation: any as AclOperationTypes,
+    permissionType: any as AclPermissionTypes,
+  });
+  const held = new Set(
+    resources.flatMap((r) =>
+      r.acls.map((a) => `${a.principal}|${r.resourceType}|${r.resourceName}|${r.resourcePatternType}|${a.operation}`),
+    ),
+  );
+  return entries
+    .map(toKafkaAcl)
+    .filter((a) =>
+      held.has(`${a.principal}|${a.resourceType}|${a.resourceName}|${a.resourcePatternType}|${a.operation}`),
+    ).length;
 }
