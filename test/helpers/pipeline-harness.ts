@@ -56,6 +56,10 @@ export async function startPipelineHarness(options: {
   services?: ServiceName[];
   /** Folder the model directories are relative to (default: the project root). */
   modelsRoot?: string;
+  /** Kafka clients for set-up and per service (e.g. one SASL principal each); default: one client for all. */
+  kafka?: { admin: Kafka; forService(service: ServiceName): Kafka };
+  /** Runs once the topics exist, before the services start (e.g. to grant ACLs). */
+  beforeServices?: (definition: PipelineDefinition) => Promise<void>;
 }): Promise<PipelineHarness> {
   const name = uniqueName(`t-${options.base}`).replace(/_/g, "-").toLowerCase();
   const definition = getPipeline(`${name}=${options.base}`);
@@ -63,17 +67,19 @@ export async function startPipelineHarness(options: {
   const config = testConnectionConfig();
   const database = uniqueName("streamscore_test");
   const logger = createLogger({ name: "test", level: "warn" });
-  const kafka = createKafka(config, logger, name);
+  const kafka = options.kafka?.admin ?? createKafka(config, logger, name);
+  const kafkaFor = (service: ServiceName) => options.kafka?.forService(service) ?? kafka;
   const registry = createSchemaRegistry(config);
   const clickhouse = createClickHouse(config);
   await migrate(clickhouse, database);
   const ids = await setUpPipeline(kafka, registry, definition);
+  await options.beforeServices?.(definition);
   const stops: Array<() => Promise<void>> = [];
 
   let transformer: TransformerService | undefined;
   if (services.has("transformer")) {
     transformer = createTransformerService({
-      kafka,
+      kafka: kafkaFor("transformer"),
       registry,
       logger,
       metrics: createTransformerMetrics(createRegistry("transformer")),
@@ -87,7 +93,7 @@ export async function startPipelineHarness(options: {
   let inference: InferenceService | undefined;
   if (services.has("inference")) {
     inference = createInferenceService({
-      kafka,
+      kafka: kafkaFor("inference"),
       registry,
       logger,
       metrics: createInferenceMetrics(createRegistry("inference")),
@@ -108,11 +114,16 @@ export async function startPipelineHarness(options: {
   stops.push(() => producer.disconnect());
   let monitor: MonitorService | undefined;
   if (services.has("monitor")) {
+    const monitorProducer = options.kafka ? createIdempotentProducer(kafkaFor("monitor")) : producer;
+    if (monitorProducer !== producer) {
+      await monitorProducer.connect();
+      stops.push(() => monitorProducer.disconnect());
+    }
     monitor = createMonitorService({
-      kafka,
+      kafka: kafkaFor("monitor"),
       registry,
       clickhouse,
-      producer,
+      producer: monitorProducer,
       database,
       logger,
       metrics: createMonitorMetrics(createRegistry("monitor")),
@@ -128,7 +139,7 @@ export async function startPipelineHarness(options: {
 
   let baseUrl = "http://127.0.0.1:1";
   if (services.has("producer")) {
-    const ingestProducer = createIdempotentProducer(kafka);
+    const ingestProducer = createIdempotentProducer(kafkaFor("producer"));
     await ingestProducer.connect();
     const schema = readSchema(definition.schema) as Parameters<typeof createEventValidator>[1];
     const type = parseAvroSchema(schema);

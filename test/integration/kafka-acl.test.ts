@@ -9,11 +9,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StackComponent } from "../../infra/local/component.ts";
 import { loadStackConfig, type StackConfig } from "../../infra/local/config.ts";
 import { kafkaAdminUser, kafkaClientConfig, kafkaComponent, kafkaCredentials } from "../../infra/local/kafka.ts";
+import { paymentEvents } from "../../services/producer/generator/payments.ts";
 import { type AclEntry, pipelineAcls, pipelineClientNames } from "../../services/shared/kafka/acls.ts";
-import { type Admin, createAcls, createKafka, deleteAcls, type Kafka } from "../../services/shared/kafka/client.ts";
+import {
+  type Admin,
+  countAcls,
+  createAcls,
+  createKafka,
+  deleteAcls,
+  type Kafka,
+} from "../../services/shared/kafka/client.ts";
 import type { Logger } from "../../services/shared/logger.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { waitFor } from "../helpers/integration.ts";
+import { startPipelineHarness } from "../helpers/pipeline-harness.ts";
 import { freePort } from "../helpers/ports.ts";
 
 const pipeline = "payments";
@@ -224,6 +233,42 @@ describe("Kafka with SASL/SCRAM and ACLs per service", () => {
     }
     await produce("monitor", topics.alerts);
     expect(await rejectsAsDenied(() => consumeOne("monitor", topics.raw, predictions))).toBe(true);
+  });
+
+  it("runs the whole pipeline with each service as its own principal", async () => {
+    const h = await startPipelineHarness({
+      base: "payments",
+      kafka: {
+        admin: kafkaAs(kafkaAdminUser),
+        forService: (service) => kafkaAs(service === "producer" ? "ingest" : service),
+      },
+      beforeServices: async (definition) => {
+        const grants = pipelineAcls(definition.name);
+        await createAcls(admin, grants);
+        await waitFor("the pipeline's ACLs in force", async () =>
+          (await countAcls(admin, grants)) === grants.length ? true : undefined,
+        );
+      },
+    });
+    try {
+      const events = paymentEvents(200, 7, Date.now() - 200_000);
+      const response = await h.client.publish(h.definition.name, events);
+      expect(response.accepted).toBe(events.length);
+      const stored = async () => {
+        const [row] = await h.clickhouse.query<{ n: string }>(
+          `SELECT count() AS n FROM ${h.database}.predictions FINAL WHERE pipeline = '${h.definition.name}'`,
+        );
+        return Number(row?.n ?? 0);
+      };
+      await waitFor(
+        "every event scored and stored",
+        async () => ((await stored()) >= events.length ? true : undefined),
+        120_000,
+      );
+      expect(await stored()).toBe(events.length);
+    } finally {
+      await h.stop();
+    }
   });
 
   it("writes no password into the broker's log, the clients' logs or the broker's command line", () => {
