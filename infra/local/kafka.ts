@@ -125,6 +125,22 @@ export function kafkaClientConfig(config: StackConfig, user?: string): KafkaConn
   return { ...base, KAFKA_SASL_MECHANISM: "scram-sha-512", KAFKA_SASL_USERNAME: user, KAFKA_SASL_PASSWORD: password };
 }
 
+/**
+ * The settings a service process needs to reach this stack's Kafka as `user`: none on a plaintext
+ * stack; on a secured one the user and the path of its password file (never the password itself,
+ * which would show in the process's environment).
+ */
+export function kafkaServiceEnvironment(config: StackConfig, user: string): Record<string, string> {
+  if (config.STACK_KAFKA_SECURITY === "plaintext") return {};
+  const confDir = componentPaths(config, "kafka").confDir;
+  if (!kafkaCredentials(confDir)[user]) throw new Error(`no Kafka user "${user}" in this stack`);
+  return {
+    KAFKA_SASL_MECHANISM: "scram-sha-512",
+    KAFKA_SASL_USERNAME: user,
+    KAFKA_SASL_PASSWORD_FILE: join(confDir, `${user}.password`),
+  };
+}
+
 /** The ACLs a secured stack grants: those of every pipeline in STACK_KAFKA_ACL_PIPELINES. */
 export function stackAcls(config: StackConfig): AclEntry[] {
   return config.STACK_KAFKA_ACL_PIPELINES.flatMap((pipeline) => pipelineAcls(getPipeline(pipeline).name));

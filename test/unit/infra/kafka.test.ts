@@ -1,9 +1,14 @@
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadStackConfig } from "../../../infra/local/config.ts";
-import { kafkaCredentials, randomClusterId, serverProperties } from "../../../infra/local/kafka.ts";
+import {
+  kafkaCredentials,
+  kafkaServiceEnvironment,
+  randomClusterId,
+  serverProperties,
+} from "../../../infra/local/kafka.ts";
 
 function properties(text: string): Map<string, string> {
   return new Map(
@@ -90,6 +95,26 @@ describe("secured local Kafka settings", () => {
       for (const file of ["credentials.json", "ingest.password"]) {
         expect(statSync(join(dir, "conf", file)).mode & 0o777).toBe(0o600);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("points services at their password file, never at the password, and adds nothing on a plaintext stack", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kafka-stack-"));
+    try {
+      const secured = loadStackConfig({ STACK_DIR: dir, STACK_KAFKA_SECURITY: "sasl" });
+      const env = kafkaServiceEnvironment(secured, "transformer");
+      const password = kafkaCredentials(join(dir, "conf", "kafka")).transformer ?? "";
+      expect(env).toEqual({
+        KAFKA_SASL_MECHANISM: "scram-sha-512",
+        KAFKA_SASL_USERNAME: "transformer",
+        KAFKA_SASL_PASSWORD_FILE: join(dir, "conf", "kafka", "transformer.password"),
+      });
+      expect(readFileSync(env.KAFKA_SASL_PASSWORD_FILE ?? "", "utf8")).toBe(password);
+      expect(JSON.stringify(env)).not.toContain(password);
+      expect(() => kafkaServiceEnvironment(secured, "stranger")).toThrow(/no Kafka user/);
+      expect(kafkaServiceEnvironment(loadStackConfig({ STACK_DIR: dir }), "transformer")).toEqual({});
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
