@@ -19,11 +19,11 @@ export const stackSettings = {
   }),
   STACK_KAFKA_SECURITY: setting(parse.oneOf(["plaintext", "sasl"]), {
     default: "plaintext",
-    doc: "plaintext, or sasl: SCRAM users per service, ACLs, no anonymous access (credentials in conf/kafka/, mode 600).",
+    doc: "plaintext, or sasl: SCRAM users and ACLs per service, passwords in conf/kafka/ (mode 600).",
   }),
   STACK_KAFKA_ACL_PIPELINES: setting(parse.list(), {
     default: "payments,iris",
-    doc: "With STACK_KAFKA_SECURITY=sasl: the pipelines whose topics are created and whose ACLs are granted.",
+    doc: "With STACK_KAFKA_SECURITY=sasl: pipelines whose topics the stack creates and whose ACLs it grants.",
   }),
   STACK_KAFKA_HEAP: setting(parse.string(), { default: "512m", doc: "Kafka JVM heap (-Xms and -Xmx)." }),
   STACK_REGISTRY_PORT: setting(parse.port(), { default: "8085", doc: "Schema registry (Apicurio) HTTP port." }),

@@ -10,12 +10,12 @@ export const connectionSettings = {
   KAFKA_CLIENT_ID: setting(parse.string(), { default: "streamscore", doc: "Client id prefix sent to Kafka." }),
   KAFKA_SASL_MECHANISM: setting(parse.oneOf(["none", "plain", "scram-sha-256", "scram-sha-512"]), {
     default: "none",
-    doc: "SASL mechanism for Kafka; with anything but none, KAFKA_SASL_USERNAME and a password (KAFKA_SASL_PASSWORD_FILE or KAFKA_SASL_PASSWORD) are required.",
+    doc: "SASL mechanism for Kafka; anything but none needs KAFKA_SASL_USERNAME and a password (or password file).",
   }),
   KAFKA_SASL_USERNAME: setting(parse.optionalString(), { doc: "Kafka SASL user name." }),
   KAFKA_SASL_PASSWORD: setting(parse.optionalString(), { doc: "Kafka SASL password.", secret: true }),
   KAFKA_SASL_PASSWORD_FILE: setting(parse.optionalString(), {
-    doc: "File holding the Kafka SASL password (trailing newline ignored); keeps it out of the environment and process lists.",
+    doc: "File holding the Kafka SASL password, instead of KAFKA_SASL_PASSWORD (kept out of the environment).",
   }),
   KAFKA_SSL: setting(parse.boolean(), { default: "false", doc: "Connect to Kafka over TLS." }),
   KAFKA_SSL_CA_FILE: setting(parse.optionalString(), {
