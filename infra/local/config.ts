@@ -17,9 +17,9 @@ export const stackSettings = {
     default: "4.1.1",
     doc: "org.apache.kafka:kafka_2.13 version from Maven Central.",
   }),
-  STACK_KAFKA_SECURITY: setting(parse.oneOf(["plaintext", "sasl"]), {
+  STACK_KAFKA_SECURITY: setting(parse.oneOf(["plaintext", "sasl", "sasl_ssl"]), {
     default: "plaintext",
-    doc: "plaintext, or sasl: SCRAM users and ACLs per service, passwords in conf/kafka/ (mode 600).",
+    doc: "plaintext; sasl: SCRAM users and ACLs per service (secrets in conf/kafka/); sasl_ssl: that over TLS.",
   }),
   STACK_KAFKA_ACL_PIPELINES: setting(parse.list(), {
     default: "payments,iris",

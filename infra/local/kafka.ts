@@ -12,6 +12,7 @@ import { waitUntil } from "../../services/shared/wait.ts";
 import { componentPaths, daemonComponent, type StackComponent } from "./component.ts";
 import { projectRoot, type StackConfig } from "./config.ts";
 import { ensureKafkaJars } from "./install.ts";
+import { ensureKafkaTls, type KafkaTlsFiles, kafkaTlsFiles } from "./kafka-tls.ts";
 import { isPortOpen, runQuiet } from "./processes.ts";
 
 /** The super user of a secured stack: the broker's own connections and provisioning use it. */
@@ -25,7 +26,27 @@ function jaas(module: "scram.ScramLoginModule" | "plain.PlainLoginModule", passw
   return `org.apache.kafka.common.security.${module} required username="${kafkaAdminUser}" password="${password}"${extra};`;
 }
 
-function listenerProperties(config: StackConfig, adminPassword: string | undefined): string[] {
+/** What a secured broker's config holds: the admin's password and, for sasl_ssl, the TLS stores. */
+export interface KafkaSecrets {
+  adminPassword: string;
+  tls?: KafkaTlsFiles;
+}
+
+function tlsProperties(tls: KafkaTlsFiles | undefined): string[] {
+  if (!tls) throw new Error("a TLS listener needs the stack's keystore");
+  return [
+    "ssl.keystore.type=PKCS12",
+    `ssl.keystore.location=${tls.keystore}`,
+    `ssl.keystore.password=${tls.storePassword}`,
+    `ssl.key.password=${tls.storePassword}`,
+    "ssl.truststore.type=PKCS12",
+    `ssl.truststore.location=${tls.truststore}`,
+    `ssl.truststore.password=${tls.storePassword}`,
+    "ssl.enabled.protocols=TLSv1.3,TLSv1.2",
+  ];
+}
+
+function listenerProperties(config: StackConfig, secrets: KafkaSecrets | undefined): string[] {
   const broker = `127.0.0.1:${config.STACK_KAFKA_PORT}`;
   const controller = `127.0.0.1:${config.STACK_KAFKA_CONTROLLER_PORT}`;
   if (config.STACK_KAFKA_SECURITY === "plaintext") {
@@ -36,18 +57,23 @@ function listenerProperties(config: StackConfig, adminPassword: string | undefin
       "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
     ];
   }
-  if (!adminPassword) throw new Error("a secured Kafka needs the admin password");
+  if (!secrets) throw new Error("a secured Kafka needs the admin password");
+  const { adminPassword } = secrets;
+  const tls = config.STACK_KAFKA_SECURITY === "sasl_ssl";
+  const listener = tls ? "SASL_SSL" : "SASL_PLAINTEXT";
   return [
-    `listeners=SASL_PLAINTEXT://${broker},CONTROLLER://${controller}`,
-    `advertised.listeners=SASL_PLAINTEXT://${broker}`,
-    "inter.broker.listener.name=SASL_PLAINTEXT",
-    "listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+    `listeners=${listener}://${broker},CONTROLLER://${controller}`,
+    `advertised.listeners=${listener}://${broker}`,
+    `inter.broker.listener.name=${listener}`,
+    // The controller port stays on loopback without TLS, but it too requires SASL.
+    `listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,${listener}:${listener}`,
+    ...(tls ? tlsProperties(secrets.tls) : []),
     "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512",
     "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
     // Each enabled mechanism needs its own login entry; the broker's own connections use SHA-512.
     ...["scram-sha-256", "scram-sha-512"].map(
       (mechanism) =>
-        `listener.name.sasl_plaintext.${mechanism}.sasl.jaas.config=${jaas("scram.ScramLoginModule", adminPassword)}`,
+        `listener.name.${listener.toLowerCase()}.${mechanism}.sasl.jaas.config=${jaas("scram.ScramLoginModule", adminPassword)}`,
     ),
     // SCRAM users live in the metadata log, which the controller serves, so the controller
     // listener authenticates with PLAIN against this one configured user instead. A plaintext
@@ -61,13 +87,13 @@ function listenerProperties(config: StackConfig, adminPassword: string | undefin
   ];
 }
 
-export function serverProperties(config: StackConfig, logDirs: string, adminPassword?: string): string {
+export function serverProperties(config: StackConfig, logDirs: string, secrets?: KafkaSecrets): string {
   const controller = `127.0.0.1:${config.STACK_KAFKA_CONTROLLER_PORT}`;
   return `${[
     "process.roles=broker,controller",
     "node.id=1",
     `controller.quorum.voters=1@${controller}`,
-    ...listenerProperties(config, adminPassword),
+    ...listenerProperties(config, secrets),
     "controller.listener.names=CONTROLLER",
     `log.dirs=${logDirs}`,
     "num.partitions=1",
@@ -111,11 +137,12 @@ export function kafkaCredentials(confDir: string): KafkaCredentials {
 
 /** How a service (or test) connects to this stack's Kafka as `user`. */
 export function kafkaClientConfig(config: StackConfig, user?: string): KafkaConnectionConfig {
+  const tls = config.STACK_KAFKA_SECURITY === "sasl_ssl";
   const base = {
     KAFKA_BROKERS: [`127.0.0.1:${config.STACK_KAFKA_PORT}`],
     KAFKA_CLIENT_ID: `streamscore-${user ?? "stack"}`,
-    KAFKA_SSL: false,
-    KAFKA_SSL_CA_FILE: undefined,
+    KAFKA_SSL: tls,
+    KAFKA_SSL_CA_FILE: tls ? kafkaTlsFiles(componentPaths(config, "kafka").confDir).caPem : undefined,
   };
   if (config.STACK_KAFKA_SECURITY === "plaintext" || user === undefined) {
     return { ...base, KAFKA_SASL_MECHANISM: "none", KAFKA_SASL_USERNAME: undefined, KAFKA_SASL_PASSWORD: undefined };
@@ -138,6 +165,9 @@ export function kafkaServiceEnvironment(config: StackConfig, user: string): Reco
     KAFKA_SASL_MECHANISM: "scram-sha-512",
     KAFKA_SASL_USERNAME: user,
     KAFKA_SASL_PASSWORD_FILE: join(confDir, `${user}.password`),
+    ...(config.STACK_KAFKA_SECURITY === "sasl_ssl"
+      ? { KAFKA_SSL: "true", KAFKA_SSL_CA_FILE: kafkaTlsFiles(confDir).caPem }
+      : {}),
   };
 }
 
@@ -185,7 +215,8 @@ async function provisionSecuredKafka(config: StackConfig): Promise<void> {
 /** Storage formatted for one security mode cannot serve the other: the SCRAM users live in it. */
 function checkStorageSecurity(marker: string, wanted: string): void {
   const formatted = existsSync(marker) ? readFileSync(marker, "utf8").trim() : "plaintext";
-  if (formatted !== wanted) {
+  // sasl and sasl_ssl share the SCRAM users; only plaintext storage lacks them.
+  if ((formatted === "plaintext") !== (wanted === "plaintext")) {
     throw new Error(
       `Kafka storage under ${marker} was formatted for STACK_KAFKA_SECURITY=${formatted}, not ${wanted}; use another STACK_DIR or delete that one`,
     );
@@ -217,7 +248,14 @@ export function kafkaComponent(config: StackConfig): StackComponent {
       mkdirSync(paths.confDir, { recursive: true });
       const secured = config.STACK_KAFKA_SECURITY !== "plaintext";
       const credentials = secured ? kafkaCredentials(paths.confDir) : {};
-      writeFileSync(propertiesFile, serverProperties(config, logDirs, credentials[kafkaAdminUser]), { mode: 0o600 });
+      const adminPassword = credentials[kafkaAdminUser];
+      const secrets = adminPassword
+        ? {
+            adminPassword,
+            tls: config.STACK_KAFKA_SECURITY === "sasl_ssl" ? ensureKafkaTls(paths.confDir) : undefined,
+          }
+        : undefined;
+      writeFileSync(propertiesFile, serverProperties(config, logDirs, secrets), { mode: 0o600 });
       chmodSync(propertiesFile, 0o600);
       const securityMarker = join(paths.dataDir, "security");
       if (existsSync(join(logDirs, "meta.properties"))) {

@@ -1,5 +1,5 @@
 // Least privilege in Kafka: a broker of its own (SASL/SCRAM, StandardAuthorizer, ACLs per service
-// principal, as `STACK_KAFKA_SECURITY=sasl` runs it) on other ports and in its own directory, so
+// principal, as `STACK_KAFKA_SECURITY=sasl` and `sasl_ssl` run it) on other ports and in its own directory, so
 // the shared broker is never touched. Each permission is checked denied → granted → revoked.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
@@ -18,6 +18,7 @@ import {
   createKafka,
   deleteAcls,
   type Kafka,
+  type KafkaConnectionConfig,
 } from "../../services/shared/kafka/client.ts";
 import type { Logger } from "../../services/shared/logger.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
@@ -34,7 +35,7 @@ const acls = pipelineAcls(pipeline);
 // groups and ids, loaded before the checks (see beforeAll), so here that answer means "denied".
 const denied = /not authorized|authorization failed|Failed to find group coordinator/i;
 
-describe("Kafka with SASL/SCRAM and ACLs per service", () => {
+describe.each(["sasl", "sasl_ssl"] as const)("Kafka (%s) with SCRAM users and ACLs per service", (security) => {
   const shared = loadStackConfig();
   const dir = join(shared.STACK_DIR, `kafka-acl-${randomBytes(4).toString("hex")}`);
   const clientLog: string[] = [];
@@ -44,9 +45,8 @@ describe("Kafka with SASL/SCRAM and ACLs per service", () => {
   let broker: StackComponent | undefined;
   let admin: Admin;
 
-  function kafkaAs(user: string | undefined, password?: string): Kafka {
-    const settings = kafkaClientConfig(config, user);
-    return createKafka(password === undefined ? settings : { ...settings, KAFKA_SASL_PASSWORD: password }, logger);
+  function kafkaAs(user: string | undefined, overrides: Partial<KafkaConnectionConfig> = {}): Kafka {
+    return createKafka({ ...kafkaClientConfig(config, user), ...overrides }, logger);
   }
 
   /** Connects, sends one record (in a transaction when `transactionalId` is set), disconnects. */
@@ -143,7 +143,7 @@ describe("Kafka with SASL/SCRAM and ACLs per service", () => {
       STACK_DIR: dir,
       STACK_KAFKA_PORT: String(await freePort()),
       STACK_KAFKA_CONTROLLER_PORT: String(await freePort()),
-      STACK_KAFKA_SECURITY: "sasl",
+      STACK_KAFKA_SECURITY: security,
       STACK_KAFKA_ACL_PIPELINES: pipeline,
       STACK_KAFKA_HEAP: "384m",
       STACK_START_TIMEOUT_SECONDS: "150",
@@ -165,11 +165,25 @@ describe("Kafka with SASL/SCRAM and ACLs per service", () => {
   }, 60_000);
 
   it("refuses clients without SASL and with a wrong password", async () => {
-    await expect(produce(undefined, topics.raw)).rejects.toThrow(/closed connection|connection error/i);
-    const wrong = kafkaAs("ingest", "not-the-password").producer();
+    const plain = kafkaAs(undefined, { KAFKA_SSL: false }).producer();
+    await expect(
+      plain.connect().then(() => plain.send({ topic: topics.raw, messages: [{ value: "x" }] })),
+    ).rejects.toThrow(/closed connection|connection error|timed out|timeout/i);
+    await plain.disconnect();
+    const wrong = kafkaAs("ingest", { KAFKA_SASL_PASSWORD: "not-the-password" }).producer();
     await expect(wrong.connect()).rejects.toThrow(/SASL SCRAM SHA512 authentication failed/i);
     await expect(produce("ingest", topics.raw)).resolves.toBeUndefined();
   });
+
+  // Only a TLS listener can refuse these; the sasl broker has none.
+  if (security === "sasl_ssl") {
+    it("refuses TLS clients that do not trust the stack's CA, and SASL without TLS", async () => {
+      const untrusting = kafkaAs("ingest", { KAFKA_SSL_CA_FILE: undefined }).producer();
+      await expect(untrusting.connect()).rejects.toThrow(/self[- ]signed certificate/i);
+      const cleartext = kafkaAs("ingest", { KAFKA_SSL: false }).producer();
+      await expect(cleartext.connect()).rejects.toThrow(/closed connection|connection error|timed out|timeout/i);
+    });
+  }
 
   it("lets ingest write raw records, and nothing else", async () => {
     await deniedGrantedRevoked(

@@ -59,7 +59,7 @@ describe("secured local Kafka settings", () => {
     STACK_KAFKA_CONTROLLER_PORT: "19093",
     STACK_KAFKA_SECURITY: "sasl",
   });
-  const text = serverProperties(config, "/tmp/s/logs", "admin-secret");
+  const text = serverProperties(config, "/tmp/s/logs", { adminPassword: "admin-secret" });
   const props = properties(text);
 
   it("listens only with SASL, on both the broker and the controller port", () => {
@@ -79,6 +79,27 @@ describe("secured local Kafka settings", () => {
     const lines = text.split("\n").filter((line) => line.includes("admin-secret"));
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(line).toMatch(/^listener\.name\.[a-z_]+\.[a-z0-9-]+\.sasl\.jaas\.config=/);
+  });
+
+  it("with sasl_ssl, serves SASL over TLS from the stack's stores, the controller port still SASL-only", () => {
+    const tlsConfig = loadStackConfig({ STACK_DIR: "/tmp/s", STACK_KAFKA_SECURITY: "sasl_ssl" });
+    const tls = {
+      caPem: "/c/ca.pem",
+      keystore: "/c/broker.p12",
+      truststore: "/c/trust.p12",
+      storePassword: "store-secret",
+    };
+    const tlsText = serverProperties(tlsConfig, "/tmp/s/logs", { adminPassword: "admin-secret", tls });
+    const tlsProps = properties(tlsText);
+    expect(tlsProps.get("listeners")).toBe("SASL_SSL://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093");
+    expect(tlsProps.get("listener.security.protocol.map")).toBe("CONTROLLER:SASL_PLAINTEXT,SASL_SSL:SASL_SSL");
+    expect(tlsProps.get("inter.broker.listener.name")).toBe("SASL_SSL");
+    expect(tlsProps.get("ssl.keystore.location")).toBe("/c/broker.p12");
+    expect(tlsProps.has("listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config")).toBe(true);
+    for (const line of tlsText.split("\n").filter((l) => l.includes("store-secret"))) {
+      expect(line).toMatch(/^ssl\.(keystore|key|truststore)\.password=/);
+    }
+    expect(() => serverProperties(tlsConfig, "/tmp/s/logs", { adminPassword: "admin-secret" })).toThrow(/keystore/);
   });
 
   it("refuses to write a secured config without the admin password", () => {
