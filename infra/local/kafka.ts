@@ -178,7 +178,8 @@ export function stackAcls(config: StackConfig): AclEntry[] {
 
 /** Creates the pipelines' topics (services may not) and grants the ACLs, as the admin. */
 async function provisionSecuredKafka(config: StackConfig): Promise<void> {
-  const logger = createLogger({ name: "stack-kafka", level: "warn" });
+  // Failures surface as thrown errors; kafkajs logging each retried one would only be noise.
+  const logger = createLogger({ name: "stack-kafka", level: "fatal" });
   const admin = createKafka(kafkaClientConfig(config, kafkaAdminUser), logger).admin();
   await admin.connect();
   try {
