@@ -1,8 +1,7 @@
 // Settings every service shares: how to reach Kafka, the schema registry and ClickHouse, which
 // pipelines to run, logging and shutdown.
 // Defaults match the local stack (`npm run stack:up`) and docker-compose.yml.
-import { readFileSync } from "node:fs";
-import { type ConfigOf, type Environment, loadConfig, parse, setting } from "./config.ts";
+import { type ConfigOf, type Environment, loadConfig, parse, secretFromFile, setting } from "./config.ts";
 import { StreamscoreError } from "./errors.ts";
 
 export const connectionSettings = {
@@ -15,7 +14,7 @@ export const connectionSettings = {
   KAFKA_SASL_USERNAME: setting(parse.optionalString(), { doc: "Kafka SASL user name." }),
   KAFKA_SASL_PASSWORD: setting(parse.optionalString(), { doc: "Kafka SASL password.", secret: true }),
   KAFKA_SASL_PASSWORD_FILE: setting(parse.optionalString(), {
-    doc: "File holding the Kafka SASL password, instead of KAFKA_SASL_PASSWORD (kept out of the environment).",
+    doc: "File holding the Kafka SASL password (wins over KAFKA_SASL_PASSWORD); the secured stack writes them.",
   }),
   KAFKA_SSL: setting(parse.boolean(), { default: "false", doc: "Connect to Kafka over TLS." }),
   KAFKA_SSL_CA_FILE: setting(parse.optionalString(), {
@@ -32,8 +31,14 @@ export const connectionSettings = {
   }),
   CLICKHOUSE_URL: setting(parse.url(), { default: "http://127.0.0.1:8123", doc: "ClickHouse HTTP endpoint." }),
   CLICKHOUSE_DATABASE: setting(parse.string(), { default: "streamscore", doc: "ClickHouse database for all tables." }),
-  CLICKHOUSE_USER: setting(parse.string(), { default: "default", doc: "ClickHouse user." }),
+  CLICKHOUSE_USER: setting(parse.string(), {
+    default: "default",
+    doc: "ClickHouse user the services run as; the local stack starts them as `streamscore_writer` (no DDL).",
+  }),
   CLICKHOUSE_PASSWORD: setting(parse.string(), { default: "", doc: "ClickHouse password.", secret: true }),
+  CLICKHOUSE_PASSWORD_FILE: setting(parse.optionalString(), {
+    doc: "File holding the ClickHouse password (wins over CLICKHOUSE_PASSWORD); the local stack writes the writer's.",
+  }),
   PIPELINES: setting(parse.list(), {
     default: "payments,iris",
     doc: "Pipelines a service handles; `name=definition` runs a shipped definition under another name.",
@@ -50,33 +55,23 @@ export const connectionSettings = {
 
 export type ConnectionConfig = ConfigOf<typeof connectionSettings>;
 
-function readSecretFile(name: string, file: string): string {
-  try {
-    return readFileSync(file, "utf8").replace(/\r?\n$/, "");
-  } catch (cause) {
-    throw new StreamscoreError("CONFIG_INVALID", `invalid configuration:\n  ${name}: cannot read ${file}`, { cause });
-  }
-}
-
 export function loadConnectionConfig(env?: Environment): ConnectionConfig {
   const loaded = loadConfig(connectionSettings, env);
-  const problems: string[] = [];
-  if (loaded.KAFKA_SASL_PASSWORD_FILE && loaded.KAFKA_SASL_PASSWORD) {
-    problems.push("KAFKA_SASL_PASSWORD_FILE: set either it or KAFKA_SASL_PASSWORD, not both");
-  }
-  const config = loaded.KAFKA_SASL_PASSWORD_FILE
-    ? {
-        ...loaded,
-        KAFKA_SASL_PASSWORD: readSecretFile("KAFKA_SASL_PASSWORD_FILE", loaded.KAFKA_SASL_PASSWORD_FILE),
-      }
-    : loaded;
-  if (config.KAFKA_SASL_MECHANISM !== "none") {
-    for (const name of ["KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"] as const) {
-      if (!config[name]) problems.push(`${name}: is required when KAFKA_SASL_MECHANISM=${config.KAFKA_SASL_MECHANISM}`);
-    }
-  }
-  if (problems.length > 0) {
-    throw new StreamscoreError("CONFIG_INVALID", `invalid configuration:\n  ${problems.join("\n  ")}`);
+  const config = {
+    ...loaded,
+    ...(loaded.KAFKA_SASL_PASSWORD_FILE
+      ? { KAFKA_SASL_PASSWORD: secretFromFile("KAFKA_SASL_PASSWORD_FILE", loaded.KAFKA_SASL_PASSWORD_FILE) }
+      : {}),
+    ...(loaded.CLICKHOUSE_PASSWORD_FILE
+      ? { CLICKHOUSE_PASSWORD: secretFromFile("CLICKHOUSE_PASSWORD_FILE", loaded.CLICKHOUSE_PASSWORD_FILE) }
+      : {}),
+  };
+  const saslMissing = (["KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"] as const).filter((name) => !config[name]);
+  if (config.KAFKA_SASL_MECHANISM !== "none" && saslMissing.length > 0) {
+    throw new StreamscoreError(
+      "CONFIG_INVALID",
+      `invalid configuration:\n  ${saslMissing.map((n) => `${n}: is required when KAFKA_SASL_MECHANISM=${config.KAFKA_SASL_MECHANISM}`).join("\n  ")}`,
+    );
   }
   return config;
 }
