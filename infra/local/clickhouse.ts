@@ -23,14 +23,40 @@ function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** The per-stack passwords of the writer and analyst users, made once and kept (mode 600). */
+export const writerUser = "streamscore_writer";
+export const analystUser = "streamscore_analyst";
+
+/**
+ * The per-stack passwords of the writer and analyst users, made once and kept (mode 600): in
+ * credentials.json, and each in a file of its own (`writer.password`, `analyst.password`) for the
+ * services' CLICKHOUSE_PASSWORD_FILE setting.
+ */
 export function clickhouseCredentials(confDir: string): ClickHouseCredentials {
   const file = join(confDir, "credentials.json");
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as ClickHouseCredentials;
-  const credentials = { writer: randomBytes(18).toString("base64url"), analyst: randomBytes(18).toString("base64url") };
-  mkdirSync(confDir, { recursive: true });
-  writeFileSync(file, `${JSON.stringify(credentials)}\n`, { mode: 0o600 });
+  let credentials: ClickHouseCredentials;
+  if (existsSync(file)) {
+    credentials = JSON.parse(readFileSync(file, "utf8")) as ClickHouseCredentials;
+  } else {
+    credentials = { writer: randomBytes(18).toString("base64url"), analyst: randomBytes(18).toString("base64url") };
+    mkdirSync(confDir, { recursive: true });
+    writeFileSync(file, `${JSON.stringify(credentials)}\n`, { mode: 0o600 });
+  }
+  for (const role of ["writer", "analyst"] as const) {
+    const passwordFile = join(confDir, `${role}.password`);
+    if (!existsSync(passwordFile)) writeFileSync(passwordFile, `${credentials[role]}\n`, { mode: 0o600 });
+  }
   return credentials;
+}
+
+/**
+ * How the services reach the stack's ClickHouse: as the writer, its password from the file the
+ * stack wrote. Empty when the stack does not run ClickHouse (the services' own settings apply).
+ */
+export function clickhouseWriterEnvironment(config: StackConfig): Record<string, string> {
+  if (!config.STACK_COMPONENTS.includes("clickhouse")) return {};
+  const confDir = componentPaths(config, "clickhouse").confDir;
+  clickhouseCredentials(confDir);
+  return { CLICKHOUSE_USER: writerUser, CLICKHOUSE_PASSWORD_FILE: join(confDir, "writer.password") };
 }
 
 export function clickhouseComponent(config: StackConfig): StackComponent {

@@ -3,7 +3,7 @@
 
 import { demoSettings } from "../../services/demo/config.ts";
 import { inferenceSettings } from "../../services/inference/config.ts";
-import { monitorSettings } from "../../services/monitor/config.ts";
+import { migrationSettings, monitorSettings } from "../../services/monitor/config.ts";
 import { producerSettings } from "../../services/producer/config.ts";
 import { describeSettings, type Settings } from "../../services/shared/config.ts";
 import { connectionSettings } from "../../services/shared/connection-settings.ts";
@@ -17,6 +17,7 @@ export const documentedSettings: Array<{ title: string; settings: Settings }> = 
   { title: "transformer", settings: transformerSettings },
   { title: "inference", settings: inferenceSettings },
   { title: "monitor", settings: monitorSettings },
+  { title: "Migrations (`npm run db:migrate`, the demo)", settings: migrationSettings },
   { title: "Demo (`npm run demo`)", settings: demoSettings },
   { title: "Local stack (`npm run stack:*`)", settings: stackSettings },
   { title: "Tests", settings: testSettings },

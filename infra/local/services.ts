@@ -1,12 +1,24 @@
 // The streamscore services as local processes (for the demo): each one a daemon with a log and a
 // pid file under the stack folder, healthy once its /readyz answers 200.
-import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { processEnvironment } from "../../services/shared/config.ts";
+import { clickhouseWriterEnvironment } from "./clickhouse.ts";
 import { componentPaths, daemonComponent, type StackComponent } from "./component.ts";
 import { projectRoot, type StackConfig } from "./config.ts";
+import { kafkaServiceEnvironment } from "./kafka.ts";
 import { httpOk } from "./processes.ts";
 
 export const serviceNames = ["transformer", "inference", "monitor", "producer"] as const;
+
+/** The Kafka principal each service connects as on a secured stack. */
+const kafkaUsers: Record<(typeof serviceNames)[number], string> = {
+  producer: "ingest",
+  inference: "inference",
+  transformer: "transformer",
+  monitor: "monitor",
+};
 
 const ports: Record<(typeof serviceNames)[number], number> = {
   producer: 8080,
@@ -15,7 +27,24 @@ const ports: Record<(typeof serviceNames)[number], number> = {
   monitor: 8083,
 };
 
+/** The stack's HMAC key for personal fields: made once (mode 600) and kept, so pseudonyms stay stable. */
+export function personalDataKeyFile(config: StackConfig): string {
+  const file = join(config.STACK_DIR, "conf", "personal-data.key");
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
+  }
+  return file;
+}
+
 export function serviceComponents(config: StackConfig, env: Record<string, string> = {}): StackComponent[] {
+  const processEnv = processEnvironment();
+  // Least privilege: the services run as the stack's ClickHouse writer unless told otherwise.
+  const clickhouseEnv = processEnv.CLICKHOUSE_USER ? {} : clickhouseWriterEnvironment(config);
+  const personalDataEnv =
+    processEnv.PERSONAL_DATA_KEY || processEnv.PERSONAL_DATA_KEY_FILE
+      ? {}
+      : { PERSONAL_DATA_KEY_FILE: personalDataKeyFile(config) };
   return serviceNames.map((name) => {
     const paths = componentPaths(config, name);
     const port = ports[name];
@@ -29,7 +58,13 @@ export function serviceComponents(config: StackConfig, env: Record<string, strin
         command: process.execPath,
         args: [join(projectRoot, "services", name, "main.ts")],
         cwd: projectRoot,
-        env: { ...processEnvironment(), ...env },
+        env: {
+          ...clickhouseEnv,
+          ...personalDataEnv,
+          ...kafkaServiceEnvironment(config, kafkaUsers[name]),
+          ...processEnv,
+          ...env,
+        },
       }),
       isHealthy: () => httpOk(`http://127.0.0.1:${port}/readyz`),
     });

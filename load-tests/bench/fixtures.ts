@@ -1,6 +1,7 @@
 // Realistic records for every topic, made by the project's own code: the payments generator, the
 // ingest API's validation and encoding, the transformer, and the shipped model. Raw, feature and
 // scored records of one batch describe the same events.
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { loadModel } from "../../services/inference/model.ts";
 import { scoreRecords } from "../../services/inference/scoring.ts";
@@ -115,6 +116,8 @@ export async function buildRecords(
     featuresType: types.features,
     featuresSchemaId: ids.features,
     now: () => now,
+    // The benchmark hashes card ids as production does, with a throwaway key.
+    personalDataKey: randomBytes(32),
   });
   const asKafka: KafkaMessage[] = raw.map((m, i) => ({
     key: Buffer.from(String(m.key)),

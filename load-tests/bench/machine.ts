@@ -30,6 +30,7 @@ export async function describeMachine(env: BenchEnvironment): Promise<Record<str
     avsc: packageVersion("avsc"),
     fastify: packageVersion("fastify"),
     "ClickHouse server": row?.v ?? "unknown",
-    "HTTP load client": `Node fetch (undici ${process.versions.undici ?? "?"}), child process; autocannon ${packageVersion("autocannon")}`,
+    autocannon: packageVersion("autocannon"),
+    "HTTP load client": `autocannon in a child process at saturation; Node fetch (undici ${process.versions.undici ?? "?"}) open loop for fixed-rate runs`,
   };
 }

@@ -112,7 +112,8 @@ async function main(): Promise<void> {
         kafka: kafka ?? { produce: missing, consume: missing, hop: missing },
         avro: avro ?? {},
         onnx: onnx ?? new Map(),
-        clickhouse: clickhouse ?? missing,
+        clickhouse: clickhouse?.rowBinary ?? missing,
+        clickhouseJson: clickhouse?.json,
         http: http ?? missing,
         inferenceModel: "payments",
         inferenceBatch: config.BENCH_INFERENCE_BATCH,
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
 
     notes.push(
       "Stages and the pipeline run in this process (as the test harness runs them); CPU-s/1k events is this process's process.cpuUsage() delta (all threads, including onnxruntime's) over the timed window. The HTTP load client runs as a child process and is not counted.",
-      "HTTP load: autocannon is not installed; a Node fetch (undici) client with BENCH_HTTP_CONNECTIONS concurrent requests posting BENCH_HTTP_BATCH-event JSON arrays, built before the clock starts.",
+      "HTTP load: autocannon in a child process, BENCH_HTTP_CONNECTIONS keep-alive connections posting BENCH_HTTP_BATCH-event JSON arrays built before the clock starts (each event once in the pipeline's count runs); the fixed-rate latency runs use an open loop on Node's fetch instead, since autocannon's rate limit waits for answers.",
       "Transformer/inference/sink alone: a fresh pipeline per run, its input topic pre-loaded with distinct records; progress sampled (group's committed offsets every 20 ms for transformer and inference, rows in ClickHouse every 50 ms for the sink: the monitor service, whose drift monitor also reads the scored topic); rate and CPU taken from the first sample that shows progress to the one that shows every record done, so start-up is excluded.",
       "Whole pipeline: timed from the first HTTP request to the last row counted in ClickHouse (polled every 50 ms). Latency: open-loop fixed rate of half the median maximum, BENCH_LATENCY_BATCH events per request. ingest_time is the raw record's Kafka timestamp (set when the ingest API hands the batch to kafkajs); score_time is taken when a sub-batch is scored, before its transaction commits. ClickHouse visibility: the table is polled for rows past the last seen offset per partition every BENCH_POLL_MS; a row counts as visible when the poll that first returned it was sent (resolution ≈ the poll interval plus the query time).",
       "Bounds: 1 / Σ(1 / raw limit) over the parts a stage uses, each part's median; the pipeline's bound sums every part of every stage. The ingest stage's HTTP parsing and validation are not in its bound (its parts are the Kafka produce and the raw Avro encode); the HTTP row shows that cost alone.",

@@ -1,6 +1,6 @@
 // The ingest API alone: buildIngestApp with a sender that acknowledges at once, so the figure is
 // HTTP + JSON parsing + validation + Avro encoding, without Kafka. Driven by the load client
-// (Node fetch, N connections, big batches) in a child process.
+// (autocannon, N keep-alive connections, big batches) in a child process.
 import type { BatchingSender } from "../../services/shared/kafka/batching-sender.ts";
 import type { BenchEnvironment, BenchPipeline } from "./environment.ts";
 import { runLoadProcess } from "./load-process.ts";

@@ -1,5 +1,6 @@
 // Starts some of the four services in this process for a bench pipeline, wired as the test
 // harness (test/helpers/pipeline-harness.ts) wires them; stop() stops them in reverse order.
+import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { createInferenceMetrics, type InferenceMetrics } from "../../services/inference/metrics.ts";
 import { createInferenceService, type InferenceService } from "../../services/inference/service.ts";
@@ -89,6 +90,7 @@ export async function startServices(
         pipelines: [definition],
         maxBatchRecords: 2000,
         concurrency: 3,
+        personalDataKey: randomBytes(32),
       });
       await created.start();
       stops.push(() => created.stop());

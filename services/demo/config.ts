@@ -1,4 +1,6 @@
 // Settings of `npm run demo`.
+
+import { loadMigrationConfig } from "../monitor/config.ts";
 import { loadConfig, parse, setting } from "../shared/config.ts";
 import { loadConnectionConfig } from "../shared/connection-settings.ts";
 
@@ -9,5 +11,5 @@ export const demoSettings = {
 };
 
 export function loadDemoConfig() {
-  return { ...loadConnectionConfig(), ...loadConfig(demoSettings) };
+  return { ...loadConnectionConfig(), ...loadConfig(demoSettings), admin: loadMigrationConfig() };
 }

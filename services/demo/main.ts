@@ -7,6 +7,7 @@ import { loadStackConfig } from "../../infra/local/config.ts";
 import { serviceComponents } from "../../infra/local/services.ts";
 import { stackDown, stackUp } from "../../infra/local/stack.ts";
 import { createClickHouse } from "../monitor/clickhouse.ts";
+import { migrate } from "../monitor/migrations.ts";
 import { type GeneratorRun, parseDrift, runGenerator } from "../producer/generator/run.ts";
 import { createIngestClient } from "../producer/sdk.ts";
 import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
@@ -28,6 +29,13 @@ async function monitorQualityPass(): Promise<void> {
 async function main(): Promise<void> {
   const config = loadDemoConfig();
   const logger = createLogger({ name: "demo", level: "error" });
+  // The monitor runs without DDL rights: the schema is migrated here, as the administrator.
+  const admin = createClickHouse(config.admin);
+  try {
+    await migrate(admin, config.CLICKHOUSE_DATABASE);
+  } finally {
+    await admin.close();
+  }
   console.log("[demo] starting the services: transformer, inference, monitor, producer");
   const services = serviceComponents(loadStackConfig(), { MONITOR_QUALITY_INTERVAL_SECONDS: "10" });
   // The demo replays history ending now: a monitor still running from an earlier demo has its

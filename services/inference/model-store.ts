@@ -1,7 +1,8 @@
 // Holds the model version in use for a pipeline and swaps in a newer one without a restart.
 // Versions are numbered subfolders of the pipeline's model folder; the highest one that loads wins.
-// A version that fails to load is skipped with an error, and the one in use stays.
-import { existsSync, readdirSync } from "node:fs";
+// A version that fails to load is skipped with an error, and the one in use stays; it is tried
+// again once its files change (a corrupt file replaced in place).
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describeError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
@@ -24,9 +25,25 @@ export function listVersions(modelDir: string): number[] {
     .sort((a, b) => b - a);
 }
 
+/** Names, sizes and modification times of a version's files: changes when any file is replaced. */
+function filesSignature(versionDir: string): string {
+  try {
+    return readdirSync(versionDir)
+      .map((name) => {
+        const stat = statSync(join(versionDir, name));
+        return `${name}:${stat.size}:${stat.mtimeMs}`;
+      })
+      .sort()
+      .join("|");
+  } catch {
+    return "";
+  }
+}
+
 export function createModelStore(modelDir: string, logger: Logger, options: { threads?: number } = {}): ModelStore {
   let current: LoadedModel | undefined;
   let problem: string | undefined = "no model loaded yet";
+  /** Versions that failed to load, with the signature of their files at the time. */
   const failed = new Map<number, string>();
   let refreshing: Promise<number | undefined> | undefined;
 
@@ -34,9 +51,11 @@ export function createModelStore(modelDir: string, logger: Logger, options: { th
     const inUse = current?.manifest.version ?? 0;
     for (const version of listVersions(modelDir)) {
       if (version <= inUse) break;
-      if (failed.has(version)) continue;
+      const versionDir = join(modelDir, String(version));
+      const signature = filesSignature(versionDir);
+      if (failed.get(version) === signature) continue;
       try {
-        const next = await loadModel(join(modelDir, String(version)), options);
+        const next = await loadModel(versionDir, options);
         if (next.manifest.version !== version) {
           await next.release();
           throw new Error(`folder ${version} holds a manifest of version ${next.manifest.version}`);
@@ -52,7 +71,7 @@ export function createModelStore(modelDir: string, logger: Logger, options: { th
         if (previous) setTimeout(() => void previous.release(), 30_000).unref();
         break;
       } catch (error) {
-        failed.set(version, describeError(error));
+        failed.set(version, signature);
         logger.error({ version, error: describeError(error) }, "model version failed to load; keeping the one in use");
         if (!current) problem = `model version ${version} failed to load: ${describeError(error)}`;
       }

@@ -1,9 +1,12 @@
 // The ClickHouse adapter: the only module that imports the ClickHouse client.
 // The SQL it sends must run on ClickHouse 18.16 (Debian's package) as well as on current servers,
 // so it uses no query parameters, no DateTime64 and no settings that 18.16 lacks.
+// The hot tables' inserts go as RowBinary over plain HTTP (Node's fetch): the official client
+// streams only text formats into 18.16, and only the binary format keeps Float64 values exact.
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import type { ConnectionConfig } from "../shared/connection-settings.ts";
 import { describeError, StreamscoreError } from "../shared/errors.ts";
+import type { EncodedRows } from "./row-binary.ts";
 
 export type ClickHouseConfig = Pick<ConnectionConfig, "CLICKHOUSE_URL" | "CLICKHOUSE_USER" | "CLICKHOUSE_PASSWORD">;
 
@@ -12,13 +15,21 @@ export interface ClickHouse {
   command(sql: string): Promise<void>;
   /** Runs a SELECT and returns its rows as objects (64-bit integers arrive as strings). */
   query<Row>(sql: string): Promise<Row[]>;
+  /** Inserts rows as JSONEachRow (small, cold tables). */
   insertRows(table: string, rows: readonly object[]): Promise<void>;
+  /** Inserts rows encoded as RowBinary (see row-binary.ts), bit-exact and without JSON. */
+  insertRowBinary(table: string, encoded: EncodedRows): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
 
 function failure(what: string, error: unknown): StreamscoreError {
-  const message = describeError(error);
+  // fetch reports network failures as "fetch failed" with the socket error as its cause.
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  const message =
+    cause === undefined
+      ? describeError(error)
+      : `${describeError(error)}: ${[cause.code, describeError(cause)].filter(Boolean).join(" ")}`;
   const unreachable = /ECONNREFUSED|ECONNRESET|socket hang up|timeout|EPIPE/i.test(message);
   return new StreamscoreError(
     unreachable ? "CLICKHOUSE_UNAVAILABLE" : "CLICKHOUSE_QUERY_FAILED",
@@ -29,15 +40,18 @@ function failure(what: string, error: unknown): StreamscoreError {
   );
 }
 
+const requestTimeoutMs = 60_000;
+
 export function createClickHouse(config: ClickHouseConfig, database?: string): ClickHouse {
   const client: ClickHouseClient = createClient({
     url: config.CLICKHOUSE_URL,
     username: config.CLICKHOUSE_USER,
     password: config.CLICKHOUSE_PASSWORD,
     database,
-    request_timeout: 60_000,
+    request_timeout: requestTimeoutMs,
     compression: { request: false, response: false },
   });
+  const authorization = `Basic ${Buffer.from(`${config.CLICKHOUSE_USER}:${config.CLICKHOUSE_PASSWORD ?? ""}`).toString("base64")}`;
 
   return {
     async command(sql) {
@@ -60,6 +74,35 @@ export function createClickHouse(config: ClickHouseConfig, database?: string): C
         await client.insert({ table, values: rows as object[], format: "JSONEachRow" });
       } catch (error) {
         throw failure(`ClickHouse insert into ${table} failed`, error);
+      }
+    },
+    async insertRowBinary(table, encoded) {
+      if (encoded.rows === 0) return;
+      const url = new URL(config.CLICKHOUSE_URL);
+      url.searchParams.set("query", `INSERT INTO ${table} (${encoded.columns.join(", ")}) FORMAT RowBinary`);
+      if (database) url.searchParams.set("database", database);
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method: "POST",
+          headers: { authorization, "content-type": "application/octet-stream" },
+          body: encoded.bytes,
+          signal: AbortSignal.timeout(requestTimeoutMs),
+        });
+      } catch (error) {
+        // No answer at all (refused, reset, a kept-alive socket the server had closed, timeout):
+        // the batch is sent again; a row stored twice is folded by the ReplacingMergeTree.
+        const reason = failure(`ClickHouse insert into ${table} failed`, error);
+        throw new StreamscoreError("CLICKHOUSE_UNAVAILABLE", reason.message, { cause: error });
+      }
+      const text = await response.text().catch((error: unknown) => describeError(error));
+      if (!response.ok) {
+        throw new StreamscoreError(
+          "CLICKHOUSE_QUERY_FAILED",
+          `ClickHouse insert into ${table} failed: HTTP ${response.status}: ${text.slice(0, 500)}`,
+          // 503: the server is shutting down or overloaded; the batch can be sent again.
+          { retriable: response.status === 503 },
+        );
       }
     },
     async ping() {

@@ -1,6 +1,6 @@
 // The monitor's settings (plus the shared connection settings).
-import { loadConfig, parse, setting } from "../shared/config.ts";
-import { loadConnectionConfig } from "../shared/connection-settings.ts";
+import { type Environment, loadConfig, parse, secretFromFile, setting } from "../shared/config.ts";
+import { type ConnectionConfig, loadConnectionConfig } from "../shared/connection-settings.ts";
 
 export const monitorSettings = {
   MONITOR_PORT: setting(parse.port(), { default: "8083", doc: "Port of /healthz, /readyz and /metrics." }),
@@ -22,8 +22,36 @@ export const monitorSettings = {
   }),
 };
 
-export function loadMonitorConfig() {
-  return { ...loadConnectionConfig(), ...loadConfig(monitorSettings) };
+export function loadMonitorConfig(env?: Environment) {
+  return { ...loadConnectionConfig(env), ...loadConfig(monitorSettings, env) };
 }
 
 export type MonitorConfig = ReturnType<typeof loadMonitorConfig>;
+
+// DDL needs more than the monitor's user may do: migrations run apart, as an administrator.
+export const migrationSettings = {
+  CLICKHOUSE_ADMIN_USER: setting(parse.string(), {
+    default: "default",
+    doc: "ClickHouse user that applies migrations (`npm run db:migrate`, the demo, the tests); the monitor never does.",
+  }),
+  CLICKHOUSE_ADMIN_PASSWORD: setting(parse.string(), {
+    default: "",
+    doc: "Password of CLICKHOUSE_ADMIN_USER.",
+    secret: true,
+  }),
+  CLICKHOUSE_ADMIN_PASSWORD_FILE: setting(parse.optionalString(), {
+    doc: "File holding the password of CLICKHOUSE_ADMIN_USER (wins over CLICKHOUSE_ADMIN_PASSWORD).",
+  }),
+};
+
+/** The connection settings with the administrator as the ClickHouse user. */
+export function loadMigrationConfig(env?: Environment): ConnectionConfig {
+  const admin = loadConfig(migrationSettings, env);
+  return {
+    ...loadConnectionConfig(env),
+    CLICKHOUSE_USER: admin.CLICKHOUSE_ADMIN_USER,
+    CLICKHOUSE_PASSWORD: admin.CLICKHOUSE_ADMIN_PASSWORD_FILE
+      ? secretFromFile("CLICKHOUSE_ADMIN_PASSWORD_FILE", admin.CLICKHOUSE_ADMIN_PASSWORD_FILE)
+      : admin.CLICKHOUSE_ADMIN_PASSWORD,
+  };
+}

@@ -4,24 +4,28 @@
 // (`drift_metrics`) and Prometheus; a feature that drifts for N windows in a row raises an alert on
 // `<pipeline>.alerts`, and a matching "resolved" event follows after M clean windows.
 //
-// Open windows live in memory: after a restart the monitor resumes from its committed offsets, so
-// windows that were open at the crash are computed from the records after it only (their rows are
-// replaced when recomputed). Run one monitor per pipeline: windows are not merged across instances.
+// It reads no topic of its own: the predictions sink hands it each batch's rows after their insert,
+// so every scored record is decoded once; the sink waits for the batch before, not for this one, so
+// drift statistics overlap the next fetch and insert. Open windows live in memory:
+// after a restart the sink resumes from its committed offsets, so windows that were open at the
+// crash are computed from the records after it only (their rows are replaced when recomputed). Run
+// one monitor per pipeline: windows are not merged across instances.
 
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describeError, isStreamscoreError } from "../shared/errors.ts";
 import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
-import type { Consumer, Kafka, Producer } from "../shared/kafka/client.ts";
+import type { Message, Producer } from "../shared/kafka/client.ts";
 import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import type { Logger } from "../shared/logger.ts";
 import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
-import type { ScoredRecord } from "../shared/pipeline/records.ts";
 import { readSchema } from "../shared/schemas.ts";
 import type { ClickHouse } from "./clickhouse.ts";
 import { createWindow, streamingStatistics, streamingVerdicts, type WindowAccumulator } from "./drift/streaming.ts";
 import { type DriftThresholds, defaultThresholds, type Threshold } from "./drift/thresholds.ts";
 import type { MonitorMetrics } from "./metrics.ts";
+import { encodeRows } from "./row-binary.ts";
+import { driftMetricsTable, type PredictionRow } from "./rows.ts";
 import { AlertState } from "./windowing/alerts.ts";
 import { loadVersionReference, type VersionReference } from "./windowing/reference.ts";
 import { type ClosedWindow, WindowTracker } from "./windowing/windows.ts";
@@ -32,14 +36,22 @@ interface WindowState {
   size: number;
 }
 
+/** What the monitor reads of a stored prediction. */
+export type DriftInput = Pick<PredictionRow, "model_version" | "event_time_ms" | "feature_values" | "label" | "score">;
+
 export interface DriftMonitor {
-  start(): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Queues a partition's stored rows: they are added to their windows, and the windows that close
+   * are stored, after the rows queued earlier. Resolves when the earlier rows are done (rejects if
+   * they failed), so a caller runs at most one batch ahead.
+   */
+  observe(partition: number, rows: readonly DriftInput[]): Promise<void>;
+  /** Resolves when every queued batch is done. */
+  settle(): Promise<void>;
   readonly lastError: string | undefined;
 }
 
 export function createDriftMonitor(deps: {
-  kafka: Kafka;
   registry: SchemaRegistryClient;
   clickhouse: ClickHouse;
   producer: Producer;
@@ -49,7 +61,6 @@ export function createDriftMonitor(deps: {
   definition: PipelineDefinition;
   modelsRoot: string;
   thresholds?: DriftThresholds;
-  groupPrefix?: string;
   now?: () => number;
 }): DriftMonitor {
   const { definition } = deps;
@@ -110,7 +121,7 @@ export function createDriftMonitor(deps: {
     },
   );
 
-  function addRecord(record: ScoredRecord, partition: number): void {
+  function addRecord(record: DriftInput, partition: string): void {
     const ref = reference(record.model_version);
     if (!ref) return;
     const update = (state: WindowState) => {
@@ -118,7 +129,7 @@ export function createDriftMonitor(deps: {
       for (const [name, accumulator] of state.accumulators) {
         const column = state.reference.columns.get(name) ?? -1;
         if (column >= 0) {
-          const value = record.features[column];
+          const value = record.feature_values[column];
           accumulator.add((accumulator.kind === "categorical" ? String(value) : value) as never);
         } else {
           const prediction = accumulator.kind === "categorical" ? record.label : record.score;
@@ -126,7 +137,7 @@ export function createDriftMonitor(deps: {
         }
       }
     };
-    const added = tracker.add(String(record.model_version), record.event_time, update, String(partition), now());
+    const added = tracker.add(String(record.model_version), record.event_time_ms, update, partition, now());
     if (!added) deps.metrics.lateEvents.inc({ pipeline });
   }
 
@@ -209,8 +220,12 @@ export function createDriftMonitor(deps: {
     return { rows, decisions };
   }
 
-  async function publishAlerts(window: ClosedWindow<WindowState>, decisions: Evaluated["decisions"]): Promise<void> {
-    const messages = [];
+  /** Alert transitions of one window, in order, as messages for the alerts topic. */
+  async function alertMessages(
+    window: ClosedWindow<WindowState>,
+    decisions: Evaluated["decisions"],
+    messages: Message[],
+  ): Promise<void> {
     for (const decision of decisions) {
       let state = alerts.get(decision.feature);
       if (!state) {
@@ -242,62 +257,65 @@ export function createDriftMonitor(deps: {
         "drift alert",
       );
     }
-    if (messages.length > 0) await deps.producer.send({ topic: topics.alerts, acks: -1, messages });
   }
 
+  /** Stores the windows that closed with one insert, then sends their alerts in one request. */
   async function closeWindows(): Promise<void> {
-    for (const window of tracker.advance(now())) {
-      const { rows, decisions } = evaluate(window);
-      for (let backoff = 200; ; backoff = Math.min(backoff * 2, 10_000)) {
-        try {
-          if (rows.length > 0) await deps.clickhouse.insertRows(`${deps.database}.drift_metrics`, rows);
-          lastError = undefined;
-          break;
-        } catch (error) {
-          if (!(isStreamscoreError(error) && error.retriable)) throw error;
-          lastError = describeError(error);
-          await sleep(backoff);
-        }
+    const closed = [...tracker.advance(now())].map((window) => ({ window, ...evaluate(window) }));
+    const rows = closed.flatMap((c) => c.rows);
+    for (let backoff = 200; rows.length > 0; backoff = Math.min(backoff * 2, 10_000)) {
+      try {
+        await deps.clickhouse.insertRowBinary(`${deps.database}.drift_metrics`, encodeRows(driftMetricsTable, rows));
+        lastError = undefined;
+        break;
+      } catch (error) {
+        if (!(isStreamscoreError(error) && error.retriable)) throw error;
+        lastError = describeError(error);
+        await sleep(backoff);
       }
-      for (const r of rows as Array<{ feature: string; statistic: string; value: number }>) {
+    }
+    const messages: Message[] = [];
+    for (const { window, rows: windowRows, decisions } of closed) {
+      for (const r of windowRows as Array<{ feature: string; statistic: string; value: number }>) {
         deps.metrics.driftStatistic.set({ pipeline, feature: r.feature, statistic: r.statistic }, r.value);
       }
       deps.metrics.windowsClosed.inc({ pipeline });
-      await publishAlerts(window, decisions);
+      await alertMessages(window, decisions, messages);
     }
+    if (messages.length > 0) await deps.producer.send({ topic: topics.alerts, acks: -1, messages });
     deps.metrics.openWindows.set({ pipeline }, tracker.openWindows);
   }
 
-  const consumer: Consumer = deps.kafka.consumer({
-    groupId: `${deps.groupPrefix ?? "streamscore-monitor"}-${pipeline}-drift`,
-    readUncommitted: false,
-    maxWaitTimeInMs: 200,
-  });
+  // Partitions' batches arrive side by side; windows are updated and closed one batch at a time,
+  // while the sink goes on with its next batch: at most one batch waits here besides the running one.
+  let queue: Promise<void> = Promise.resolve();
+
+  function observeNow(partition: number, rows: readonly DriftInput[]): Promise<void> {
+    const key = String(partition);
+    for (const row of rows) {
+      try {
+        addRecord(row, key);
+      } catch (error) {
+        // A stored row the statistics cannot use (e.g. a feature vector of another length).
+        log.debug({ error: describeError(error) }, "row not monitored");
+      }
+    }
+    return closeWindows();
+  }
 
   return {
     get lastError() {
       return lastError;
     },
-    async start() {
-      await consumer.connect();
-      await consumer.subscribe({ topic: topics.scored, fromBeginning: true });
-      await consumer.run({
-        eachBatch: async ({ batch, heartbeat }) => {
-          await codec.prepare(batch.messages.map((m) => m.value));
-          for (const message of batch.messages) {
-            try {
-              addRecord(codec.decode(message.value).record as ScoredRecord, batch.partition);
-            } catch {
-              // Undecodable scored records are dead-lettered by the predictions sink.
-            }
-          }
-          await closeWindows();
-          await heartbeat();
-        },
+    observe(partition, rows) {
+      const earlier = queue;
+      queue = earlier.then(() => observeNow(partition, rows));
+      // A failure reaches the next caller (and every later one), which fails its batch.
+      queue.catch((error: unknown) => {
+        lastError = describeError(error);
       });
+      return earlier;
     },
-    async stop() {
-      await consumer.disconnect();
-    },
+    settle: () => queue.catch(() => undefined),
   };
 }

@@ -1,8 +1,10 @@
-// Versioned ClickHouse DDL from infra/clickhouse/migrations, applied in order at start-up and
-// recorded in schema_migrations. Files are numbered (NNN_name.sql); ${DATABASE} is the database.
+// Versioned ClickHouse DDL from infra/clickhouse/migrations, applied in order by an administrator
+// (`npm run db:migrate`, the demo, the test harness) and recorded in schema_migrations. The monitor
+// runs as a user without DDL rights and only checks at start that every migration is applied.
+// Files are numbered (NNN_name.sql); ${DATABASE} is the database.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { StreamscoreError } from "../shared/errors.ts";
+import { isStreamscoreError, StreamscoreError } from "../shared/errors.ts";
 import { projectRoot } from "../shared/project.ts";
 import type { ClickHouse } from "./clickhouse.ts";
 
@@ -68,4 +70,28 @@ export async function migrate(clickhouse: ClickHouse, database: string, dir = mi
     applied.push(migration.version);
   }
   return applied;
+}
+
+/** Fails, naming what is missing, unless every migration in `dir` is recorded as applied. */
+export async function checkSchema(clickhouse: ClickHouse, database: string, dir = migrationsDir): Promise<void> {
+  const hint = "apply them with `npm run db:migrate` (as the CLICKHOUSE_ADMIN_USER)";
+  let rows: Array<{ version: number }>;
+  try {
+    rows = await clickhouse.query<{ version: number }>(`SELECT version FROM ${database}.schema_migrations`);
+  } catch (error) {
+    if (isStreamscoreError(error) && error.code === "CLICKHOUSE_UNAVAILABLE") throw error;
+    throw new StreamscoreError(
+      "MIGRATION_MISSING",
+      `ClickHouse database ${database} has no readable schema_migrations table: ${hint}`,
+      { cause: error },
+    );
+  }
+  const done = new Set(rows.map((r) => Number(r.version)));
+  const missing = readMigrations(database, dir).filter((m) => !done.has(m.version));
+  if (missing.length > 0) {
+    throw new StreamscoreError(
+      "MIGRATION_MISSING",
+      `ClickHouse database ${database} lacks migration ${missing.map((m) => `${String(m.version).padStart(3, "0")}_${m.name}`).join(", ")}: ${hint}`,
+    );
+  }
 }

@@ -10,10 +10,20 @@ import { setUpPipeline } from "../shared/pipeline/setup.ts";
 import type { ClickHouse } from "./clickhouse.ts";
 import { createDriftMonitor, type DriftMonitor } from "./drift-monitor.ts";
 import type { MonitorMetrics } from "./metrics.ts";
-import { migrate } from "./migrations.ts";
+import { checkSchema } from "./migrations.ts";
 import { createQualityJob, type QualityJob } from "./quality-job.ts";
-import { deadLetterRow, type LabelRecord, labelRow, predictionRow } from "./rows.ts";
-import { createSink, type Sink } from "./sink.ts";
+import { encodeRows, type RowBinaryTable } from "./row-binary.ts";
+import {
+  deadLetterRow,
+  deadLettersTable,
+  type LabelRecord,
+  labelRow,
+  labelsTable,
+  type PredictionRow,
+  predictionRow,
+  predictionsTable,
+} from "./rows.ts";
+import { createSink, type Sink, type SinkRows } from "./sink.ts";
 
 export interface MonitorService {
   start(): Promise<void>;
@@ -37,7 +47,8 @@ export function createMonitorService(deps: {
   quality: { intervalSeconds: number; lookbackHours: number; labelTimeoutSeconds: number };
   groupPrefix?: string;
 }): MonitorService {
-  const sinks: Array<{ name: string; sink: Sink | DriftMonitor }> = [];
+  const sinks: Array<{ name: string; sink: Sink }> = [];
+  const driftMonitors: Array<{ name: string; drift: DriftMonitor }> = [];
   const qualityJobs: QualityJob[] = [];
   let started = false;
 
@@ -45,32 +56,44 @@ export function createMonitorService(deps: {
    * Rows from Avro records of a topic; a record that cannot be decoded or turned into a row is
    * dead-lettered (acknowledged before the batch's offsets are committed) instead of stopping it.
    */
-  function decodedRows<T>(
+  function decodedRows<T, Row extends object>(
     pipeline: string,
     sourceTopic: string,
     stage: string,
-    toRow: (record: T, partition: number, offset: string) => object,
-  ): (partition: number, messages: KafkaMessage[]) => Promise<object[]> {
+    table: RowBinaryTable<Row>,
+    toRow: (record: T, partition: number, offset: string, nowMs: number) => Row,
+  ): (partition: number, messages: KafkaMessage[]) => Promise<SinkRows<Row>> {
     const codec = createAvroCodec(deps.registry.resolve);
     const dlqTopic = pipelineTopics(pipeline).dlq;
     return async (partition, messages) => {
       await codec.prepare(messages.map((m) => m.value));
-      const rows: object[] = [];
+      const nowMs = Date.now();
+      const rows: Row[] = [];
+      const sources: KafkaMessage[] = [];
       const poison: Message[] = [];
+      const reject = (message: KafkaMessage, error: unknown) => {
+        poison.push(deadLetter(message, { topic: sourceTopic, partition, offset: message.offset }, stage, error));
+        deps.metrics.deadLettered.inc({ pipeline, stage, code: (error as { code?: string }).code ?? "UNEXPECTED" });
+      };
       for (const message of messages) {
         try {
-          rows.push(toRow(codec.decode(message.value).record as T, partition, message.offset));
+          rows.push(toRow(codec.decode(message.value).record as T, partition, message.offset, nowMs));
+          sources.push(message);
         } catch (error) {
-          poison.push(deadLetter(message, { topic: sourceTopic, partition, offset: message.offset }, stage, error));
-          deps.metrics.deadLettered.inc({ pipeline, stage, code: (error as { code?: string }).code ?? "UNEXPECTED" });
+          reject(message, error);
         }
       }
+      const invalid = new Set<number>();
+      const encoded = encodeRows(table, rows, (index, error) => {
+        invalid.add(index);
+        reject(sources[index] as KafkaMessage, error);
+      });
       if (poison.length > 0) await deps.producer.send({ topic: dlqTopic, messages: poison, acks: -1 });
-      return rows;
+      return { rows: invalid.size > 0 ? rows.filter((_, i) => !invalid.has(i)) : rows, encoded };
     };
   }
 
-  function predictionsSink(definition: PipelineDefinition): Sink {
+  function predictionsSink(definition: PipelineDefinition, drift: DriftMonitor): Sink {
     const pipeline = definition.name;
     const topics = pipelineTopics(pipeline);
     const names = featureNames(definition);
@@ -84,9 +107,14 @@ export function createMonitorService(deps: {
       table,
       storedOffsetsQuery: `SELECT source_partition AS partition, toString(max(source_offset)) AS offset FROM ${table} WHERE pipeline = '${pipeline}' GROUP BY source_partition`,
       maxBackoffMs: deps.maxBackoffMs,
-      toRows: decodedRows<ScoredRecord>(pipeline, topics.scored, "sink", (record, partition, offset) =>
-        predictionRow(record, names, partition, offset, Date.now()),
+      toRows: decodedRows<ScoredRecord, PredictionRow>(
+        pipeline,
+        topics.scored,
+        "sink",
+        predictionsTable,
+        (record, partition, offset, nowMs) => predictionRow(record, names, partition, offset, nowMs),
       ),
+      onStored: (partition, rows) => drift.observe(partition, rows),
       onInserted: (partition, rows, seconds, lag) => {
         deps.metrics.rowsInserted.inc({ pipeline, table: "predictions" }, rows);
         deps.metrics.insertSeconds.observe({ pipeline, table: "predictions" }, seconds);
@@ -109,7 +137,11 @@ export function createMonitorService(deps: {
       table,
       storedOffsetsQuery: `SELECT dlq_partition AS partition, toString(max(dlq_offset)) AS offset FROM ${table} WHERE pipeline = '${pipeline}' GROUP BY dlq_partition`,
       maxBackoffMs: deps.maxBackoffMs,
-      toRows: async (partition, messages) => messages.map((m) => deadLetterRow(pipeline, m, partition, Date.now())),
+      toRows: async (partition, messages) => {
+        const nowMs = Date.now();
+        const rows = messages.map((m) => deadLetterRow(pipeline, m, partition, nowMs));
+        return { rows, encoded: encodeRows(deadLettersTable, rows) };
+      },
       onInserted: (_partition, rows) => deps.metrics.rowsInserted.inc({ pipeline, table: "dead_letters" }, rows),
       onRetry: () => deps.metrics.insertRetries.inc({ pipeline, table: "dead_letters" }),
     });
@@ -128,7 +160,7 @@ export function createMonitorService(deps: {
       table,
       storedOffsetsQuery: `SELECT source_partition AS partition, toString(max(source_offset)) AS offset FROM ${table} WHERE pipeline = '${pipeline}' GROUP BY source_partition`,
       maxBackoffMs: deps.maxBackoffMs,
-      toRows: decodedRows<LabelRecord>(pipeline, topics.labels, "labels", (label, partition, offset) =>
+      toRows: decodedRows(pipeline, topics.labels, "labels", labelsTable, (label: LabelRecord, partition, offset) =>
         labelRow(pipeline, label, partition, offset),
       ),
       onInserted: (_partition, rows) => deps.metrics.rowsInserted.inc({ pipeline, table: "labels" }, rows),
@@ -138,11 +170,13 @@ export function createMonitorService(deps: {
 
   return {
     async start() {
-      await migrate(deps.clickhouse, deps.database);
+      await checkSchema(deps.clickhouse, deps.database);
       for (const definition of deps.pipelines) {
         await setUpPipeline(deps.kafka, deps.registry, definition);
         const drift = createDriftMonitor({ ...deps, definition, logger: deps.logger, modelsRoot: deps.modelsRoot });
-        for (const sink of [predictionsSink(definition), deadLettersSink(definition), labelsSink(definition), drift]) {
+        driftMonitors.push({ name: definition.name, drift });
+        // The predictions sink joins its group last, so that it is fetching when start() returns.
+        for (const sink of [deadLettersSink(definition), labelsSink(definition), predictionsSink(definition, drift)]) {
           await sink.start();
           sinks.push({ name: definition.name, sink });
         }
@@ -164,12 +198,17 @@ export function createMonitorService(deps: {
     async stop() {
       for (const job of qualityJobs) job.stop();
       await Promise.all(sinks.map(({ sink }) => sink.stop()));
+      // Windows closed by the last batches are stored before the clients close.
+      await Promise.all(driftMonitors.map(({ drift }) => drift.settle()));
     },
     qualityJobs: () => qualityJobs,
     notReadyReason() {
       if (!started) return "starting";
-      const failing = sinks.find(({ sink }) => sink.lastError !== undefined);
-      return failing ? `${failing.name}: ${failing.sink.lastError}` : undefined;
+      const failing = [
+        ...sinks.map(({ name, sink }) => ({ name, error: sink.lastError })),
+        ...driftMonitors.map(({ name, drift }) => ({ name, error: drift.lastError })),
+      ].find(({ error }) => error !== undefined);
+      return failing ? `${failing.name}: ${failing.error}` : undefined;
     },
   };
 }

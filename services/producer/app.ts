@@ -29,6 +29,8 @@ export interface IngestLimits {
   maxEvents: number;
   maxPendingRecords: number;
   sendTimeoutMs: number;
+  /** A request whose body has not fully arrived by then is cut off (default 15 s). */
+  requestTimeoutMs?: number;
 }
 
 export type EventResult =
@@ -71,12 +73,21 @@ export function buildIngestApp(deps: {
   readiness: Readiness;
   logger: Logger;
 }): FastifyInstance {
-  // A slow or stalled upload is cut off instead of holding a connection and its buffer.
+  // A slow or stalled upload is cut off instead of holding a connection and its buffer: a silent
+  // socket after the timeout, a trickling one at the first check (once a second) after it. Node
+  // checks request deadlines only with a headers timeout no longer than the request timeout, and
+  // Fastify sets its requestTimeout after creating the server, so both go to the server itself.
+  const requestTimeoutMs = deps.limits.requestTimeoutMs ?? 15_000;
   const app = Fastify({
     logger: false,
     bodyLimit: deps.limits.maxBodyBytes,
-    requestTimeout: 15_000,
-    connectionTimeout: 15_000,
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: requestTimeoutMs,
+    http: {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, requestTimeoutMs),
+    },
   });
   const log = deps.logger.child({ module: "ingest" });
 
@@ -145,7 +156,7 @@ export function buildIngestApp(deps: {
     if (!decoded.ok) return fail(decoded.status, "BODY_REFUSED", decoded.message);
     const contentType = String(request.headers["content-type"] ?? "");
     const parsed = contentType.includes("ndjson") ? parseNdjsonBody(decoded.text) : parseJsonBody(decoded.text);
-    if (!parsed.ok) return fail(400, "MALFORMED_BODY", parsed.message);
+    if (!parsed.ok) return fail(400, parsed.error, parsed.message);
     if (parsed.events.length === 0) return fail(400, "NO_EVENTS", "the body holds no events");
     if (parsed.events.length > deps.limits.maxEvents) {
       return fail(

@@ -1,16 +1,22 @@
 // Turns a request body into the list of events it carries: one JSON object, a JSON array of
 // them, or NDJSON (one object per line). Errors say where the body is broken.
 import { gunzipSync } from "node:zlib";
+import { findJsonProblem } from "./json-guard.ts";
 
-export type ParsedBody = { ok: true; events: unknown[] } | { ok: false; message: string };
+export type ParsedBody = { ok: true; events: unknown[] } | { ok: false; error: string; message: string };
+
+/** Events are flat records; an array of them is two levels deep. Deeper nesting is refused. */
+export const maxJsonDepth = 8;
 
 export function parseJsonBody(text: string): ParsedBody {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, message: `malformed JSON: ${(error as Error).message}` };
+    return { ok: false, error: "MALFORMED_BODY", message: `malformed JSON: ${(error as Error).message}` };
   }
+  const problem = findJsonProblem(text, maxJsonDepth);
+  if (problem) return { ok: false, error: problem.code, message: problem.message };
   if (Array.isArray(value)) return { ok: true, events: value };
   return { ok: true, events: [value] };
 }
@@ -24,8 +30,14 @@ export function parseNdjsonBody(text: string): ParsedBody {
     try {
       events.push(JSON.parse(line));
     } catch (error) {
-      return { ok: false, message: `malformed JSON on line ${i + 1}: ${(error as Error).message}` };
+      return {
+        ok: false,
+        error: "MALFORMED_BODY",
+        message: `malformed JSON on line ${i + 1}: ${(error as Error).message}`,
+      };
     }
+    const problem = findJsonProblem(line, maxJsonDepth);
+    if (problem) return { ok: false, error: problem.code, message: `line ${i + 1}: ${problem.message}` };
   }
   return { ok: true, events };
 }

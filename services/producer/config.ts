@@ -20,6 +20,10 @@ export const producerSettings = {
     default: "10000",
     doc: "How long a request waits for Kafka before it gets 503.",
   }),
+  INGEST_REQUEST_TIMEOUT_MS: setting(parse.positiveInt(), {
+    default: "15000",
+    doc: "A request whose body has not fully arrived by then is closed (slow or stalled uploads).",
+  }),
   INGEST_API_KEYS_FILE: setting(parse.optionalString(), {
     doc: "JSON file of hashed API keys (`npm run cli -- keys create`); unset leaves the API open, for loopback development.",
   }),

@@ -66,6 +66,7 @@ runService({
         maxEvents: config.INGEST_MAX_EVENTS,
         maxPendingRecords: config.INGEST_MAX_PENDING_RECORDS,
         sendTimeoutMs: config.INGEST_SEND_TIMEOUT_MS,
+        requestTimeoutMs: config.INGEST_REQUEST_TIMEOUT_MS,
       },
       metrics: createProducerMetrics(registry),
       registry,

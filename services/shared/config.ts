@@ -1,6 +1,7 @@
 // Typed, validated configuration from environment variables. Each setting carries its default and
 // a one-line doc, so start-up errors name every bad variable and the README table is generated
 // from the same source. This is the only module that reads process.env.
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { StreamscoreError } from "./errors.ts";
 
@@ -47,6 +48,25 @@ export function loadConfig<S extends Settings>(settings: S, env: Environment = p
     throw new StreamscoreError("CONFIG_INVALID", `invalid configuration:\n  ${problems.join("\n  ")}`);
   }
   return values as ConfigOf<S>;
+}
+
+/**
+ * A secret handed over as a file (a mounted secret, or one the local stack generated): its text
+ * without the trailing newline. The error names the setting and the path, never the content.
+ */
+export function secretFromFile(name: string, path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? "unreadable";
+    throw new StreamscoreError("CONFIG_INVALID", `invalid configuration:\n  ${name}: cannot read ${path} (${reason})`);
+  }
+  const secret = text.replace(/\r?\n$/, "");
+  if (secret.length === 0) {
+    throw new StreamscoreError("CONFIG_INVALID", `invalid configuration:\n  ${name}: ${path} is empty`);
+  }
+  return secret;
 }
 
 /** Rows for the README's configuration table. */

@@ -27,6 +27,7 @@ runService({
       pipelines: config.PIPELINES.map(getPipeline),
       maxBatchRecords: config.TRANSFORMER_MAX_BATCH,
       concurrency: config.TRANSFORMER_CONCURRENCY,
+      personalDataKey: config.PERSONAL_DATA_KEY,
     });
     const ops = buildOpsServer(registry, service);
     await ops.listen({ host: "127.0.0.1", port: config.TRANSFORMER_PORT });

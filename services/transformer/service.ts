@@ -8,7 +8,9 @@ import type { Logger } from "../shared/logger.ts";
 import { type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
 import { featuresSchema } from "../shared/pipeline/records.ts";
 import { setUpPipeline } from "../shared/pipeline/setup.ts";
+import { readSchema } from "../shared/schemas.ts";
 import type { TransformerMetrics } from "./metrics.ts";
+import { createPersonalData } from "./personal-data.ts";
 import { createPipelineTransformer } from "./transformer.ts";
 
 export interface TransformerService {
@@ -28,7 +30,11 @@ export function createTransformerService(deps: {
   /** Consumer group; one per pipeline is derived from it. */
   groupPrefix?: string;
   now?: () => number;
+  /** HMAC key for personal fields marked `hash` (PERSONAL_DATA_KEY_FILE). */
+  personalDataKey?: string | Buffer;
 }): TransformerService {
+  // A pipeline that hashes personal fields without a key fails here, before anything connects.
+  for (const definition of deps.pipelines) createPersonalData(definition, deps.personalDataKey);
   const processors: Array<{ name: string; processor: TransactionalProcessor }> = [];
   const now = deps.now ?? Date.now;
 
@@ -36,13 +42,15 @@ export function createTransformerService(deps: {
     const pipeline = definition.name;
     const topics = pipelineTopics(pipeline);
     const ids = await setUpPipeline(deps.kafka, deps.registry, definition);
-    const codec = createAvroCodec(deps.registry.resolve);
+    // Raw records are read with the pipeline's schema whatever (compatible) version wrote them.
+    const codec = createAvroCodec(deps.registry.resolve, { reader: parseAvroSchema(readSchema(definition.schema)) });
     const transformer = createPipelineTransformer({
       definition,
       codec,
       featuresType: parseAvroSchema(featuresSchema(definition)),
       featuresSchemaId: ids.features,
       now,
+      personalDataKey: deps.personalDataKey,
       onStats: (stats) => {
         deps.metrics.duplicates.inc({ pipeline }, stats.duplicates);
         deps.metrics.recordsOut.inc({ pipeline, topic: topics.features }, stats.transformed);

@@ -4,13 +4,14 @@
 import { StreamscoreError } from "../shared/errors.ts";
 import type { AvroCodec, AvroType } from "../shared/kafka/avro-codec.ts";
 import type { KafkaMessage, Message } from "../shared/kafka/client.ts";
-import { deadLetter } from "../shared/kafka/dead-letter.ts";
+import { deadLetter, type SourcePosition } from "../shared/kafka/dead-letter.ts";
 import type { OutputBatch } from "../shared/kafka/transactional-processor.ts";
 import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
 import { decodeState, encodeState } from "./changelog.ts";
 import { cleanRecord, type RawRecord } from "./cleaning.ts";
 import { addEvent, type EntityState, emptyEntityState, isDuplicate, stateRetention } from "./entity-state.ts";
 import { computeFeatures } from "./features.ts";
+import { createPersonalData } from "./personal-data.ts";
 
 export interface TransformStats {
   transformed: number;
@@ -33,9 +34,12 @@ export function createPipelineTransformer(deps: {
   featuresType: AvroType;
   featuresSchemaId: number;
   now: () => number;
+  /** HMAC key for the fields the definition marks `hash`; required when there are any. */
+  personalDataKey?: string | Buffer;
   onStats?: (stats: TransformStats) => void;
 }): PipelineTransformer {
   const { definition, codec } = deps;
+  const personal = createPersonalData(definition, deps.personalDataKey);
   const topics = pipelineTopics(definition.name);
   const retention = stateRetention(definition);
   const names = featureNames(definition);
@@ -49,6 +53,15 @@ export function createPipelineTransformer(deps: {
   const FeaturesRecord = (deps.featuresType as unknown as { recordConstructor: new (...values: unknown[]) => object })
     .recordConstructor;
   const states = new Map<number, Map<string, EntityState>>();
+
+  // With personal fields, a dead letter keeps the (hashed) key and the reason but not the value:
+  // the original stays in the raw topic at the x-original-* position.
+  function toDeadLetter(message: KafkaMessage, source: SourcePosition, stage: string, error: unknown): Message {
+    const letter = deadLetter(message, source, stage, error);
+    if (!personal.active) return letter;
+    const key = message.key && personal.hashesKey ? personal.pseudonym(message.key.toString()) : message.key;
+    return { key, value: null, headers: { ...letter.headers, "x-personal-data": "value removed" } };
+  }
 
   function partitionState(partition: number): Map<string, EntityState> {
     let entities = states.get(partition);
@@ -74,18 +87,19 @@ export function createPipelineTransformer(deps: {
         try {
           record = codec.decode(message.value).record as RawRecord;
         } catch (error) {
-          dlq.push(deadLetter(message, { topic: topics.raw, partition, offset: message.offset }, "decode", error));
+          dlq.push(toDeadLetter(message, { topic: topics.raw, partition, offset: message.offset }, "decode", error));
           stats.deadLettered.push({ stage: "decode", code: (error as StreamscoreError).code ?? "UNEXPECTED" });
           continue;
         }
         const cleaned = cleanRecord(definition.cleaning, definition.eventTime, record, now);
         if (!cleaned.ok) {
           const error = new StreamscoreError("CLEANING_REJECTED", `${cleaned.field} ${cleaned.reason}`);
-          dlq.push(deadLetter(message, { topic: topics.raw, partition, offset: message.offset }, "clean", error));
+          dlq.push(toDeadLetter(message, { topic: topics.raw, partition, offset: message.offset }, "clean", error));
           stats.deadLettered.push({ stage: "clean", code: error.code });
           continue;
         }
         const event = cleaned.record;
+        personal.protect(event);
         const entity = String(event[definition.entityKey]);
         const eventId = String(event[definition.cleaning.dedupe.key]);
         const eventTime = Number(event[definition.eventTime]);

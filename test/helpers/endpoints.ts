@@ -2,7 +2,9 @@
 // endpoints given in the environment; else containers, when a Docker engine answers; else the
 // local stack (`npm run stack:up`), started here when it is not running.
 
-import { loadStackConfig } from "../../infra/local/config.ts";
+import { clickhouseCredentials, writerUser } from "../../infra/local/clickhouse.ts";
+import { componentPaths } from "../../infra/local/component.ts";
+import { loadStackConfig, type StackConfig } from "../../infra/local/config.ts";
 import { stackComponents, stackDown, stackUp } from "../../infra/local/stack.ts";
 import { loadConfig, parse, processEnvironment, setting } from "../../services/shared/config.ts";
 import { loadConnectionConfig } from "../../services/shared/connection-settings.ts";
@@ -14,6 +16,8 @@ export interface Endpoints {
   clickhouseUrl: string;
   clickhouseUser: string;
   clickhousePassword: string;
+  /** A ClickHouse user without DDL rights, limited to the `streamscore` database (local stack only). */
+  clickhouseWriter?: { user: string; password: string };
 }
 
 export const testSettings = {
@@ -57,6 +61,12 @@ async function dockerAnswers(): Promise<boolean> {
   }
 }
 
+function stackWriter(config: StackConfig): Endpoints["clickhouseWriter"] {
+  if (!config.STACK_COMPONENTS.includes("clickhouse")) return undefined;
+  const credentials = clickhouseCredentials(componentPaths(config, "clickhouse").confDir);
+  return { user: writerUser, password: credentials.writer };
+}
+
 async function fromLocalStack(keep: boolean): Promise<ResolvedEndpoints> {
   const config = loadStackConfig();
   // Prometheus too: the tests check its config with promtool, which comes with it.
@@ -70,6 +80,7 @@ async function fromLocalStack(keep: boolean): Promise<ResolvedEndpoints> {
       clickhouseUrl: `http://127.0.0.1:${config.STACK_CLICKHOUSE_HTTP_PORT}`,
       clickhouseUser: "default",
       clickhousePassword: "",
+      clickhouseWriter: stackWriter(config),
     },
     teardown: async () => {
       if (!keep && started.length > 0) await stackDown(components, console.log, started);

@@ -18,6 +18,16 @@ export function testConnectionConfig(): ConnectionConfig {
   });
 }
 
+/**
+ * The same settings as the restricted writer the services run as on the local stack (no DDL, the
+ * `streamscore` database only); undefined where the servers did not come from the local stack.
+ */
+export function testWriterConfig(): ConnectionConfig | undefined {
+  const writer = inject("endpoints").clickhouseWriter;
+  if (!writer) return undefined;
+  return { ...testConnectionConfig(), CLICKHOUSE_USER: writer.user, CLICKHOUSE_PASSWORD: writer.password };
+}
+
 /** A name no other test (or earlier run) uses: tests never share topics, groups or tables. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;

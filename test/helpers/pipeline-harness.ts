@@ -1,5 +1,6 @@
 // Runs the four services in this process for a pipeline under a unique name, against the real
 // servers, with a ClickHouse database of its own; stop() tears everything down.
+import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { createInferenceMetrics } from "../../services/inference/metrics.ts";
 import { createInferenceService, type InferenceService } from "../../services/inference/service.ts";
@@ -7,7 +8,7 @@ import { type ClickHouse, createClickHouse } from "../../services/monitor/clickh
 import { createMonitorMetrics } from "../../services/monitor/metrics.ts";
 import { migrate } from "../../services/monitor/migrations.ts";
 import { createMonitorService, type MonitorService } from "../../services/monitor/service.ts";
-import { buildIngestApp, type IngestPipeline } from "../../services/producer/app.ts";
+import { buildIngestApp, type IngestAuth, type IngestPipeline } from "../../services/producer/app.ts";
 import { createProducerMetrics } from "../../services/producer/metrics.ts";
 import { createIngestClient, type IngestClient } from "../../services/producer/sdk.ts";
 import { createEventValidator } from "../../services/producer/validation.ts";
@@ -21,8 +22,8 @@ import {
   type Producer,
 } from "../../services/shared/kafka/client.ts";
 import { createSchemaRegistry, type SchemaRegistryClient } from "../../services/shared/kafka/registry.ts";
-import { createLogger } from "../../services/shared/logger.ts";
-import { createRegistry } from "../../services/shared/metrics.ts";
+import { createLogger, type Logger } from "../../services/shared/logger.ts";
+import { createRegistry, type Registry } from "../../services/shared/metrics.ts";
 import { type PipelineDefinition, pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { setUpPipeline } from "../../services/shared/pipeline/setup.ts";
 import { getPipeline } from "../../services/shared/pipelines/index.ts";
@@ -44,9 +45,15 @@ export interface PipelineHarness {
   /** Idempotent producer for writing straight to the pipeline's topics. */
   producer: Producer;
   client: IngestClient;
+  /** Base URL of the ingest API (http://127.0.0.1:1 when the producer runs elsewhere). */
+  ingestUrl: string;
   inference: InferenceService | undefined;
   monitor: MonitorService | undefined;
   rawSchemaId: number;
+  /** The HMAC key the transformer hashes personal fields with. */
+  personalDataKey: Buffer;
+  /** Each in-process service's metrics, e.g. to count batch failures (retries) after a run. */
+  metrics: Partial<Record<ServiceName, Registry>>;
   stop(): Promise<void>;
 }
 
@@ -56,30 +63,54 @@ export async function startPipelineHarness(options: {
   services?: ServiceName[];
   /** Folder the model directories are relative to (default: the project root). */
   modelsRoot?: string;
+  /** Kafka clients for set-up and per service (e.g. one SASL principal each); default: one client for all. */
+  kafka?: { admin: Kafka; forService(service: ServiceName): Kafka };
+  /** Runs once the topics exist, before the services start (e.g. to grant ACLs). */
+  beforeServices?: (definition: PipelineDefinition) => Promise<void>;
+  /**
+   * Runs the monitor as this restricted ClickHouse user (see testWriterConfig) in the `streamscore`
+   * database, which the writer is limited to; the pipeline's unique name keeps its rows apart, and
+   * stop() deletes them. Default: the administrator, in a database of the test's own.
+   */
+  monitorClickHouse?: ConnectionConfig;
+  /** Root logger of every service (default: warnings and above, to the test's output). */
+  logger?: Logger;
+  /** API keys the ingest API demands (default: none, open on loopback). */
+  auth?: IngestAuth;
 }): Promise<PipelineHarness> {
   const name = uniqueName(`t-${options.base}`).replace(/_/g, "-").toLowerCase();
   const definition = getPipeline(`${name}=${options.base}`);
   const services = new Set(options.services ?? ["producer", "transformer", "inference", "monitor"]);
   const config = testConnectionConfig();
-  const database = uniqueName("streamscore_test");
-  const logger = createLogger({ name: "test", level: "warn" });
-  const kafka = createKafka(config, logger, name);
+  const personalDataKey = randomBytes(32);
+  const sharedDatabase = options.monitorClickHouse !== undefined;
+  const database = sharedDatabase ? "streamscore" : uniqueName("streamscore_test");
+  const logger = options.logger ?? createLogger({ name: "test", level: "warn" });
+  const kafka = options.kafka?.admin ?? createKafka(config, logger, name);
+  const kafkaFor = (service: ServiceName) => options.kafka?.forService(service) ?? kafka;
   const registry = createSchemaRegistry(config);
   const clickhouse = createClickHouse(config);
   await migrate(clickhouse, database);
   const ids = await setUpPipeline(kafka, registry, definition);
+  await options.beforeServices?.(definition);
   const stops: Array<() => Promise<void>> = [];
+  const metrics: Partial<Record<ServiceName, Registry>> = {};
+  const metricsOf = (service: ServiceName) => {
+    metrics[service] = createRegistry(service);
+    return metrics[service];
+  };
 
   let transformer: TransformerService | undefined;
   if (services.has("transformer")) {
     transformer = createTransformerService({
-      kafka,
+      kafka: kafkaFor("transformer"),
       registry,
       logger,
-      metrics: createTransformerMetrics(createRegistry("transformer")),
+      metrics: createTransformerMetrics(metricsOf("transformer")),
       pipelines: [definition],
       maxBatchRecords: 2000,
       concurrency: 3,
+      personalDataKey,
     });
     await transformer.start();
     stops.push(() => (transformer as TransformerService).stop());
@@ -87,10 +118,10 @@ export async function startPipelineHarness(options: {
   let inference: InferenceService | undefined;
   if (services.has("inference")) {
     inference = createInferenceService({
-      kafka,
+      kafka: kafkaFor("inference"),
       registry,
       logger,
-      metrics: createInferenceMetrics(createRegistry("inference")),
+      metrics: createInferenceMetrics(metricsOf("inference")),
       pipelines: [definition],
       batchSize: 256,
       maxTransactionRecords: 2000,
@@ -108,14 +139,21 @@ export async function startPipelineHarness(options: {
   stops.push(() => producer.disconnect());
   let monitor: MonitorService | undefined;
   if (services.has("monitor")) {
+    const monitorProducer = options.kafka ? createIdempotentProducer(kafkaFor("monitor")) : producer;
+    if (monitorProducer !== producer) {
+      await monitorProducer.connect();
+      stops.push(() => monitorProducer.disconnect());
+    }
+    const monitorClickHouse = options.monitorClickHouse ? createClickHouse(options.monitorClickHouse) : clickhouse;
+    if (monitorClickHouse !== clickhouse) stops.push(() => monitorClickHouse.close());
     monitor = createMonitorService({
-      kafka,
+      kafka: kafkaFor("monitor"),
       registry,
-      clickhouse,
-      producer,
+      clickhouse: monitorClickHouse,
+      producer: monitorProducer,
       database,
       logger,
-      metrics: createMonitorMetrics(createRegistry("monitor")),
+      metrics: createMonitorMetrics(metricsOf("monitor")),
       pipelines: [definition],
       maxBackoffMs: 1000,
       modelsRoot: options.modelsRoot ?? projectRoot,
@@ -128,7 +166,7 @@ export async function startPipelineHarness(options: {
 
   let baseUrl = "http://127.0.0.1:1";
   if (services.has("producer")) {
-    const ingestProducer = createIdempotentProducer(kafka);
+    const ingestProducer = createIdempotentProducer(kafkaFor("producer"));
     await ingestProducer.connect();
     const schema = readSchema(definition.schema) as Parameters<typeof createEventValidator>[1];
     const type = parseAvroSchema(schema);
@@ -139,7 +177,7 @@ export async function startPipelineHarness(options: {
       type,
       validate: createEventValidator(type, schema),
     };
-    const metricsRegistry = createRegistry("producer");
+    const metricsRegistry = metricsOf("producer");
     const app = buildIngestApp({
       pipelines: new Map([[name, pipeline]]),
       sender: createBatchingSender(ingestProducer, { lingerMs: 2, maxBatchRecords: 5000, timeoutMs: 10_000 }),
@@ -148,6 +186,7 @@ export async function startPipelineHarness(options: {
       registry: metricsRegistry,
       readiness: { notReadyReason: () => undefined },
       logger,
+      auth: options.auth,
     });
     await app.listen({ host: "127.0.0.1", port: 0 });
     baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -166,12 +205,16 @@ export async function startPipelineHarness(options: {
     clickhouse,
     producer,
     client: createIngestClient({ baseUrl }),
+    ingestUrl: baseUrl,
     inference,
     monitor,
     rawSchemaId: ids.raw,
+    personalDataKey,
+    metrics,
     async stop() {
       for (const stop of stops.reverse()) await stop().catch(() => undefined);
-      await clickhouse.command(`DROP DATABASE IF EXISTS ${database}`).catch(() => undefined);
+      if (sharedDatabase) await deletePipelineRows(clickhouse, database, name);
+      else await clickhouse.command(`DROP DATABASE IF EXISTS ${database}`).catch(() => undefined);
       const admin = kafka.admin();
       await admin.connect();
       const topics = Object.values(pipelineTopics(name));
@@ -180,4 +223,13 @@ export async function startPipelineHarness(options: {
       await clickhouse.close();
     },
   };
+}
+
+/** Removes one pipeline's rows from a database other tests share (a mutation; runs in the background). */
+async function deletePipelineRows(clickhouse: ClickHouse, database: string, pipeline: string): Promise<void> {
+  for (const table of ["predictions", "dead_letters", "drift_metrics", "labels", "model_quality"]) {
+    await clickhouse
+      .command(`ALTER TABLE ${database}.${table} DELETE WHERE pipeline = '${pipeline}'`)
+      .catch(() => undefined);
+  }
 }

@@ -52,7 +52,7 @@ export function paymentPoison(template: PaymentEventRecord, paymentsSchemaId: nu
           }),
         ),
       },
-      code: "CLEANING_REJECTED",
+      code: "SCHEMA_INCOMPATIBLE",
     },
     {
       what: "NaN amount",
@@ -68,6 +68,42 @@ export function paymentPoison(template: PaymentEventRecord, paymentsSchemaId: nu
       what: "missing card id",
       message: { key: "p8", value: encode({ event_id: "poison-nocard", card_id: "" }) },
       code: "CLEANING_REJECTED",
+    },
+  ];
+}
+
+/** A poison record for any topic of Avro records in the Confluent wire format. */
+export interface PoisonKind {
+  what: string;
+  code: string;
+  value: Buffer;
+}
+
+/** Just under the broker's default message.max.bytes (1 MiB), with room for dead-letter headers. */
+export const oversizedBytes = 900_000;
+
+/**
+ * What can be wrong with a record's framing, for any topic: `body` is a valid Avro body of the
+ * topic's schema `schemaId`. Random bytes never start with the magic byte 0.
+ */
+export function framingPoison(schemaId: number, body: Buffer, random: () => number): PoisonKind[] {
+  const noise = Buffer.from(Array.from({ length: 1 + Math.floor(random() * 200) }, () => Math.floor(random() * 256)));
+  noise[0] = 1 + Math.floor(random() * 255);
+  const framed = encodeWireFormat(schemaId, body);
+  return [
+    { what: "random bytes", code: "WIRE_FORMAT_INVALID", value: noise },
+    { what: "empty value", code: "WIRE_FORMAT_INVALID", value: Buffer.alloc(0) },
+    {
+      what: "bad magic byte",
+      code: "WIRE_FORMAT_INVALID",
+      value: Buffer.concat([Buffer.from([1]), framed.subarray(1)]),
+    },
+    { what: "unknown schema id", code: "SCHEMA_NOT_FOUND", value: encodeWireFormat(0x7ffffff0, body) },
+    { what: "truncated Avro body", code: "AVRO_DECODE_FAILED", value: framed.subarray(0, framed.length - 3) },
+    {
+      what: "oversized record (a valid record and 900 kB of trailing bytes)",
+      code: "AVRO_DECODE_FAILED",
+      value: Buffer.concat([framed, Buffer.alloc(oversizedBytes - framed.length, 1)]),
     },
   ];
 }

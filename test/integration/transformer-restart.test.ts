@@ -42,6 +42,7 @@ describe("transformer killed with SIGKILL, then stopped with SIGTERM, mid-stream
         SCHEMA_REGISTRY_URL: h.config.SCHEMA_REGISTRY_URL,
         TRANSFORMER_PORT: String(port),
         TRANSFORMER_MAX_BATCH: "200",
+        PERSONAL_DATA_KEY: h.personalDataKey.toString("hex"),
         LOG_LEVEL: "warn",
       },
       stdio: "ignore",

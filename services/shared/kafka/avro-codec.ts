@@ -47,9 +47,35 @@ export interface AvroCodec {
   encode(schemaId: number, type: AvroType, record: unknown): Buffer;
 }
 
-export function createAvroCodec(resolve: SchemaResolver): AvroCodec {
+/**
+ * With a `reader` schema, records are decoded with their writer's schema (by id) and resolved to
+ * the reader's, Avro's schema evolution: fields the writer lacks get the reader's defaults, fields
+ * the reader lacks are dropped. A writer schema the reader cannot resolve is refused per record
+ * (SCHEMA_INCOMPATIBLE). Records written with the reader's own schema are decoded directly.
+ */
+export function createAvroCodec(resolve: SchemaResolver, options: { reader?: AvroType } = {}): AvroCodec {
   const types = new Map<number, AvroType>();
   const unknownIds = new Set<number>();
+  const { reader } = options;
+  /** Per writer schema id: its resolver to the reader, undefined when they are the same, or why not. */
+  const resolvers = new Map<number, avro.Resolver | undefined | StreamscoreError>();
+
+  function addType(id: number, type: AvroType): void {
+    types.set(id, type);
+    if (!reader || type.equals(reader)) return;
+    try {
+      resolvers.set(id, reader.createResolver(type));
+    } catch (error) {
+      resolvers.set(
+        id,
+        new StreamscoreError(
+          "SCHEMA_INCOMPATIBLE",
+          `records of schema ${id} cannot be read with this pipeline's schema: ${describeError(error)}`,
+          { cause: error },
+        ),
+      );
+    }
+  }
 
   return {
     async prepare(values) {
@@ -61,7 +87,7 @@ export function createAvroCodec(resolve: SchemaResolver): AvroCodec {
       }
       for (const id of missing) {
         try {
-          types.set(id, await resolve(id));
+          addType(id, await resolve(id));
         } catch (error) {
           if (error instanceof StreamscoreError && error.code === "SCHEMA_NOT_FOUND") unknownIds.add(id);
           else throw error;
@@ -72,8 +98,10 @@ export function createAvroCodec(resolve: SchemaResolver): AvroCodec {
       const { schemaId, body } = decodeWireFormat(value);
       const type = types.get(schemaId);
       if (!type) throw new StreamscoreError("SCHEMA_NOT_FOUND", `schema id ${schemaId} is not in the registry`);
+      const resolver = resolvers.get(schemaId);
+      if (resolver instanceof StreamscoreError) throw resolver;
       try {
-        const { value: record, offset } = type.decode(body, 0);
+        const { value: record, offset } = resolver && reader ? reader.decode(body, 0, resolver) : type.decode(body, 0);
         if (offset !== body.length) {
           throw new Error(offset < 0 ? "truncated body" : `${body.length - offset} trailing bytes`);
         }

@@ -85,6 +85,14 @@ export function createSchemaRegistry(
           }
         }
       } catch (error) {
+        // A schema the subject's BACKWARD rule refuses (HTTP 409) must never be retried or written.
+        if ((error as { status?: number }).status === 409 || /incompatible/i.test(describeError(error))) {
+          throw new StreamscoreError(
+            "SCHEMA_INCOMPATIBLE",
+            `the registry refused the schema for ${subject} as incompatible with its earlier versions (compatibility BACKWARD): ${describeError(error)}`,
+            { cause: error },
+          );
+        }
         throw new StreamscoreError(
           "SCHEMA_REGISTRY_UNAVAILABLE",
           `registering ${subject} failed: ${describeError(error)}`,

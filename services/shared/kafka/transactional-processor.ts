@@ -6,6 +6,7 @@
 // batch is retried from the last committed offset.
 import { describeError, isStreamscoreError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { transactionalIdPrefix } from "./acls.ts";
 import {
   type Consumer,
   type Kafka,
@@ -83,7 +84,7 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
     const existing = producers.get(partition);
     if (existing) return existing;
     const producer = options.kafka.producer({
-      transactionalId: `${options.service}-${options.inputTopic}-${partition}`,
+      transactionalId: `${transactionalIdPrefix(options.service, options.inputTopic)}${partition}`,
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,

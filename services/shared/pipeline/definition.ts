@@ -127,6 +127,12 @@ export const pipelineSchema = z
     entityKey: fieldName,
     eventTime: fieldName,
     partitions: z.number().int().positive().default(3),
+    /**
+     * Personal fields (e.g. a card number) and what the transformer does with them before anything
+     * leaves it: `hash` replaces the value with a keyed HMAC (stable, so per-entity state and
+     * partitioning by key still work), `drop` removes it. Raw records keep what producers sent.
+     */
+    personal: z.record(fieldName, z.enum(["hash", "drop"])).default({}),
     cleaning: cleaningSchema,
     features: z.array(featureSchema).min(1),
     model: z.object({ directory: z.string(), name: z.string() }).strict(),
@@ -157,6 +163,13 @@ export function definePipeline(input: z.input<typeof pipelineSchema>): PipelineD
     throw new StreamscoreError("CONFIG_INVALID", `pipeline "${name}" is invalid:\n  ${problems.join("\n  ")}`);
   }
   const definition = parsed.data;
+  const personalProblems = personalDataProblems(definition);
+  if (personalProblems.length > 0) {
+    throw new StreamscoreError(
+      "CONFIG_INVALID",
+      `pipeline "${definition.name}" is invalid:\n  ${personalProblems.join("\n  ")}`,
+    );
+  }
   const names = featureNames(definition);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
   if (duplicate) {
@@ -166,6 +179,28 @@ export function definePipeline(input: z.input<typeof pipelineSchema>): PipelineD
     );
   }
   return definition;
+}
+
+/**
+ * Personal fields must not feed features, must not be echoed by a cleaning rule's message, and the
+ * fields records are identified by can only be hashed (dropping them would lose the record's identity).
+ */
+function personalDataProblems(definition: PipelineDefinition): string[] {
+  const problems: string[] = [];
+  const identifying = new Set([definition.entityKey, definition.eventId, definition.cleaning.dedupe.key]);
+  for (const [field, action] of Object.entries(definition.personal)) {
+    const where = `personal.${field}`;
+    if (field === definition.eventTime) problems.push(`${where}: the event-time field cannot be personal`);
+    if (action === "drop" && identifying.has(field)) {
+      problems.push(`${where}: "${field}" identifies records (entity key, event id or de-duplication key); hash it`);
+    }
+    const feature = definition.features.find((f) => f.source === field);
+    if (feature) problems.push(`${where}: feature "${feature.name}" reads it; personal fields cannot be features`);
+    if (field in definition.cleaning.allowed || field in definition.cleaning.ranges) {
+      problems.push(`${where}: an allowed-values or range rule would quote it in dead-letter messages`);
+    }
+  }
+  return problems;
 }
 
 /** The model's input columns, in order: one-hot features expand to one column per category. */

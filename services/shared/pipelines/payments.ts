@@ -13,6 +13,9 @@ export const payments = definePipeline({
   entityKey: "card_id",
   eventTime: "event_time",
   partitions: 3,
+  // The card number is the entity key: hashed, so per-card features still work; the device
+  // fingerprint feeds nothing and is dropped.
+  personal: { card_id: "hash", device_id: "drop" },
   cleaning: {
     required: ["event_id", "card_id", "merchant_id", "amount", "event_time"],
     ranges: { amount: { min: 0, max: 1_000_000 } },

@@ -59,6 +59,20 @@ describe("model store", () => {
     expect(store.problem).toMatch(/does not match the manifest's sha256/);
   });
 
+  it("tries a failed version again once its files are replaced, not before", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "models-"));
+    const version = copyVersion(dir, 1);
+    const good = readFileSync(join(version, "model.onnx"));
+    corrupt(version);
+    store = createModelStore(dir, logger);
+    expect(await store.refresh()).toBeUndefined();
+    expect(await store.refresh()).toBeUndefined();
+    expect(store.problem).toMatch(/model version 1 failed to load/);
+    writeFileSync(join(version, "model.onnx"), good);
+    expect(await store.refresh()).toBe(1);
+    expect(store.problem).toBeUndefined();
+  });
+
   it("refuses a folder whose manifest names another version", async () => {
     const dir = mkdtempSync(join(tmpdir(), "models-"));
     cpSync(shipped, join(dir, "5"), { recursive: true });

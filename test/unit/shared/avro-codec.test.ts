@@ -92,3 +92,53 @@ describe("Avro codec", () => {
     expect(encoded.map((value) => codec.decode(value).record)).toEqual([small, big, other]);
   });
 });
+
+describe("Avro codec with a reader schema (schema evolution)", () => {
+  const v1 = readSchema("payments-event.avsc") as { fields: object[] };
+  const v2Type = parseAvroSchema({
+    ...v1,
+    fields: [...v1.fields, { name: "loyalty_tier", type: ["null", "string"], default: null }],
+  });
+  const [event] = paymentEvents(1, 3);
+
+  function readerCodec(reader: ReturnType<typeof parseAvroSchema>) {
+    const types: Record<number, ReturnType<typeof parseAvroSchema>> = {
+      1: paymentType,
+      2: v2Type,
+      3: parseAvroSchema(readSchema("iris-event.avsc")),
+    };
+    return createAvroCodec(async (id) => types[id] as ReturnType<typeof parseAvroSchema>, { reader });
+  }
+
+  it("reads records of a newer writer schema with the reader's fields only", async () => {
+    const codec = readerCodec(paymentType);
+    const value = codec.encode(2, v2Type, { ...event, loyalty_tier: "gold" });
+    await codec.prepare([value]);
+    expect(codec.decode(value)).toEqual({ schemaId: 2, record: { ...event } });
+  });
+
+  it("fills fields an older writer lacked with the reader's defaults", async () => {
+    const codec = readerCodec(v2Type);
+    const value = codec.encode(1, paymentType, event);
+    await codec.prepare([value]);
+    expect(codec.decode(value)).toEqual({ schemaId: 1, record: { ...event, loyalty_tier: null } });
+  });
+
+  it("refuses records of a schema the reader cannot resolve, per record", async () => {
+    const codec = readerCodec(paymentType);
+    const iris = parseAvroSchema(readSchema("iris-event.avsc"));
+    const value = codec.encode(3, iris, {
+      event_id: "i",
+      flower_id: "f",
+      sepal_length: 1,
+      sepal_width: 1,
+      petal_length: 1,
+      petal_width: 1,
+      event_time: 0,
+    });
+    const good = codec.encode(1, paymentType, event);
+    await codec.prepare([value, good]);
+    expect(codeOf(() => codec.decode(value))).toBe("SCHEMA_INCOMPATIBLE");
+    expect(codec.decode(good).record).toEqual({ ...event });
+  });
+});

@@ -1,4 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { documentedSettings } from "../../../infra/local/config-table.ts";
 import { describeSettings, loadConfig, parse, setting } from "../../../services/shared/config.ts";
 import { connectionSettings, loadConnectionConfig } from "../../../services/shared/connection-settings.ts";
 
@@ -42,9 +46,74 @@ describe("configuration", () => {
     ).toBe("plain");
   });
 
+  it("reads the SASL password from a file, which wins over the variable, and refuses a missing file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sasl-"));
+    const file = join(dir, "password");
+    writeFileSync(file, "from-file-secret\n", { mode: 0o600 });
+    const base = { KAFKA_SASL_MECHANISM: "scram-sha-512", KAFKA_SASL_USERNAME: "ingest" };
+    try {
+      expect(loadConnectionConfig({ ...base, KAFKA_SASL_PASSWORD_FILE: file }).KAFKA_SASL_PASSWORD).toBe(
+        "from-file-secret",
+      );
+      expect(
+        loadConnectionConfig({ ...base, KAFKA_SASL_PASSWORD_FILE: file, KAFKA_SASL_PASSWORD: "env" })
+          .KAFKA_SASL_PASSWORD,
+      ).toBe("from-file-secret");
+      const missing = () => loadConnectionConfig({ ...base, KAFKA_SASL_PASSWORD_FILE: join(dir, "missing") });
+      expect(missing).toThrow(/KAFKA_SASL_PASSWORD_FILE: cannot read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("describes every setting with a doc line for the README table", () => {
     const rows = describeSettings(connectionSettings);
     expect(rows.map((r) => r.name)).toEqual(Object.keys(connectionSettings));
     for (const row of rows) expect(row.doc.length).toBeGreaterThan(5);
+  });
+
+  describe("secrets in files", () => {
+    const dir = mkdtempSync(join(tmpdir(), "config-test-"));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("reads the ClickHouse password from CLICKHOUSE_PASSWORD_FILE, which wins over CLICKHOUSE_PASSWORD", () => {
+      const file = join(dir, "writer.password");
+      writeFileSync(file, "from-the-file\n");
+      const config = loadConnectionConfig({ CLICKHOUSE_PASSWORD: "from-env", CLICKHOUSE_PASSWORD_FILE: file });
+      expect(config.CLICKHOUSE_PASSWORD).toBe("from-the-file");
+    });
+
+    it("names the setting and path of a missing or empty file, never a secret", () => {
+      const missing = join(dir, "absent.password");
+      const load = () => loadConnectionConfig({ CLICKHOUSE_PASSWORD: "pw-in-env", CLICKHOUSE_PASSWORD_FILE: missing });
+      expect(load).toThrow(`CLICKHOUSE_PASSWORD_FILE: cannot read ${missing} (ENOENT)`);
+      expect(load).not.toThrow(/pw-in-env/);
+      const empty = join(dir, "empty.password");
+      writeFileSync(empty, "");
+      expect(() => loadConnectionConfig({ CLICKHOUSE_PASSWORD_FILE: empty })).toThrow(/is empty/);
+    });
+  });
+
+  it("prints no secret value when any documented settings map fails to load", () => {
+    for (const { title, settings } of documentedSettings) {
+      const env: Record<string, string> = {};
+      const secrets: string[] = [];
+      for (const [name, spec] of Object.entries(settings)) {
+        // Every secret gets a value that parses as nothing useful; every other setting a bad one.
+        if (spec.secret) {
+          env[name] = `not a url ${name}-s3cr3t`;
+          secrets.push(env[name]);
+        } else env[name] = "%%bad%%";
+      }
+      let message = "";
+      try {
+        // A setting that always fails, so every map's load reports its problems.
+        loadConfig({ ...settings, TEST_PORT: setting(parse.port(), { doc: "" }) }, { ...env, TEST_PORT: "x" });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message, title).toMatch(/invalid configuration/);
+      for (const secret of secrets) expect(message, title).not.toContain(secret);
+    }
   });
 });

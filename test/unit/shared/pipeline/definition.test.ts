@@ -43,8 +43,22 @@ describe("pipeline definitions", () => {
     [{ cleaning: { dedupe: { key: "id", windowSeconds: -1 } } }, /cleaning\.dedupe\.windowSeconds/],
     [{ cleaning: { dedupe: { key: "id", windowSeconds: 1 }, colour: 1 } }, /cleaning: .*colour/],
     [{ monitoring: { windowSeconds: 0 } }, /monitoring\.windowSeconds/],
+    [{ personal: { key: "encrypt" } }, /personal\.key/],
+    [{ personal: { key: "drop" } }, /personal\.key: "key" identifies records/],
+    [{ personal: { ts: "hash" } }, /personal\.ts: the event-time field cannot be personal/],
+    [{ personal: { x: "hash" } }, /personal\.x: feature "x" reads it/],
+    [
+      { personal: { card: "hash" }, cleaning: { dedupe: { key: "id", windowSeconds: 1 }, allowed: { card: ["a"] } } },
+      /personal\.card: an allowed-values or range rule/,
+    ],
   ])("reject %o naming the bad key", (override, message) => {
     expect(() => definePipeline({ ...minimal, ...override } as typeof minimal)).toThrow(message);
+  });
+
+  it("accept personal fields that are hashed or dropped and feed no feature", () => {
+    const definition = definePipeline({ ...minimal, personal: { key: "hash", note: "drop" } });
+    expect(definition.personal).toEqual({ key: "hash", note: "drop" });
+    expect(definePipeline(minimal).personal).toEqual({});
   });
 
   it("reject two features with one name", () => {

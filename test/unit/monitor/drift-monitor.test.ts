@@ -1,0 +1,121 @@
+// The drift monitor as the predictions sink drives it: a batch is queued and the caller goes on
+// as soon as the batch before it is done; windows closed by a batch are stored with one insert; a
+// failure reaches the next caller. ClickHouse and Kafka are stand-ins that record what they get.
+import { describe, expect, it } from "vitest";
+import type { ClickHouse } from "../../../services/monitor/clickhouse.ts";
+import { createDriftMonitor, type DriftInput } from "../../../services/monitor/drift-monitor.ts";
+import { createMonitorMetrics } from "../../../services/monitor/metrics.ts";
+import type { EncodedRows } from "../../../services/monitor/row-binary.ts";
+import { StreamscoreError } from "../../../services/shared/errors.ts";
+import type { Producer } from "../../../services/shared/kafka/client.ts";
+import type { SchemaRegistryClient } from "../../../services/shared/kafka/registry.ts";
+import { createLogger } from "../../../services/shared/logger.ts";
+import { createRegistry } from "../../../services/shared/metrics.ts";
+import { featureNames } from "../../../services/shared/pipeline/definition.ts";
+import { getPipeline } from "../../../services/shared/pipelines/index.ts";
+import { projectRoot } from "../../../services/shared/project.ts";
+
+const definition = getPipeline("payments");
+const windowMs = definition.monitoring.windowSeconds * 1000;
+const latenessMs = definition.monitoring.allowedLatenessSeconds * 1000;
+const start = Math.floor(Date.UTC(2026, 0, 1) / windowMs) * windowMs;
+
+function row(eventTime: number): DriftInput {
+  return {
+    model_version: 1,
+    event_time_ms: eventTime,
+    feature_values: featureNames(definition).map((_, i) => i + 1),
+    label: "0",
+    score: 0.1,
+  };
+}
+
+/** Rows that fill window `index` and move the watermark past its end (so it closes). */
+function windowRows(index: number): DriftInput[] {
+  const from = start + index * windowMs;
+  return [row(from), row(from + windowMs / 2), row(from + windowMs + latenessMs + 1)];
+}
+
+function deferred() {
+  let release = () => {};
+  const promise = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { promise, release };
+}
+
+function setUp(insert: (table: string, encoded: EncodedRows) => Promise<void>) {
+  const clickhouse = { insertRowBinary: insert } as unknown as ClickHouse;
+  const sent: unknown[] = [];
+  const producer = { send: async (record: unknown) => void sent.push(record) } as unknown as Producer;
+  const registry = { register: async () => 1, resolve: async () => ({}) } as unknown as SchemaRegistryClient;
+  const drift = createDriftMonitor({
+    registry,
+    clickhouse,
+    producer,
+    database: "db",
+    logger: createLogger({ name: "test", level: "silent" }),
+    metrics: createMonitorMetrics(createRegistry("test")),
+    definition,
+    modelsRoot: projectRoot,
+    now: () => start + 100 * windowMs,
+  });
+  return { drift, sent };
+}
+
+describe("drift monitor queue", () => {
+  it("lets the caller go on while its batch is stored, and holds the next caller until then", async () => {
+    const inserts: Array<{ table: string; rows: number }> = [];
+    const gate = deferred();
+    const { drift } = setUp(async (table, encoded) => {
+      inserts.push({ table, rows: encoded.rows });
+      await gate.promise;
+    });
+    // Resolves at once: nothing was queued before it.
+    await drift.observe(0, windowRows(0));
+    let secondDone = false;
+    const second = drift.observe(0, windowRows(1)).then(() => {
+      secondDone = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(inserts).toHaveLength(1);
+    expect(inserts[0]?.table).toBe("db.drift_metrics");
+    expect(inserts[0]?.rows).toBeGreaterThan(0);
+    expect(secondDone).toBe(false);
+    gate.release();
+    await second;
+    expect(secondDone).toBe(true);
+    await drift.settle();
+    expect(inserts).toHaveLength(2);
+  });
+
+  it("stores every window a batch closes with one insert", async () => {
+    const inserts: number[] = [];
+    const { drift } = setUp(async (_table, encoded) => {
+      inserts.push(encoded.rows);
+    });
+    const rows = [0, 1, 2].flatMap((i) => windowRows(i).slice(0, 2));
+    rows.push(row(start + 3 * windowMs + latenessMs + 1));
+    await drift.observe(0, rows);
+    await drift.settle();
+    expect(inserts).toHaveLength(1);
+    const oneWindow: number[] = [];
+    const single = setUp(async (_table, encoded) => {
+      oneWindow.push(encoded.rows);
+    });
+    await single.drift.observe(0, windowRows(0));
+    await single.drift.settle();
+    expect(inserts[0]).toBe(3 * (oneWindow[0] ?? Number.NaN));
+  });
+
+  it("fails the next batch when storing one failed, and reports the error", async () => {
+    const { drift } = setUp(async () => {
+      throw new StreamscoreError("CLICKHOUSE_QUERY_FAILED", "refused");
+    });
+    await drift.observe(0, windowRows(0));
+    await expect(drift.observe(0, windowRows(1))).rejects.toThrow("refused");
+    await expect(drift.observe(0, windowRows(2))).rejects.toThrow("refused");
+    await drift.settle();
+    expect(drift.lastError).toContain("refused");
+  });
+});
