@@ -235,17 +235,19 @@ describe.each(["sasl", "sasl_ssl"] as const)("Kafka (%s) with SCRAM users and AC
     ).toBe(true);
   });
 
-  it("lets the monitor read scores in its groups and write only alerts", async () => {
+  it("lets the monitor read scores in its groups and write only alerts and, in its transactions, dead letters", async () => {
     await produce("inference", topics.scored, `${names.inferenceTransactions}0`);
     const predictions = names.monitorGroups[0] ?? "";
     await deniedGrantedRevoked(
       entries("monitor", (acl) => acl.resource === "group" && acl.name === predictions),
       () => consumeOne("monitor", topics.scored, predictions),
     );
-    for (const topic of [topics.raw, topics.features, topics.scored, topics.dlq, topics.labels]) {
+    for (const topic of [topics.raw, topics.features, topics.scored, topics.labels]) {
       expect(await rejectsAsDenied(() => produce("monitor", topic))).toBe(true);
     }
     await produce("monitor", topics.alerts);
+    await produce("monitor", topics.dlq, `${names.monitorTransactions}predictions-0`);
+    expect(await rejectsAsDenied(() => produce("monitor", topics.dlq, `${names.inferenceTransactions}0`))).toBe(true);
     expect(await rejectsAsDenied(() => consumeOne("monitor", topics.raw, predictions))).toBe(true);
   });
 

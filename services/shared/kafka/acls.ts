@@ -49,9 +49,9 @@ export function pipelineClientNames(pipeline: string) {
     transformerRestoreGroups: `restore-${topics.transformerState}-`,
     inferenceGroup: `streamscore-inference-${pipeline}`,
     inferenceTransactions: transactionalIdPrefix(`streamscore-inference-${pipeline}`, topics.features),
-    monitorGroups: ["predictions", "dead-letters", "labels", "drift"].map(
-      (name) => `streamscore-monitor-${pipeline}-${name}`,
-    ),
+    monitorGroups: ["predictions", "dead-letters", "labels"].map((name) => `streamscore-monitor-${pipeline}-${name}`),
+    /** The sinks dead-letter in transactions named after their group (sink.ts). */
+    monitorTransactions: `streamscore-monitor-${pipeline}-`,
   };
 }
 
@@ -106,8 +106,9 @@ export function pipelineAcls(pipeline: string, users: ServicePrincipals = defaul
     ...describeAll(monitor),
     ...grant(monitor, "topic", [topics.scored, topics.dlq, topics.labels], ["read"]),
     // Drift alerts are the monitor's only output to Kafka.
-    ...grant(monitor, "topic", [topics.alerts], ["write"]),
+    ...grant(monitor, "topic", [topics.alerts, topics.dlq], ["write"]),
     ...grant(monitor, "cluster", ["kafka-cluster"], ["idempotent-write"]),
     ...grant(monitor, "group", names.monitorGroups, ["read"]),
+    ...grant(monitor, "transactional-id", [names.monitorTransactions], ["write"], "prefixed"),
   ];
 }

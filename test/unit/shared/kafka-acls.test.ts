@@ -61,9 +61,11 @@ describe("Kafka ACLs per service principal", () => {
     expect(may(acls, "transformer", "write", "transactional-id", inferenceId)).toBe(false);
     expect(may(acls, "inference", "write", "transactional-id", inferenceId)).toBe(true);
     expect(may(acls, "inference", "write", "transactional-id", transformerId)).toBe(false);
-    for (const user of ["ingest", "monitor"]) {
-      expect(allowed(acls, user).filter((line) => line.includes("transactional-id"))).toEqual([]);
-    }
+    expect(allowed(acls, "ingest").filter((line) => line.includes("transactional-id"))).toEqual([]);
+    const monitorId = `${transactionalIdPrefix("streamscore-monitor-shop-predictions", "shop.scored")}2`;
+    expect(may(acls, "monitor", "write", "transactional-id", monitorId)).toBe(true);
+    expect(may(acls, "monitor", "write", "transactional-id", transformerId)).toBe(false);
+    expect(may(acls, "transformer", "write", "transactional-id", monitorId)).toBe(false);
   });
 
   it("does not let one pipeline's grants reach a pipeline whose name extends it", () => {
@@ -79,10 +81,10 @@ describe("Kafka ACLs per service principal", () => {
     expect(may(acls, "inference", "read", "group", "streamscore-inference-shop")).toBe(true);
   });
 
-  it("lets the monitor read scores, dead letters and labels, and write only alerts", () => {
+  it("lets the monitor read scores, dead letters and labels, and write only alerts and dead letters", () => {
     expect(reads("monitor")).toEqual(["read topic:shop.dlq", "read topic:shop.labels", "read topic:shop.scored"]);
-    expect(writes("monitor")).toEqual(["write topic:shop.alerts"]);
-    for (const group of ["predictions", "dead-letters", "labels", "drift"]) {
+    expect(writes("monitor")).toEqual(["write topic:shop.alerts", "write topic:shop.dlq"]);
+    for (const group of ["predictions", "dead-letters", "labels"]) {
       expect(may(acls, "monitor", "read", "group", `streamscore-monitor-shop-${group}`)).toBe(true);
     }
   });
