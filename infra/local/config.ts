@@ -17,6 +17,14 @@ export const stackSettings = {
     default: "4.1.1",
     doc: "org.apache.kafka:kafka_2.13 version from Maven Central.",
   }),
+  STACK_KAFKA_SECURITY: setting(parse.oneOf(["plaintext", "sasl", "sasl_ssl"]), {
+    default: "plaintext",
+    doc: "plaintext; sasl: SCRAM users and ACLs per service (secrets in conf/kafka/); sasl_ssl: that over TLS.",
+  }),
+  STACK_KAFKA_ACL_PIPELINES: setting(parse.list(), {
+    default: "payments,iris",
+    doc: "With STACK_KAFKA_SECURITY=sasl: pipelines whose topics the stack creates and whose ACLs it grants.",
+  }),
   STACK_KAFKA_HEAP: setting(parse.string(), { default: "512m", doc: "Kafka JVM heap (-Xms and -Xmx)." }),
   STACK_REGISTRY_PORT: setting(parse.port(), { default: "8085", doc: "Schema registry (Apicurio) HTTP port." }),
   STACK_REGISTRY_MANAGEMENT_PORT: setting(parse.port(), {

@@ -132,12 +132,13 @@ export function runVisible(command: string, args: string[], what: string, cwd?: 
 }
 
 /** Like runVisible, but shows the command's output only when it fails (for chatty tools). */
-export function runQuiet(command: string, args: string[], what: string): void {
+/** `secretArgs`: the arguments hold secrets, so a failure names only the command. */
+export function runQuiet(command: string, args: string[], what: string, secretArgs = false): void {
   const result = spawnSync(command, args, { encoding: "utf8" });
   if (result.error || result.status !== 0) {
     throw new StreamscoreError(
       "STACK_INSTALL_FAILED",
-      `${what} failed (${command} ${args.join(" ")}): ${result.error?.message ?? `exit code ${result.status}`}\n${result.stdout}${result.stderr}`,
+      `${what} failed (${command}${secretArgs ? "" : ` ${args.join(" ")}`}): ${result.error?.message ?? `exit code ${result.status}`}\n${result.stdout}${result.stderr}`,
     );
   }
 }

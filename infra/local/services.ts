@@ -7,9 +7,18 @@ import { processEnvironment } from "../../services/shared/config.ts";
 import { clickhouseWriterEnvironment } from "./clickhouse.ts";
 import { componentPaths, daemonComponent, type StackComponent } from "./component.ts";
 import { projectRoot, type StackConfig } from "./config.ts";
+import { kafkaServiceEnvironment } from "./kafka.ts";
 import { httpOk } from "./processes.ts";
 
 export const serviceNames = ["transformer", "inference", "monitor", "producer"] as const;
+
+/** The Kafka principal each service connects as on a secured stack. */
+const kafkaUsers: Record<(typeof serviceNames)[number], string> = {
+  producer: "ingest",
+  inference: "inference",
+  transformer: "transformer",
+  monitor: "monitor",
+};
 
 const ports: Record<(typeof serviceNames)[number], number> = {
   producer: 8080,
@@ -49,7 +58,13 @@ export function serviceComponents(config: StackConfig, env: Record<string, strin
         command: process.execPath,
         args: [join(projectRoot, "services", name, "main.ts")],
         cwd: projectRoot,
-        env: { ...clickhouseEnv, ...personalDataEnv, ...processEnv, ...env },
+        env: {
+          ...clickhouseEnv,
+          ...personalDataEnv,
+          ...kafkaServiceEnvironment(config, kafkaUsers[name]),
+          ...processEnv,
+          ...env,
+        },
       }),
       isHealthy: () => httpOk(`http://127.0.0.1:${port}/readyz`),
     });

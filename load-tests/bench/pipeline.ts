@@ -3,6 +3,7 @@
 // them, timed from the first request until the last row is in ClickHouse. Latency: an open-loop
 // fixed rate; ingest → scored from the stored records' ingest_time/score_time, ingest →
 // ClickHouse from polling the table for new rows.
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import {
   type BenchEnvironment,
   createBenchDatabase,
@@ -28,6 +29,8 @@ export interface PipelineResult {
   offeredRate: number;
   scored: LatencySummary;
   clickhouse: LatencySummary;
+  /** p99 of the event loop's delay (ms) during each latency run. */
+  loopDelayP99: Summary;
 }
 
 export interface PipelineOptions {
@@ -40,6 +43,8 @@ export interface PipelineOptions {
   latencyBatch: number;
   pollMs: number;
   cards: number;
+  /** Events/s of the latency runs; half the measured maximum when undefined. */
+  offeredRate?: number;
   log: (line: string) => void;
 }
 
@@ -112,7 +117,7 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
       options.log(`  pipeline run ${run}: ${Math.round(r.rate)} events/s, ${r.cpu.toFixed(3)} CPU-s/1k`);
     }
     const rate = summarize(rates);
-    const offeredRate = Math.max(1, Math.round(rate.median / 2));
+    const offeredRate = options.offeredRate ?? Math.max(1, Math.round(rate.median / 2));
 
     // Latency at half the measured maximum.
     async function latencyRun(run: number, seconds: number) {
@@ -177,12 +182,18 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
     await latencyRun(0, Math.min(3, options.latencySeconds));
     const scoredRuns: number[][] = [];
     const visibleRuns: number[][] = [];
+    const loopDelayP99: number[] = [];
     for (let run = 1; run <= options.runs; run += 1) {
+      // The services share this process's event loop: how long it was held is part of the latency.
+      const delay = monitorEventLoopDelay({ resolution: 10 });
+      delay.enable();
       const r = await latencyRun(run, options.latencySeconds);
+      delay.disable();
+      loopDelayP99.push(delay.percentile(99) / 1e6);
       scoredRuns.push(r.scored);
       visibleRuns.push(r.visible);
       options.log(
-        `  latency run ${run} at ${offeredRate}/s: scored p99 ${percentile(r.scored, 0.99)} ms, ClickHouse p99 ${percentile(r.visible, 0.99)} ms`,
+        `  latency run ${run} at ${offeredRate}/s: scored p99 ${percentile(r.scored, 0.99)} ms, ClickHouse p99 ${percentile(r.visible, 0.99)} ms, event-loop delay p99 ${Math.round(delay.percentile(99) / 1e6)} ms`,
       );
     }
     return {
@@ -191,6 +202,7 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
       offeredRate,
       scored: latencySummary(scoredRuns),
       clickhouse: latencySummary(visibleRuns),
+      loopDelayP99: summarize(loopDelayP99),
     };
   } finally {
     await running?.stop();

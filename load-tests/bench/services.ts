@@ -2,7 +2,7 @@
 // harness (test/helpers/pipeline-harness.ts) wires them; stop() stops them in reverse order.
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { createInferenceMetrics } from "../../services/inference/metrics.ts";
+import { createInferenceMetrics, type InferenceMetrics } from "../../services/inference/metrics.ts";
 import { createInferenceService, type InferenceService } from "../../services/inference/service.ts";
 import { createMonitorMetrics } from "../../services/monitor/metrics.ts";
 import { createMonitorService, type MonitorService } from "../../services/monitor/service.ts";
@@ -28,6 +28,8 @@ export interface RunningServices {
   eventsUrl: string;
   transformer: TransformerService | undefined;
   inference: InferenceService | undefined;
+  /** The inference service's metrics (the bench reads its model-run time and rows). */
+  inferenceMetrics: InferenceMetrics | undefined;
   monitor: MonitorService | undefined;
   /** Not ready reasons of the started consumers, or undefined when all are ready. */
   notReadyReason(): string | undefined;
@@ -95,12 +97,14 @@ export async function startServices(
       transformer = created;
     }
     let inference: InferenceService | undefined;
+    let inferenceMetrics: InferenceMetrics | undefined;
     if (services.has("inference")) {
+      inferenceMetrics = createInferenceMetrics(createRegistry("inference"));
       const created = createInferenceService({
         kafka,
         registry,
         logger,
-        metrics: createInferenceMetrics(createRegistry("inference")),
+        metrics: inferenceMetrics,
         pipelines: [definition],
         batchSize: options.inferenceBatch,
         maxTransactionRecords: 2000,
@@ -151,6 +155,7 @@ export async function startServices(
       eventsUrl: `${baseUrl}/v1/pipelines/${definition.name}/events`,
       transformer,
       inference,
+      inferenceMetrics,
       monitor,
       notReadyReason: () =>
         transformer?.notReadyReason() ?? inference?.notReadyReason() ?? monitor?.notReadyReason() ?? undefined,

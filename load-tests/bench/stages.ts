@@ -7,6 +7,7 @@
 // can already be a third of the records.
 
 import { setTimeout as sleep } from "node:timers/promises";
+import type { InferenceMetrics } from "../../services/inference/metrics.ts";
 import { parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
 import { createIdempotentProducer, type Message } from "../../services/shared/kafka/client.ts";
 import { encodeWireFormat } from "../../services/shared/kafka/wire-format.ts";
@@ -21,6 +22,10 @@ import { cpuSecondsPerThousand, ratePerSecond, type Summary, summarize } from ".
 export interface StageResult {
   rate: Summary;
   cpuPerThousand: Summary;
+  /** Inference only: rows/s inside the model's runs in the stage (rows ÷ seconds in score()). */
+  scoring?: Summary;
+  /** Inference only: mean rows per model run, over all runs. */
+  rowsPerRun?: number;
 }
 
 export interface StageOptions {
@@ -35,6 +40,7 @@ export interface StageOptions {
 interface OneRun {
   rate: number;
   cpu: number;
+  scoring?: { rows: number; seconds: number; runs: number };
 }
 
 async function repeatStage(name: string, options: StageOptions, run: (records: number) => Promise<OneRun>) {
@@ -43,9 +49,34 @@ async function repeatStage(name: string, options: StageOptions, run: (records: n
   for (let i = 0; i < options.runs; i += 1) {
     const result = await run(options.records);
     runs.push(result);
-    options.log(`  ${name} run ${i + 1}: ${Math.round(result.rate)} events/s, ${result.cpu.toFixed(3)} CPU-s/1k`);
+    const scoring = result.scoring
+      ? `, scoring ${Math.round(result.scoring.rows / result.scoring.seconds)} rows/s in model runs`
+      : "";
+    options.log(
+      `  ${name} run ${i + 1}: ${Math.round(result.rate)} events/s, ${result.cpu.toFixed(3)} CPU-s/1k${scoring}`,
+    );
   }
-  return { rate: summarize(runs.map((r) => r.rate)), cpuPerThousand: summarize(runs.map((r) => r.cpu)) };
+  const result: StageResult = {
+    rate: summarize(runs.map((r) => r.rate)),
+    cpuPerThousand: summarize(runs.map((r) => r.cpu)),
+  };
+  const scored = runs.flatMap((r) => (r.scoring ? [r.scoring] : []));
+  if (scored.length === runs.length && runs.length > 0) {
+    result.scoring = summarize(scored.map((s) => s.rows / s.seconds));
+    result.rowsPerRun = scored.reduce((n, s) => n + s.rows, 0) / scored.reduce((n, s) => n + s.runs, 0);
+  }
+  return result;
+}
+
+/** Rows, wall seconds and count of the inference service's model runs so far (its own metrics). */
+async function modelRuns(metrics: InferenceMetrics): Promise<{ rows: number; seconds: number; runs: number }> {
+  const sum = (values: Array<{ value: number; metricName?: string }>, suffix: string) =>
+    values.filter((v) => v.metricName?.endsWith(suffix) ?? true).reduce((n, v) => n + v.value, 0);
+  return {
+    rows: sum((await metrics.modelRows.get()).values, ""),
+    seconds: sum((await metrics.modelSeconds.get()).values, "_sum"),
+    runs: sum((await metrics.modelRuns.get()).values, ""),
+  };
 }
 
 /** The same records under another pipeline's schema id (each bench pipeline registers its own). */
@@ -99,6 +130,7 @@ async function timeService(
     }
   })();
   let running: Awaited<ReturnType<typeof startServices>> | undefined;
+  let scoring: OneRun["scoring"];
   let readySample: (typeof samples)[number] | undefined;
   try {
     running = await startServices(env, pipeline, {
@@ -108,6 +140,7 @@ async function timeService(
     });
     if (fromReady) readySample = { at: performance.now(), count: await progress(), cpu: process.cpuUsage() };
     await sampler;
+    if (running.inferenceMetrics) scoring = await modelRuns(running.inferenceMetrics);
   } finally {
     stopped = true;
     await sampler.catch(() => undefined);
@@ -120,7 +153,11 @@ async function timeService(
   }
   const done = last.count - first.count;
   const cpu = { user: last.cpu.user - first.cpu.user, system: last.cpu.system - first.cpu.system };
-  return { rate: ratePerSecond(done, (last.at - first.at) / 1000), cpu: cpuSecondsPerThousand(cpu, done) };
+  return {
+    rate: ratePerSecond(done, (last.at - first.at) / 1000),
+    cpu: cpuSecondsPerThousand(cpu, done),
+    scoring: scoring && scoring.seconds > 0 ? scoring : undefined,
+  };
 }
 
 /** A consumer stage between two topics: pre-load its input, run it, wait for its group's commits. */

@@ -1,5 +1,5 @@
 // The inference service's metrics (README has the table).
-import { createConsumerMetrics, Gauge, Histogram, type Registry } from "../shared/metrics.ts";
+import { Counter, createConsumerMetrics, Gauge, Histogram, type Registry } from "../shared/metrics.ts";
 
 export function createInferenceMetrics(registry: Registry) {
   return {
@@ -9,6 +9,25 @@ export function createInferenceMetrics(registry: Registry) {
       help: "Time of one scoring call (all micro-batches of a chunk)",
       labelNames: ["pipeline"],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers: [registry],
+    }),
+    modelSeconds: new Histogram({
+      name: "streamscore_inference_model_seconds",
+      help: "Wall time of a chunk's model runs (its micro-batches, handed to onnxruntime together)",
+      labelNames: ["pipeline"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers: [registry],
+    }),
+    modelRows: new Counter({
+      name: "streamscore_inference_model_rows_total",
+      help: "Rows scored by model runs (÷ the model seconds' sum: the scoring rate in rows/s)",
+      labelNames: ["pipeline"],
+      registers: [registry],
+    }),
+    modelRuns: new Counter({
+      name: "streamscore_inference_model_runs_total",
+      help: "Model runs (micro-batches)",
+      labelNames: ["pipeline"],
       registers: [registry],
     }),
     endToEndSeconds: new Histogram({

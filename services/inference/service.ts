@@ -117,7 +117,19 @@ export function createInferenceService(deps: {
           }
         });
         const startedAt = performance.now();
-        const { scored, failures } = await scoreRecords(model, pipeline, names, records, deps.batchSize, now);
+        const { scored, failures } = await scoreRecords(
+          model,
+          pipeline,
+          names,
+          records,
+          deps.batchSize,
+          now,
+          (seconds, rows, runs) => {
+            deps.metrics.modelSeconds.observe({ pipeline }, seconds);
+            deps.metrics.modelRows.inc({ pipeline }, rows);
+            deps.metrics.modelRuns.inc({ pipeline }, runs);
+          },
+        );
         deps.metrics.scoreSeconds.observe({ pipeline }, (performance.now() - startedAt) / 1000);
         for (const failure of failures) {
           const message = messages[sources[failure.index] as number];

@@ -54,7 +54,7 @@ export function createMonitorService(deps: {
 
   /**
    * Rows from Avro records of a topic; a record that cannot be decoded or turned into a row is
-   * dead-lettered (acknowledged before the batch's offsets are committed) instead of stopping it.
+   * dead-lettered (in the transaction that commits the batch's offsets) instead of stopping it.
    */
   function decodedRows<T, Row extends object>(
     pipeline: string,
@@ -64,7 +64,6 @@ export function createMonitorService(deps: {
     toRow: (record: T, partition: number, offset: string, nowMs: number) => Row,
   ): (partition: number, messages: KafkaMessage[]) => Promise<SinkRows<Row>> {
     const codec = createAvroCodec(deps.registry.resolve);
-    const dlqTopic = pipelineTopics(pipeline).dlq;
     return async (partition, messages) => {
       await codec.prepare(messages.map((m) => m.value));
       const nowMs = Date.now();
@@ -88,8 +87,7 @@ export function createMonitorService(deps: {
         invalid.add(index);
         reject(sources[index] as KafkaMessage, error);
       });
-      if (poison.length > 0) await deps.producer.send({ topic: dlqTopic, messages: poison, acks: -1 });
-      return { rows: invalid.size > 0 ? rows.filter((_, i) => !invalid.has(i)) : rows, encoded };
+      return { rows: invalid.size > 0 ? rows.filter((_, i) => !invalid.has(i)) : rows, encoded, deadLetters: poison };
     };
   }
 
@@ -104,6 +102,7 @@ export function createMonitorService(deps: {
       logger: deps.logger.child({ pipeline }),
       groupId: `${deps.groupPrefix ?? "streamscore-monitor"}-${pipeline}-predictions`,
       topic: topics.scored,
+      deadLetterTopic: topics.dlq,
       table,
       storedOffsetsQuery: `SELECT source_partition AS partition, toString(max(source_offset)) AS offset FROM ${table} WHERE pipeline = '${pipeline}' GROUP BY source_partition`,
       maxBackoffMs: deps.maxBackoffMs,
@@ -157,6 +156,7 @@ export function createMonitorService(deps: {
       logger: deps.logger.child({ pipeline }),
       groupId: `${deps.groupPrefix ?? "streamscore-monitor"}-${pipeline}-labels`,
       topic: topics.labels,
+      deadLetterTopic: topics.dlq,
       table,
       storedOffsetsQuery: `SELECT source_partition AS partition, toString(max(source_offset)) AS offset FROM ${table} WHERE pipeline = '${pipeline}' GROUP BY source_partition`,
       maxBackoffMs: deps.maxBackoffMs,

@@ -3,10 +3,22 @@
 // backoff (heartbeating, so the group keeps the partition) and nothing is lost. Rows carry their
 // source partition and offset; after a restart, offsets already stored are skipped, so a crash
 // between insert and commit does not store a record twice. Rows go as RowBinary, one insert per
-// fetched batch (up to `maxBytesPerPartition` of records), partitions side by side.
+// fetched batch (up to `maxBytesPerPartition` of records), partitions side by side. A batch with
+// dead letters commits its offsets in a Kafka transaction together with them: a crash before that
+// commit aborts the dead letters, and the replay writes them again in a new transaction, so each
+// lands in the DLQ exactly once.
 import { setTimeout as sleep } from "node:timers/promises";
 import { describeError, isStreamscoreError } from "../shared/errors.ts";
-import type { Consumer, Kafka, KafkaMessage } from "../shared/kafka/client.ts";
+import { transactionalIdPrefix } from "../shared/kafka/acls.ts";
+import {
+  type Consumer,
+  type Kafka,
+  type KafkaMessage,
+  type Message,
+  Partitioners,
+  type Producer,
+  transactionalRetry,
+} from "../shared/kafka/client.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { ClickHouse } from "./clickhouse.ts";
 import type { EncodedRows } from "./row-binary.ts";
@@ -15,6 +27,8 @@ import type { EncodedRows } from "./row-binary.ts";
 export interface SinkRows<Row> {
   rows: Row[];
   encoded: EncodedRows;
+  /** Records that could not become rows, for `deadLetterTopic`, committed with the batch's offsets. */
+  deadLetters?: Message[];
 }
 
 export interface SinkOptions<Row> {
@@ -24,6 +38,8 @@ export interface SinkOptions<Row> {
   groupId: string;
   topic: string;
   table: string;
+  /** Where `SinkRows.deadLetters` go. */
+  deadLetterTopic?: string;
   /** Highest stored offset per partition, from the table (for skipping replays). */
   storedOffsetsQuery: string;
   /** Rows for a batch; records that cannot become rows are dead-lettered by the caller and left out. */
@@ -71,6 +87,48 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
   });
   let needsOffsets = true;
 
+  // One transactional producer per partition: a new owner of the partition fences the old one.
+  const producers = new Map<number, Producer>();
+  async function producerFor(partition: number): Promise<Producer> {
+    const existing = producers.get(partition);
+    if (existing) return existing;
+    const producer = options.kafka.producer({
+      transactionalId: `${transactionalIdPrefix(options.groupId, options.topic)}${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: transactionalRetry,
+    });
+    await producer.connect();
+    producers.set(partition, producer);
+    return producer;
+  }
+
+  async function commit(partition: number, nextOffset: string, deadLetters: Message[] | undefined): Promise<void> {
+    const offsets = [{ topic: options.topic, partition, offset: nextOffset }];
+    if (!deadLetters?.length) {
+      await consumer.commitOffsets(offsets);
+      return;
+    }
+    if (!options.deadLetterTopic) throw new Error(`sink ${options.table}: dead letters without a deadLetterTopic`);
+    const producer = await producerFor(partition);
+    const transaction = await producer.transaction();
+    try {
+      await transaction.send({ topic: options.deadLetterTopic, messages: deadLetters, acks: -1 });
+      await transaction.sendOffsets({
+        consumerGroupId: options.groupId,
+        topics: [{ topic: options.topic, partitions: [{ partition, offset: nextOffset }] }],
+      });
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      // A fenced or broken producer is not reused; the retry makes a fresh one.
+      producers.delete(partition);
+      await producer.disconnect().catch(() => undefined);
+      throw error;
+    }
+  }
+
   return {
     get healthy() {
       return joined && lastError === undefined;
@@ -102,15 +160,13 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
                   ? batch.messages
                   : batch.messages.filter((m) => BigInt(m.offset) > stored);
               const startedAt = performance.now();
-              const { rows, encoded } = await options.toRows(batch.partition, fresh);
+              const { rows, encoded, deadLetters } = await options.toRows(batch.partition, fresh);
               await options.clickhouse.insertRowBinary(options.table, encoded);
               if (options.onStored && rows.length > 0) await options.onStored(batch.partition, rows);
               const last = batch.messages[batch.messages.length - 1];
               if (last) {
                 resolveOffset(last.offset);
-                await consumer.commitOffsets([
-                  { topic: options.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-                ]);
+                await commit(batch.partition, (BigInt(last.offset) + 1n).toString(), deadLetters);
                 storedOffsets.set(batch.partition, BigInt(last.offset));
               }
               lastError = undefined;
@@ -137,6 +193,8 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
     },
     async stop() {
       await consumer.disconnect();
+      await Promise.all([...producers.values()].map((producer) => producer.disconnect()));
+      producers.clear();
     },
   };
 }

@@ -9,10 +9,13 @@ export const connectionSettings = {
   KAFKA_CLIENT_ID: setting(parse.string(), { default: "streamscore", doc: "Client id prefix sent to Kafka." }),
   KAFKA_SASL_MECHANISM: setting(parse.oneOf(["none", "plain", "scram-sha-256", "scram-sha-512"]), {
     default: "none",
-    doc: "SASL mechanism for Kafka; with anything but none, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required.",
+    doc: "SASL mechanism for Kafka; anything but none needs KAFKA_SASL_USERNAME and a password (or password file).",
   }),
   KAFKA_SASL_USERNAME: setting(parse.optionalString(), { doc: "Kafka SASL user name." }),
   KAFKA_SASL_PASSWORD: setting(parse.optionalString(), { doc: "Kafka SASL password.", secret: true }),
+  KAFKA_SASL_PASSWORD_FILE: setting(parse.optionalString(), {
+    doc: "File holding the Kafka SASL password (wins over KAFKA_SASL_PASSWORD); the secured stack writes them.",
+  }),
   KAFKA_SSL: setting(parse.boolean(), { default: "false", doc: "Connect to Kafka over TLS." }),
   KAFKA_SSL_CA_FILE: setting(parse.optionalString(), {
     doc: "PEM file of the CA that signed the brokers' certificates.",
@@ -57,19 +60,22 @@ export const connectionSettings = {
 export type ConnectionConfig = ConfigOf<typeof connectionSettings>;
 
 export function loadConnectionConfig(env?: Environment): ConnectionConfig {
-  const config = loadConfig(connectionSettings, env);
+  const loaded = loadConfig(connectionSettings, env);
+  const config = {
+    ...loaded,
+    ...(loaded.KAFKA_SASL_PASSWORD_FILE
+      ? { KAFKA_SASL_PASSWORD: secretFromFile("KAFKA_SASL_PASSWORD_FILE", loaded.KAFKA_SASL_PASSWORD_FILE) }
+      : {}),
+    ...(loaded.CLICKHOUSE_PASSWORD_FILE
+      ? { CLICKHOUSE_PASSWORD: secretFromFile("CLICKHOUSE_PASSWORD_FILE", loaded.CLICKHOUSE_PASSWORD_FILE) }
+      : {}),
+  };
   const saslMissing = (["KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"] as const).filter((name) => !config[name]);
   if (config.KAFKA_SASL_MECHANISM !== "none" && saslMissing.length > 0) {
     throw new StreamscoreError(
       "CONFIG_INVALID",
       `invalid configuration:\n  ${saslMissing.map((n) => `${n}: is required when KAFKA_SASL_MECHANISM=${config.KAFKA_SASL_MECHANISM}`).join("\n  ")}`,
     );
-  }
-  if (config.CLICKHOUSE_PASSWORD_FILE) {
-    return {
-      ...config,
-      CLICKHOUSE_PASSWORD: secretFromFile("CLICKHOUSE_PASSWORD_FILE", config.CLICKHOUSE_PASSWORD_FILE),
-    };
   }
   return config;
 }

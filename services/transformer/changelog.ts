@@ -1,6 +1,7 @@
 // The transformer's per-entity state as records of a compacted changelog topic (key = entity),
 // in plain Avro: the topic is internal, so it needs no registry round trip.
 import avro from "avsc";
+import { encodeAvro } from "../shared/kafka/avro-codec.ts";
 import type { EntityState, EntityStateSnapshot } from "./entity-state.ts";
 import { restoreState, snapshotState } from "./entity-state.ts";
 
@@ -18,7 +19,7 @@ const snapshotType = avro.Type.forSchema({
 });
 
 export function encodeState(state: EntityState): Buffer {
-  return snapshotType.toBuffer(snapshotState(state));
+  return encodeAvro(snapshotType, snapshotState(state));
 }
 
 export function decodeState(value: Buffer): EntityState {

@@ -110,13 +110,13 @@ export interface EntityStateSnapshot {
 }
 
 export function snapshotState(state: EntityState): EntityStateSnapshot {
-  return {
-    times: state.times,
-    values: state.values,
-    seenIds: [...state.seen.keys()],
-    seenTimes: [...state.seen.values()],
-    maxTime: state.maxTime,
-  };
+  const seenIds: string[] = [];
+  const seenTimes: number[] = [];
+  for (const [id, time] of state.seen) {
+    seenIds.push(id);
+    seenTimes.push(time);
+  }
+  return { times: state.times, values: state.values, seenIds, seenTimes, maxTime: state.maxTime };
 }
 
 export function restoreState(snapshot: EntityStateSnapshot): EntityState {

@@ -1,21 +1,8 @@
 // Integration servers as containers, for machines with a Docker engine. Same images and versions
 // as docker-compose.yml.
-import { createServer } from "node:net";
 import { GenericContainer, Wait } from "testcontainers";
 import type { ResolvedEndpoints } from "./endpoints.ts";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
+import { freePort } from "./ports.ts";
 
 export async function startContainers(): Promise<ResolvedEndpoints> {
   // Kafka advertises the host port, so the port is chosen before the container starts.

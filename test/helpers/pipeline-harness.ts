@@ -63,6 +63,10 @@ export async function startPipelineHarness(options: {
   services?: ServiceName[];
   /** Folder the model directories are relative to (default: the project root). */
   modelsRoot?: string;
+  /** Kafka clients for set-up and per service (e.g. one SASL principal each); default: one client for all. */
+  kafka?: { admin: Kafka; forService(service: ServiceName): Kafka };
+  /** Runs once the topics exist, before the services start (e.g. to grant ACLs). */
+  beforeServices?: (definition: PipelineDefinition) => Promise<void>;
   /**
    * Runs the monitor as this restricted ClickHouse user (see testWriterConfig) in the `streamscore`
    * database, which the writer is limited to; the pipeline's unique name keeps its rows apart, and
@@ -82,11 +86,13 @@ export async function startPipelineHarness(options: {
   const sharedDatabase = options.monitorClickHouse !== undefined;
   const database = sharedDatabase ? "streamscore" : uniqueName("streamscore_test");
   const logger = options.logger ?? createLogger({ name: "test", level: "warn" });
-  const kafka = createKafka(config, logger, name);
+  const kafka = options.kafka?.admin ?? createKafka(config, logger, name);
+  const kafkaFor = (service: ServiceName) => options.kafka?.forService(service) ?? kafka;
   const registry = createSchemaRegistry(config);
   const clickhouse = createClickHouse(config);
   await migrate(clickhouse, database);
   const ids = await setUpPipeline(kafka, registry, definition);
+  await options.beforeServices?.(definition);
   const stops: Array<() => Promise<void>> = [];
   const metrics: Partial<Record<ServiceName, Registry>> = {};
   const metricsOf = (service: ServiceName) => {
@@ -97,7 +103,7 @@ export async function startPipelineHarness(options: {
   let transformer: TransformerService | undefined;
   if (services.has("transformer")) {
     transformer = createTransformerService({
-      kafka,
+      kafka: kafkaFor("transformer"),
       registry,
       logger,
       metrics: createTransformerMetrics(metricsOf("transformer")),
@@ -112,7 +118,7 @@ export async function startPipelineHarness(options: {
   let inference: InferenceService | undefined;
   if (services.has("inference")) {
     inference = createInferenceService({
-      kafka,
+      kafka: kafkaFor("inference"),
       registry,
       logger,
       metrics: createInferenceMetrics(metricsOf("inference")),
@@ -133,13 +139,18 @@ export async function startPipelineHarness(options: {
   stops.push(() => producer.disconnect());
   let monitor: MonitorService | undefined;
   if (services.has("monitor")) {
+    const monitorProducer = options.kafka ? createIdempotentProducer(kafkaFor("monitor")) : producer;
+    if (monitorProducer !== producer) {
+      await monitorProducer.connect();
+      stops.push(() => monitorProducer.disconnect());
+    }
     const monitorClickHouse = options.monitorClickHouse ? createClickHouse(options.monitorClickHouse) : clickhouse;
     if (monitorClickHouse !== clickhouse) stops.push(() => monitorClickHouse.close());
     monitor = createMonitorService({
-      kafka,
+      kafka: kafkaFor("monitor"),
       registry,
       clickhouse: monitorClickHouse,
-      producer,
+      producer: monitorProducer,
       database,
       logger,
       metrics: createMonitorMetrics(metricsOf("monitor")),
@@ -155,7 +166,7 @@ export async function startPipelineHarness(options: {
 
   let baseUrl = "http://127.0.0.1:1";
   if (services.has("producer")) {
-    const ingestProducer = createIdempotentProducer(kafka);
+    const ingestProducer = createIdempotentProducer(kafkaFor("producer"));
     await ingestProducer.connect();
     const schema = readSchema(definition.schema) as Parameters<typeof createEventValidator>[1];
     const type = parseAvroSchema(schema);

@@ -38,7 +38,10 @@ describe("schema registry", () => {
       namespace: "streamscore.payments",
       fields: [{ name: "amount", type: "string" }],
     };
-    await expect(registry.register(subject, incompatible)).rejects.toThrow(/registering/);
+    await expect(registry.register(subject, incompatible)).rejects.toMatchObject({
+      code: "SCHEMA_INCOMPATIBLE",
+      message: expect.stringContaining("incompatible"),
+    });
   });
 });
 

@@ -2,7 +2,7 @@
 // per-record work is a synchronous avsc encode or decode.
 import avro from "avsc";
 import { describeError, StreamscoreError } from "../errors.ts";
-import { decodeWireFormat, encodeWireFormat } from "./wire-format.ts";
+import { decodeWireFormat, wireHeaderLength, writeWireHeader } from "./wire-format.ts";
 
 export type AvroType = avro.Type;
 /** Looks a writer schema up by its registry id. */
@@ -10,6 +10,33 @@ export type SchemaResolver = (schemaId: number) => Promise<AvroType>;
 
 export function parseAvroSchema(schema: string | object): AvroType {
   return avro.Type.forSchema(typeof schema === "string" ? JSON.parse(schema) : (schema as avro.Schema));
+}
+
+/** Shared by every encode in the process; encoding is synchronous, so no two uses overlap. */
+let scratch = Buffer.allocUnsafe(16 * 1024);
+
+/**
+ * Avro binary of `value` after `headerLength` bytes that `writeHeader` fills, in a buffer of the
+ * exact size taken from Node's pool when small. avsc's toBuffer allocates a zero-filled buffer of
+ * its own per record (and framing would copy again); this encodes into one scratch buffer and
+ * copies once. The value must be valid for the type (check with isValid first).
+ */
+export function encodeAvro(
+  type: AvroType,
+  value: unknown,
+  headerLength = 0,
+  writeHeader?: (target: Buffer) => void,
+): Buffer {
+  let end = type.encode(value, scratch, headerLength);
+  while (end < 0) {
+    // avsc returns minus the bytes missing; grow and write again.
+    scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, scratch.length - end));
+    end = type.encode(value, scratch, headerLength);
+  }
+  writeHeader?.(scratch);
+  const out = Buffer.allocUnsafe(end);
+  scratch.copy(out, 0, 0, end);
+  return out;
 }
 
 export interface AvroCodec {
@@ -90,11 +117,13 @@ export function createAvroCodec(resolve: SchemaResolver, options: { reader?: Avr
       }
     },
     encode(schemaId, type, record) {
-      const paths: string[] = [];
-      if (!type.isValid(record, { errorHook: (path) => paths.push(path.join(".") || "(root)") })) {
+      // The check without a hook allocates nothing; the paths are only collected for the error.
+      if (!type.isValid(record)) {
+        const paths: string[] = [];
+        type.isValid(record, { errorHook: (path) => paths.push(path.join(".") || "(root)") });
         throw new StreamscoreError("AVRO_ENCODE_FAILED", `record does not match the schema at: ${paths.join(", ")}`);
       }
-      return encodeWireFormat(schemaId, type.toBuffer(record));
+      return encodeAvro(type, record, wireHeaderLength, (target) => writeWireHeader(target, schemaId));
     },
   };
 }

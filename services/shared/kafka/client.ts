@@ -1,8 +1,22 @@
 // The Kafka adapter: the only module that imports kafkajs. Everything else takes its types from here.
 import { readFileSync } from "node:fs";
-import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer, type SASLOptions } from "kafkajs";
+import {
+  type AclOperationTypes,
+  type AclPermissionTypes,
+  type AclResourceTypes,
+  type Admin,
+  Kafka,
+  type AclEntry as KafkaAclEntry,
+  type KafkaConfig,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type ResourcePatternTypes,
+  type SASLOptions,
+} from "kafkajs";
 import type { ConnectionConfig } from "../connection-settings.ts";
 import type { Logger } from "../logger.ts";
+import type { AclEntry, AclOperation, AclResource } from "./acls.ts";
 
 export type {
   Admin,
@@ -100,6 +114,14 @@ export function needsNewProducerId(error: unknown, depth = 0): boolean {
 export const idempotentRetry = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 };
 
 /**
+ * Transactional producers retry like idempotent ones, but start sooner: the first request of a
+ * transaction often meets CONCURRENT_TRANSACTIONS while the broker still writes the previous
+ * commit's markers (a few milliseconds), and a 100 ms first backoff would add that to the latency
+ * of every transaction.
+ */
+export const transactionalRetry = { ...idempotentRetry, initialRetryTime: 5 };
+
+/**
  * The producer for records that are not part of a transaction: idempotent, acks from all
  * in-sync replicas, one request in flight (kafkajs needs that for idempotence), and Kafka's
  * default (murmur2) partitioner so keys land where Java clients would put them.
@@ -111,4 +133,61 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
     createPartitioner: Partitioners.DefaultPartitioner,
     retry: idempotentRetry,
   });
+}
+
+// Kafka's wire codes (the protocol fixes them). kafkajs declares them as enums, but Node's
+// ES-module import of kafkajs cannot see those exports, so the values are spelled out here.
+const resourceTypes: Record<AclResource, number> = { topic: 2, group: 3, cluster: 4, "transactional-id": 5 };
+const operations: Record<AclOperation, number> = {
+  read: 3,
+  write: 4,
+  delete: 6,
+  describe: 8,
+  "idempotent-write": 12,
+};
+const allow = 3;
+/** Matches every resource type, pattern, operation and permission in a filter. */
+const any = 1;
+const patternTypes: Record<AclEntry["pattern"], number> = { literal: 3, prefixed: 4 };
+
+function toKafkaAcl(entry: AclEntry): KafkaAclEntry {
+  return {
+    principal: entry.principal,
+    host: "*",
+    operation: operations[entry.operation] as AclOperationTypes,
+    permissionType: allow as AclPermissionTypes,
+    resourceType: resourceTypes[entry.resource] as AclResourceTypes,
+    resourceName: entry.name,
+    resourcePatternType: patternTypes[entry.pattern] as ResourcePatternTypes,
+  };
+}
+
+/** Adds allow-ACLs (idempotent: the broker keeps one copy of each). Needs an admin allowed to alter the cluster. */
+export async function createAcls(admin: Admin, entries: readonly AclEntry[]): Promise<void> {
+  if (entries.length > 0) await admin.createAcls({ acl: entries.map(toKafkaAcl) });
+}
+
+/** Removes exactly these allow-ACLs. */
+export async function deleteAcls(admin: Admin, entries: readonly AclEntry[]): Promise<void> {
+  if (entries.length > 0) await admin.deleteAcls({ filters: entries.map(toKafkaAcl) });
+}
+
+/** How many of these ACLs the broker's authorizer holds now (ACLs reach it through the metadata log). */
+export async function countAcls(admin: Admin, entries: readonly AclEntry[]): Promise<number> {
+  const { resources } = await admin.describeAcls({
+    resourceType: any as AclResourceTypes,
+    resourcePatternType: any as ResourcePatternTypes,
+    operation: any as AclOperationTypes,
+    permissionType: any as AclPermissionTypes,
+  });
+  const held = new Set(
+    resources.flatMap((r) =>
+      r.acls.map((a) => `${a.principal}|${r.resourceType}|${r.resourceName}|${r.resourcePatternType}|${a.operation}`),
+    ),
+  );
+  return entries
+    .map(toKafkaAcl)
+    .filter((a) =>
+      held.has(`${a.principal}|${a.resourceType}|${a.resourceName}|${a.resourcePatternType}|${a.operation}`),
+    ).length;
 }

@@ -6,16 +6,17 @@
 // batch is retried from the last committed offset.
 import { describeError, isStreamscoreError, StreamscoreError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { transactionalIdPrefix } from "./acls.ts";
 import {
   type Consumer,
-  idempotentRetry,
   type Kafka,
   type KafkaMessage,
   type Message,
   Partitioners,
   type Producer,
+  transactionalRetry,
 } from "./client.ts";
-import { splitBySize } from "./split-by-size.ts";
+import { splitTopicsBySize } from "./split-by-size.ts";
 
 /** Half the broker's default message.max.bytes: room for record overhead. */
 const maxRequestBytes = 512 * 1024;
@@ -85,11 +86,11 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
     const existing = producers.get(partition);
     if (existing) return existing;
     const producer = options.kafka.producer({
-      transactionalId: `${options.service}-${options.inputTopic}-${partition}`,
+      transactionalId: `${transactionalIdPrefix(options.service, options.inputTopic)}${partition}`,
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
-      retry: idempotentRetry,
+      retry: transactionalRetry,
     });
     await producer.connect();
     producers.set(partition, producer);
@@ -140,10 +141,10 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
     const transaction = await producer.transaction();
     const last = chunk[chunk.length - 1] as KafkaMessage;
     try {
-      for (const output of outputs) {
-        for (const messages of splitBySize(output.messages, maxRequestBytes)) {
-          await transaction.send({ topic: output.topic, messages, acks: -1 });
-        }
+      // Every output topic in one produce request (more only past the size limit): a round trip
+      // per topic would add to every transaction's latency.
+      for (const topicMessages of splitTopicsBySize(outputs, maxRequestBytes)) {
+        await transaction.sendBatch({ topicMessages, acks: -1 });
       }
       await transaction.sendOffsets({
         consumerGroupId: options.groupId,

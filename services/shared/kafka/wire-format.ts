@@ -10,13 +10,18 @@ export interface WireRecord {
   body: Buffer;
 }
 
-export function encodeWireFormat(schemaId: number, body: Buffer): Buffer {
+/** Writes the 5-byte header at the start of `target` (which the caller sized). */
+export function writeWireHeader(target: Buffer, schemaId: number): void {
   if (!Number.isInteger(schemaId) || schemaId < 0 || schemaId > 0xffffffff) {
     throw new StreamscoreError("WIRE_FORMAT_INVALID", `schema id ${schemaId} does not fit 4 bytes`);
   }
+  target[0] = magicByte;
+  target.writeUInt32BE(schemaId, 1);
+}
+
+export function encodeWireFormat(schemaId: number, body: Buffer): Buffer {
   const framed = Buffer.allocUnsafe(wireHeaderLength + body.length);
-  framed.writeUInt8(magicByte, 0);
-  framed.writeUInt32BE(schemaId, 1);
+  writeWireHeader(framed, schemaId);
   body.copy(framed, wireHeaderLength);
   return framed;
 }

@@ -90,7 +90,12 @@ function measurements(): Measurements {
     inferenceBatch: 256,
     stages: {
       transformer: { rate: summarize([40_000, 45_000, 50_000]), cpuPerThousand: flat(0.02) },
-      inference: { rate: flat(10_000), cpuPerThousand: flat(0.03) },
+      inference: {
+        rate: flat(10_000),
+        cpuPerThousand: flat(0.03),
+        scoring: summarize([300_000, 450_000, 420_000]),
+        rowsPerRun: 250,
+      },
     },
     pipeline: undefined,
   };
@@ -106,7 +111,14 @@ describe("rows and the table", () => {
     expect(transformerRatio?.value?.median).toBeCloseTo(45_000 / (1 / (1 / 50_000 + 2 / 1e6)));
     expect(transformerRatio?.value?.min).toBeCloseTo(40_000 / (1 / (1 / 50_000 + 2 / 1e6)));
     expect(transformerRatio?.met).toBe(true);
-    expect(rows.find((r) => r.measure === "inference ÷ onnxruntime payments @256")?.met).toBe(false);
+    // Scoring inside the stage against raw onnxruntime at the same batch size, not the stage's events/s.
+    const scoring = rows.find((r) => r.measure === "inference @256 scoring (model runs in the stage)");
+    expect(scoring?.bound).toBe(500_000);
+    expect(scoring?.note).toContain("250 rows per run");
+    const scoringRatio = rows.find((r) => r.measure === "inference scoring ÷ onnxruntime payments @256");
+    expect(scoringRatio?.value?.median).toBeCloseTo(0.84);
+    expect(scoringRatio?.value?.min).toBeCloseTo(0.6);
+    expect(scoringRatio?.met).toBe(true);
     // Not measured: no value, no verdict.
     const sink = rows.find((r) => r.measure === "monitor sink → ClickHouse ÷ bound");
     expect(sink?.value).toBeUndefined();
@@ -141,6 +153,24 @@ describe("rows and the table", () => {
     expect(markdown).toContain("- BENCH_RUNS: 3");
     expect(markdown).toContain(table);
     expect(markdown.endsWith("- a | note\n")).toBe(true);
+  });
+
+  it("reports the pipeline's latency and its event-loop delay at the offered rate", () => {
+    const latency = { p50: flat(40), p99: summarize([80, 95, 120]), p999: flat(150), samples: 3000 };
+    const rows = buildRows({
+      ...measurements(),
+      pipeline: {
+        rate: flat(8000),
+        cpuPerThousand: flat(0.1),
+        offeredRate: 4000,
+        scored: latency,
+        clickhouse: latency,
+        loopDelayP99: summarize([12, 30, 18]),
+      },
+    });
+    expect(rows.find((r) => r.measure === "ingest → scored topic p99 at 4000 events/s")?.met).toBe(true);
+    expect(rows.find((r) => r.measure === "event-loop delay p99 at 4000 events/s")?.value?.median).toBe(18);
+    expect(buildRows(measurements()).find((r) => r.measure === "event-loop delay p99")?.value).toBeUndefined();
   });
 
   it("formats numbers compactly", () => {

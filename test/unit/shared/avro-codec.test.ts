@@ -78,6 +78,19 @@ describe("Avro codec", () => {
       retriable: true,
     });
   });
+
+  it("encodes records of any size, each into a buffer of its own, framed like encodeWireFormat", async () => {
+    const { codec } = codecWith({ 7: paymentType });
+    const [small, other] = paymentEvents(2, 5);
+    const big = { ...small, merchant_id: "m".repeat(100_000) };
+    const encoded = [small, big, other].map((event) => codec.encode(7, paymentType, event));
+    expect(encoded[1]?.length).toBeGreaterThan(100_000);
+    expect(
+      encoded.map((value, i) => value.equals(encodeWireFormat(7, paymentType.toBuffer([small, big, other][i])))),
+    ).toEqual([true, true, true]);
+    await codec.prepare(encoded);
+    expect(encoded.map((value) => codec.decode(value).record)).toEqual([small, big, other]);
+  });
 });
 
 describe("Avro codec with a reader schema (schema evolution)", () => {

@@ -46,6 +46,26 @@ describe("configuration", () => {
     ).toBe("plain");
   });
 
+  it("reads the SASL password from a file, which wins over the variable, and refuses a missing file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sasl-"));
+    const file = join(dir, "password");
+    writeFileSync(file, "from-file-secret\n", { mode: 0o600 });
+    const base = { KAFKA_SASL_MECHANISM: "scram-sha-512", KAFKA_SASL_USERNAME: "ingest" };
+    try {
+      expect(loadConnectionConfig({ ...base, KAFKA_SASL_PASSWORD_FILE: file }).KAFKA_SASL_PASSWORD).toBe(
+        "from-file-secret",
+      );
+      expect(
+        loadConnectionConfig({ ...base, KAFKA_SASL_PASSWORD_FILE: file, KAFKA_SASL_PASSWORD: "env" })
+          .KAFKA_SASL_PASSWORD,
+      ).toBe("from-file-secret");
+      const missing = () => loadConnectionConfig({ ...base, KAFKA_SASL_PASSWORD_FILE: join(dir, "missing") });
+      expect(missing).toThrow(/KAFKA_SASL_PASSWORD_FILE: cannot read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("describes every setting with a doc line for the README table", () => {
     const rows = describeSettings(connectionSettings);
     expect(rows.map((r) => r.name)).toEqual(Object.keys(connectionSettings));
