@@ -78,6 +78,10 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
   const producers = new Map<number, Producer>();
   let assigned: number[] = [];
   let restoring: Promise<void> | undefined;
+  /** Counts assignments, so a restore that a rebalance overtook is not taken as current. */
+  let generation = 0;
+  /** Per partition, the group's committed offset when it was last restored: the first record to process. */
+  const floors = new Map<number, bigint>();
   /** Partitions whose state must be read from the changelog before their next batch. */
   const stale = new Set<number>();
   let started = false;
@@ -106,12 +110,35 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
   async function restoreStale(): Promise<void> {
     for (const p of stale) if (!assigned.includes(p)) stale.delete(p);
     const partitions = assigned.filter((p) => stale.has(p));
-    // Creating the producers first fences any zombie owner and aborts its open transactions,
-    // so the changelog read below sees only committed state.
+    const startedIn = generation;
+    // Creating the producers first fences any zombie owner and lets its last transaction finish
+    // (commit or abort), so the changelog and the committed offsets read below are final.
     await Promise.all(partitions.map((p) => producerFor(p)));
     // Only the stale partitions: the others may be mid-chunk, ahead of the changelog.
     if (partitions.length > 0) await options.restore?.(partitions);
-    for (const p of partitions) stale.delete(p);
+    const committed = partitions.length > 0 ? await committedOffsets() : new Map<number, bigint>();
+    if (generation !== startedIn) {
+      // A rebalance during the read: what was read may predate the new assignment. Read again.
+      for (const p of partitions) options.dropState?.(p);
+      return;
+    }
+    for (const p of partitions) {
+      // The consumer fetched its position when the partition was assigned, possibly before the
+      // previous owner's last transaction committed; records below the committed offset are done.
+      floors.set(p, committed.get(p) ?? -1n);
+      stale.delete(p);
+    }
+  }
+
+  async function committedOffsets(): Promise<Map<number, bigint>> {
+    const admin = options.kafka.admin();
+    await admin.connect();
+    try {
+      const [topic] = await admin.fetchOffsets({ groupId: options.groupId, topics: [options.inputTopic] });
+      return new Map((topic?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   function ensureRestored(): Promise<void> {
@@ -121,15 +148,21 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
     return restoring;
   }
 
+  /** Restores until no partition is stale (a rebalance during a restore asks for another). */
+  async function restoreAll(): Promise<void> {
+    while (stale.size > 0) await ensureRestored();
+  }
+
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     const now = payload.memberAssignment[options.inputTopic] ?? [];
+    generation += 1;
     for (const partition of new Set([...assigned, ...now])) options.dropState?.(partition);
     for (const partition of assigned.filter((p) => !now.includes(p))) void discardProducer(partition);
     assigned = now;
     stale.clear();
     for (const partition of now) stale.add(partition);
     // Restore right away, so the service is ready before its first batch arrives.
-    ensureRestored().catch((error: unknown) => {
+    restoreAll().catch((error: unknown) => {
       log.warn({ error: describeError(error) }, "state restore failed; retrying with the next batch");
     });
     log.info({ partitions: now }, "partitions assigned");
@@ -174,12 +207,24 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          while (stale.size > 0) await ensureRestored();
+          await restoreAll();
           const partition = batch.partition;
+          const floor = floors.get(partition) ?? -1n;
+          const first = batch.messages[0];
+          // Normally the whole batch; after a takeover, only what the previous owner did not commit.
+          const messages =
+            first && BigInt(first.offset) < floor
+              ? batch.messages.filter((m) => BigInt(m.offset) >= floor)
+              : batch.messages;
+          if (messages.length === 0) {
+            const last = batch.messages[batch.messages.length - 1];
+            if (last) resolveOffset(last.offset);
+            return;
+          }
           try {
-            for (let i = 0; i < batch.messages.length; i += options.maxBatchRecords) {
+            for (let i = 0; i < messages.length; i += options.maxBatchRecords) {
               if (!isRunning() || isStale()) return;
-              const chunk = batch.messages.slice(i, i + options.maxBatchRecords);
+              const chunk = messages.slice(i, i + options.maxBatchRecords);
               const startedAt = performance.now();
               await commitChunk(partition, chunk);
               const last = chunk[chunk.length - 1] as KafkaMessage;
