@@ -111,8 +111,10 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
     for (const p of stale) if (!assigned.includes(p)) stale.delete(p);
     const partitions = assigned.filter((p) => stale.has(p));
     const startedIn = generation;
-    // Creating the producers first fences any zombie owner and lets its last transaction finish
-    // (commit or abort), so the changelog and the committed offsets read below are final.
+    // Creating the producers anew first fences any zombie owner and waits until the last
+    // transaction of the id has finished (a commit returns before its markers are written), so the
+    // changelog and the committed offsets read below are final.
+    await Promise.all(partitions.map((p) => discardProducer(p)));
     await Promise.all(partitions.map((p) => producerFor(p)));
     // Only the stale partitions: the others may be mid-chunk, ahead of the changelog.
     if (partitions.length > 0) await options.restore?.(partitions);
