@@ -41,9 +41,11 @@ export function planEvents(options: Pick<LedgerOptions, "events" | "seed" | "key
   const random = seededRandom(options.seed ^ 0x5eed);
   const stream = paymentStream({
     seed: options.seed,
-    // Event time runs at 2 events/s and ends now: rolling windows fill, nothing is in the future.
-    startTime: Date.now() - options.events * 500,
-    ratePerSecond: 2,
+    // Event time runs at about the send rate and ends now: nothing is in the future, and a retry
+    // comes well within the one-hour de-duplication window of event time that P3 promises (at a
+    // faster event clock a retry after a broker bounce would be hours "late" and rightly not deduplicated).
+    startTime: Date.now() - options.events,
+    ratePerSecond: 1000,
     cards: options.keys,
     idPrefix: options.idPrefix,
     cardPrefix: `${options.idPrefix}-card`,
