@@ -26,6 +26,8 @@ const portSetting: Record<ServiceName, string> = {
 
 export interface ServiceProcesses {
   eventsUrl: string;
+  /** A service's base URL (its /metrics, /readyz). */
+  baseUrl(name: ServiceName): string;
   /** CPU-seconds (user + system, all threads) the service processes have used so far. */
   cpuSeconds(): number;
   /** Each service's event-loop delay p99 (ms) since the previous call (prom-client resets it on each scrape). */
@@ -140,6 +142,7 @@ export async function startServiceProcesses(options: {
   const pids = [...children.values()].map((c) => c.pid as number);
   return {
     eventsUrl: `http://127.0.0.1:${ports.get("producer")}/v1/pipelines/${options.alias}/events`,
+    baseUrl: (name) => `http://127.0.0.1:${ports.get(name)}`,
     cpuSeconds: () => pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0),
     loopDelayP99: () =>
       Promise.all(
