@@ -12,15 +12,17 @@ import { httpOk } from "./processes.ts";
 
 export const serviceNames = ["transformer", "inference", "monitor", "producer"] as const;
 
+export type ServiceName = (typeof serviceNames)[number];
+
 /** The Kafka principal each service connects as on a secured stack. */
-const kafkaUsers: Record<(typeof serviceNames)[number], string> = {
+const kafkaUsers: Record<ServiceName, string> = {
   producer: "ingest",
   inference: "inference",
   transformer: "transformer",
   monitor: "monitor",
 };
 
-const ports: Record<(typeof serviceNames)[number], number> = {
+const ports: Record<ServiceName, number> = {
   producer: 8080,
   inference: 8081,
   transformer: 8082,
@@ -37,7 +39,16 @@ export function personalDataKeyFile(config: StackConfig): string {
   return file;
 }
 
-export function serviceComponents(config: StackConfig, env: Record<string, string> = {}): StackComponent[] {
+/**
+ * The environment a service process runs with on this stack: the ClickHouse writer, the
+ * personal-data key file and its Kafka principal, unless this process's own settings say
+ * otherwise; `env` wins over everything.
+ */
+export function serviceEnvironment(
+  config: StackConfig,
+  name: ServiceName,
+  env: Record<string, string> = {},
+): Record<string, string | undefined> {
   const processEnv = processEnvironment();
   // Least privilege: the services run as the stack's ClickHouse writer unless told otherwise.
   const clickhouseEnv = processEnv.CLICKHOUSE_USER ? {} : clickhouseWriterEnvironment(config);
@@ -45,6 +56,21 @@ export function serviceComponents(config: StackConfig, env: Record<string, strin
     processEnv.PERSONAL_DATA_KEY || processEnv.PERSONAL_DATA_KEY_FILE
       ? {}
       : { PERSONAL_DATA_KEY_FILE: personalDataKeyFile(config) };
+  return {
+    ...clickhouseEnv,
+    ...personalDataEnv,
+    ...kafkaServiceEnvironment(config, kafkaUsers[name]),
+    ...processEnv,
+    ...env,
+  };
+}
+
+/** The script a service process runs. */
+export function serviceScript(name: ServiceName): string {
+  return join(projectRoot, "services", name, "main.ts");
+}
+
+export function serviceComponents(config: StackConfig, env: Record<string, string> = {}): StackComponent[] {
   return serviceNames.map((name) => {
     const paths = componentPaths(config, name);
     const port = ports[name];
@@ -56,15 +82,9 @@ export function serviceComponents(config: StackConfig, env: Record<string, strin
       install: () => {},
       prepare: () => ({
         command: process.execPath,
-        args: [join(projectRoot, "services", name, "main.ts")],
+        args: [serviceScript(name)],
         cwd: projectRoot,
-        env: {
-          ...clickhouseEnv,
-          ...personalDataEnv,
-          ...kafkaServiceEnvironment(config, kafkaUsers[name]),
-          ...processEnv,
-          ...env,
-        },
+        env: serviceEnvironment(config, name, env),
       }),
       isHealthy: () => httpOk(`http://127.0.0.1:${port}/readyz`),
     });

@@ -166,7 +166,7 @@ export function buildRows(m: Measurements): Row[] {
     unit: "events/s",
     value: p?.rate,
     bound: pipelineBound,
-    note: "bound: every part of every stage",
+    note: "four service processes; bound: every part of every stage",
   });
   rows.push({
     section: "3 pipeline",
@@ -202,7 +202,7 @@ export function buildRows(m: Measurements): Row[] {
     measure: `event-loop delay p99${offered}`,
     unit: "ms",
     value: p?.loopDelayP99,
-    note: "the services' process during the latency runs (perf_hooks, 10 ms resolution)",
+    note: "the slowest of the four service processes during the latency runs (prom-client, 10 ms resolution)",
   });
 
   for (const [key, label] of stageNames) {

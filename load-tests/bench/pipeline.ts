@@ -1,20 +1,15 @@
-// The whole pipeline in this process (ingest API, transformer, inference, monitor), fed over
-// HTTP by the load client in a child process. Throughput: N events sent as fast as the API takes
+// The whole pipeline as the deployment runs it: each service its own child process with its own
+// settings (processes.ts), for a bench-only pipeline alias, fed over HTTP by the load client in
+// another child process. Throughput: N events sent as fast as the API takes
 // them, timed from the first request until the last row is in ClickHouse. Latency: an open-loop
 // fixed rate; ingest → scored from the stored records' ingest_time/score_time, ingest →
 // ClickHouse from polling the table for new rows.
-import { monitorEventLoopDelay } from "node:perf_hooks";
-import {
-  type BenchEnvironment,
-  createBenchDatabase,
-  createBenchPipeline,
-  uniqueName,
-  waitUntil,
-} from "./environment.ts";
+import { migrate } from "../../services/monitor/migrations.ts";
+import { type BenchEnvironment, createBenchPipeline, uniqueName, waitUntil } from "./environment.ts";
 import { runLoadProcess } from "./load-process.ts";
+import { type ServiceProcesses, startServiceProcesses } from "./processes.ts";
 import { predictionCount } from "./progress.ts";
-import { type RunningServices, startServices } from "./services.ts";
-import { cpuSecondsPerThousand, percentile, ratePerSecond, type Summary, summarize } from "./stats.ts";
+import { percentile, ratePerSecond, type Summary, summarize } from "./stats.ts";
 
 export interface LatencySummary {
   p50: Summary;
@@ -29,7 +24,7 @@ export interface PipelineResult {
   offeredRate: number;
   scored: LatencySummary;
   clickhouse: LatencySummary;
-  /** p99 of the event loop's delay (ms) during each latency run. */
+  /** Highest p99 of the services' event-loop delay (ms) during each latency run. */
   loopDelayP99: Summary;
 }
 
@@ -59,23 +54,27 @@ function latencySummary(runs: number[][]): LatencySummary {
 
 export async function measurePipeline(env: BenchEnvironment, options: PipelineOptions): Promise<PipelineResult> {
   const pipeline = await createBenchPipeline(env);
-  const database = await createBenchDatabase(env);
   const name = pipeline.definition.name;
-  const table = `${database.name}.predictions`;
-  let running: RunningServices | undefined;
+  // The services write where they always do (the writer may use no other database); the schema is
+  // migrated first as the administrator, as `npm run db:migrate` does. The alias keeps this run's
+  // rows apart.
+  const database = env.config.CLICKHOUSE_DATABASE;
+  await migrate(env.clickhouse, database);
+  const table = `${database}.predictions`;
+  let running: ServiceProcesses | undefined;
   try {
-    running = await startServices(env, pipeline, {
-      services: ["producer", "transformer", "inference", "monitor"],
-      database: database.name,
-      inferenceBatch: options.inferenceBatch,
+    running = await startServiceProcesses({
+      pipeline: `${name}=payments`,
+      alias: name,
+      env: { INFERENCE_BATCH_SIZE: String(options.inferenceBatch) },
+      timeoutMs: 120_000,
     });
     const services = running;
-    await waitUntil("services ready", () => (services.notReadyReason() === undefined ? true : undefined), 60_000);
     let stored = 0;
     const prefix = uniqueName("pl").replace(/_/g, "");
 
     async function throughputRun(run: number, events: number) {
-      const cpuAt = process.cpuUsage();
+      const cpuAt = services.cpuSeconds();
       const load = runLoadProcess(
         {
           url: services.eventsUrl,
@@ -92,18 +91,18 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
       const target = stored + events;
       await waitUntil(
         "every event in ClickHouse",
-        async () => ((await predictionCount(env, database.name, name)) >= target ? true : undefined),
+        async () => ((await predictionCount(env, database, name)) >= target ? true : undefined),
         180_000,
         50,
       );
       const finishedAt = Date.now();
-      const cpu = process.cpuUsage(cpuAt);
+      const cpu = services.cpuSeconds() - cpuAt;
       const result = await load;
       if (result.accepted !== events) throw new Error(`${result.accepted} of ${events} events accepted`);
       stored = target;
       return {
         rate: ratePerSecond(events, (finishedAt - result.startedAt) / 1000),
-        cpu: cpuSecondsPerThousand(cpu, events),
+        cpu: cpu / (events / 1000),
       };
     }
 
@@ -184,16 +183,15 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
     const visibleRuns: number[][] = [];
     const loopDelayP99: number[] = [];
     for (let run = 1; run <= options.runs; run += 1) {
-      // The services share this process's event loop: how long it was held is part of the latency.
-      const delay = monitorEventLoopDelay({ resolution: 10 });
-      delay.enable();
+      // How long each service's event loop was held is part of the latency; the first read resets it.
+      await services.loopDelayP99();
       const r = await latencyRun(run, options.latencySeconds);
-      delay.disable();
-      loopDelayP99.push(delay.percentile(99) / 1e6);
+      const delay = Math.max(...(await services.loopDelayP99()));
+      loopDelayP99.push(delay);
       scoredRuns.push(r.scored);
       visibleRuns.push(r.visible);
       options.log(
-        `  latency run ${run} at ${offeredRate}/s: scored p99 ${percentile(r.scored, 0.99)} ms, ClickHouse p99 ${percentile(r.visible, 0.99)} ms, event-loop delay p99 ${Math.round(delay.percentile(99) / 1e6)} ms`,
+        `  latency run ${run} at ${offeredRate}/s: scored p99 ${percentile(r.scored, 0.99)} ms, ClickHouse p99 ${percentile(r.visible, 0.99)} ms, event-loop delay p99 ${Math.round(delay)} ms (slowest service)`,
       );
     }
     return {
@@ -206,7 +204,6 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
     };
   } finally {
     await running?.stop();
-    await database.drop();
     await pipeline.delete();
   }
 }
