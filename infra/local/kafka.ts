@@ -112,9 +112,15 @@ export function serverProperties(config: StackConfig, logDirs: string, secrets?:
   ].join("\n")}\n`;
 }
 
-/** Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding. */
+/**
+ * Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding; one that starts with
+ * "-" would be read as an option by the storage tool (Kafka's own ids avoid it the same way).
+ */
 export function randomClusterId(): string {
-  return randomBytes(16).toString("base64url");
+  for (;;) {
+    const id = randomBytes(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 /**
