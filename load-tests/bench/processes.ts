@@ -4,11 +4,10 @@
 // ends every child (SIGTERM, then SIGKILL), and they are killed if the bench exits first.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadStackConfig } from "../../infra/local/config.ts";
-import { httpOk, tail } from "../../infra/local/processes.ts";
+import { freePort, httpOk, tail } from "../../infra/local/processes.ts";
 import { type ServiceName, serviceEnvironment, serviceScript } from "../../infra/local/services.ts";
 import { fetchMetrics, sumMetric } from "../../services/demo/metrics-text.ts";
 import { projectRoot } from "../../services/shared/project.ts";
@@ -33,19 +32,6 @@ export interface ServiceProcesses {
   /** Each service's event-loop delay p99 (ms) since the previous call (prom-client resets it on each scrape). */
   loopDelayP99(): Promise<number[]>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 let ticksPerSecond: number | undefined;

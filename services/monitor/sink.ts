@@ -12,12 +12,11 @@ import { describeError, isStreamscoreError } from "../shared/errors.ts";
 import { transactionalIdPrefix } from "../shared/kafka/acls.ts";
 import {
   type Consumer,
+  createTransactionalProducer,
   type Kafka,
   type KafkaMessage,
   type Message,
-  Partitioners,
   type Producer,
-  transactionalRetry,
 } from "../shared/kafka/client.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { ClickHouse } from "./clickhouse.ts";
@@ -92,13 +91,10 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
   async function producerFor(partition: number): Promise<Producer> {
     const existing = producers.get(partition);
     if (existing) return existing;
-    const producer = options.kafka.producer({
-      transactionalId: `${transactionalIdPrefix(options.groupId, options.topic)}${partition}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: transactionalRetry,
-    });
+    const producer = createTransactionalProducer(
+      options.kafka,
+      `${transactionalIdPrefix(options.groupId, options.topic)}${partition}`,
+    );
     await producer.connect();
     producers.set(partition, producer);
     return producer;

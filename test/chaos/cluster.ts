@@ -5,14 +5,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { clickhouseComponent } from "../../infra/local/clickhouse.ts";
 import type { StackComponent } from "../../infra/local/component.ts";
 import { loadStackConfig } from "../../infra/local/config.ts";
 import { kafkaComponent } from "../../infra/local/kafka.ts";
-import { httpOk, isAlive, readPid } from "../../infra/local/processes.ts";
+import { freePort, httpOk, isAlive, readPid } from "../../infra/local/processes.ts";
 import { schemaRegistryComponent } from "../../infra/local/schema-registry.ts";
 import { createClickHouse } from "../../services/monitor/clickhouse.ts";
 import { migrate } from "../../services/monitor/migrations.ts";
@@ -26,16 +25,6 @@ import { getPipeline } from "../../services/shared/pipelines/index.ts";
 import { projectRoot } from "../../services/shared/project.ts";
 import { waitUntil } from "../../services/shared/wait.ts";
 import { type InstanceName, instanceNames, type ScheduledFault, spareInstances } from "./schedule.ts";
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.once("error", reject);
-  });
-}
 
 export interface ClusterOptions {
   /** Folder for the broker's and ClickHouse's data and every log; wiped at start. */

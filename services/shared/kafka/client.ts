@@ -121,6 +121,17 @@ export const idempotentRetry = { retries: Number.MAX_SAFE_INTEGER, initialRetryT
  */
 export const transactionalRetry = { ...idempotentRetry, initialRetryTime: 5 };
 
+/** A producer for one transactional id (one per input partition, so a new owner fences the old). */
+export function createTransactionalProducer(kafka: Kafka, transactionalId: string): Producer {
+  return kafka.producer({
+    transactionalId,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: transactionalRetry,
+  });
+}
+
 /**
  * The producer for records that are not part of a transaction: idempotent, acks from all
  * in-sync replicas, one request in flight (kafkajs needs that for idempotence), and Kafka's

@@ -9,12 +9,11 @@ import type { Logger } from "../logger.ts";
 import { transactionalIdPrefix } from "./acls.ts";
 import {
   type Consumer,
+  createTransactionalProducer,
   type Kafka,
   type KafkaMessage,
   type Message,
-  Partitioners,
   type Producer,
-  transactionalRetry,
 } from "./client.ts";
 import { splitTopicsBySize } from "./split-by-size.ts";
 
@@ -89,13 +88,10 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
   async function producerFor(partition: number): Promise<Producer> {
     const existing = producers.get(partition);
     if (existing) return existing;
-    const producer = options.kafka.producer({
-      transactionalId: `${transactionalIdPrefix(options.service, options.inputTopic)}${partition}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: transactionalRetry,
-    });
+    const producer = createTransactionalProducer(
+      options.kafka,
+      `${transactionalIdPrefix(options.service, options.inputTopic)}${partition}`,
+    );
     await producer.connect();
     producers.set(partition, producer);
     return producer;
