@@ -12,11 +12,10 @@ import { describeError, isStreamscoreError } from "../shared/errors.ts";
 import { transactionalIdPrefix } from "../shared/kafka/acls.ts";
 import {
   type Consumer,
-  createTransactionalProducer,
   type Kafka,
   type KafkaMessage,
   type Message,
-  type Producer,
+  partitionProducers,
 } from "../shared/kafka/client.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { ClickHouse } from "./clickhouse.ts";
@@ -86,19 +85,7 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
   });
   let needsOffsets = true;
 
-  // One transactional producer per partition: a new owner of the partition fences the old one.
-  const producers = new Map<number, Producer>();
-  async function producerFor(partition: number): Promise<Producer> {
-    const existing = producers.get(partition);
-    if (existing) return existing;
-    const producer = createTransactionalProducer(
-      options.kafka,
-      `${transactionalIdPrefix(options.groupId, options.topic)}${partition}`,
-    );
-    await producer.connect();
-    producers.set(partition, producer);
-    return producer;
-  }
+  const producers = partitionProducers(options.kafka, transactionalIdPrefix(options.groupId, options.topic));
 
   async function commit(partition: number, nextOffset: string, deadLetters: Message[] | undefined): Promise<void> {
     const offsets = [{ topic: options.topic, partition, offset: nextOffset }];
@@ -107,7 +94,7 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
       return;
     }
     if (!options.deadLetterTopic) throw new Error(`sink ${options.table}: dead letters without a deadLetterTopic`);
-    const producer = await producerFor(partition);
+    const producer = await producers.get(partition);
     const transaction = await producer.transaction();
     try {
       await transaction.send({ topic: options.deadLetterTopic, messages: deadLetters, acks: -1 });
@@ -119,8 +106,7 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
     } catch (error) {
       await transaction.abort().catch(() => undefined);
       // A fenced or broken producer is not reused; the retry makes a fresh one.
-      producers.delete(partition);
-      await producer.disconnect().catch(() => undefined);
+      await producers.discard(partition);
       throw error;
     }
   }
@@ -189,8 +175,7 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
     },
     async stop() {
       await consumer.disconnect();
-      await Promise.all([...producers.values()].map((producer) => producer.disconnect()));
-      producers.clear();
+      await producers.discardAll();
     },
   };
 }

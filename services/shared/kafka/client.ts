@@ -121,15 +121,45 @@ export const idempotentRetry = { retries: Number.MAX_SAFE_INTEGER, initialRetryT
  */
 export const transactionalRetry = { ...idempotentRetry, initialRetryTime: 5 };
 
-/** A producer for one transactional id (one per input partition, so a new owner fences the old). */
-export function createTransactionalProducer(kafka: Kafka, transactionalId: string): Producer {
-  return kafka.producer({
-    transactionalId,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    retry: transactionalRetry,
-  });
+export interface PartitionProducers {
+  /** The partition's producer, created and connected on first use. */
+  get(partition: number): Promise<Producer>;
+  /** Drops the partition's producer (fenced, broken or revoked); the next `get` makes a new one. */
+  discard(partition: number): Promise<void>;
+  discardAll(): Promise<void>;
+}
+
+/**
+ * Transactional producers keyed by input partition, each with its own id (prefix + partition), so
+ * a new owner of the partition fences the old one.
+ */
+export function partitionProducers(kafka: Kafka, idPrefix: string): PartitionProducers {
+  const producers = new Map<number, Producer>();
+  const discard = async (partition: number) => {
+    const producer = producers.get(partition);
+    producers.delete(partition);
+    await producer?.disconnect().catch(() => undefined);
+  };
+  return {
+    async get(partition) {
+      const existing = producers.get(partition);
+      if (existing) return existing;
+      const producer = kafka.producer({
+        transactionalId: `${idPrefix}${partition}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: transactionalRetry,
+      });
+      await producer.connect();
+      producers.set(partition, producer);
+      return producer;
+    },
+    discard,
+    async discardAll() {
+      await Promise.all([...producers.keys()].map(discard));
+    },
+  };
 }
 
 /**

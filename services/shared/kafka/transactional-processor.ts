@@ -7,14 +7,7 @@
 import { describeError, isStreamscoreError, StreamscoreError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { transactionalIdPrefix } from "./acls.ts";
-import {
-  type Consumer,
-  createTransactionalProducer,
-  type Kafka,
-  type KafkaMessage,
-  type Message,
-  type Producer,
-} from "./client.ts";
+import { type Consumer, type Kafka, type KafkaMessage, type Message, partitionProducers } from "./client.ts";
 import { splitTopicsBySize } from "./split-by-size.ts";
 
 /** Half the broker's default message.max.bytes: room for record overhead. */
@@ -74,7 +67,7 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
     heartbeatInterval: 3000,
     maxWaitTimeInMs: options.maxWaitTimeMs ?? 50,
   });
-  const producers = new Map<number, Producer>();
+  const producers = partitionProducers(options.kafka, transactionalIdPrefix(options.service, options.inputTopic));
   let assigned: number[] = [];
   let restoring: Promise<void> | undefined;
   /** Counts assignments, so a restore that a rebalance overtook is not taken as current. */
@@ -85,24 +78,6 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
   const stale = new Set<number>();
   let started = false;
 
-  async function producerFor(partition: number): Promise<Producer> {
-    const existing = producers.get(partition);
-    if (existing) return existing;
-    const producer = createTransactionalProducer(
-      options.kafka,
-      `${transactionalIdPrefix(options.service, options.inputTopic)}${partition}`,
-    );
-    await producer.connect();
-    producers.set(partition, producer);
-    return producer;
-  }
-
-  async function discardProducer(partition: number): Promise<void> {
-    const producer = producers.get(partition);
-    producers.delete(partition);
-    await producer?.disconnect().catch(() => undefined);
-  }
-
   async function restoreStale(): Promise<void> {
     for (const p of stale) if (!assigned.includes(p)) stale.delete(p);
     const partitions = assigned.filter((p) => stale.has(p));
@@ -110,8 +85,8 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
     // Creating the producers anew first fences any zombie owner and waits until the last
     // transaction of the id has finished (a commit returns before its markers are written), so the
     // changelog and the committed offsets read below are final.
-    await Promise.all(partitions.map((p) => discardProducer(p)));
-    await Promise.all(partitions.map((p) => producerFor(p)));
+    await Promise.all(partitions.map((p) => producers.discard(p)));
+    await Promise.all(partitions.map((p) => producers.get(p)));
     // Only the stale partitions: the others may be mid-chunk, ahead of the changelog.
     if (partitions.length > 0) await options.restore?.(partitions);
     const committed = partitions.length > 0 ? await committedOffsets() : new Map<number, bigint>();
@@ -155,7 +130,7 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
     const now = payload.memberAssignment[options.inputTopic] ?? [];
     generation += 1;
     for (const partition of new Set([...assigned, ...now])) options.dropState?.(partition);
-    for (const partition of assigned.filter((p) => !now.includes(p))) void discardProducer(partition);
+    for (const partition of assigned.filter((p) => !now.includes(p))) void producers.discard(partition);
     assigned = now;
     stale.clear();
     for (const partition of now) stale.add(partition);
@@ -168,7 +143,7 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
 
   async function commitChunk(partition: number, chunk: KafkaMessage[]): Promise<void> {
     const outputs = await options.process(partition, chunk);
-    const producer = await producerFor(partition);
+    const producer = await producers.get(partition);
     const transaction = await producer.transaction();
     const last = chunk[chunk.length - 1] as KafkaMessage;
     try {
@@ -245,7 +220,7 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
             // The transaction may have been fenced or broken: rebuild the producer, re-read state.
             options.dropState?.(partition);
             stale.add(partition);
-            await discardProducer(partition);
+            await producers.discard(partition);
             throw error;
           }
         },
@@ -254,7 +229,7 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
     },
     async stop() {
       await consumer.disconnect();
-      await Promise.all([...producers.keys()].map((p) => discardProducer(p)));
+      await producers.discardAll();
     },
   };
 }
