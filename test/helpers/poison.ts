@@ -12,9 +12,21 @@ export interface Poison {
   code: string;
 }
 
+/** A valid iris event: poison on a payments topic (another pipeline's schema). */
+export function irisPoisonBody(eventTime: number): Buffer {
+  return parseAvroSchema(readSchema("iris-event.avsc")).toBuffer({
+    event_id: "poison-iris",
+    flower_id: "f",
+    sepal_length: 1,
+    sepal_width: 1,
+    petal_length: 1,
+    petal_width: 1,
+    event_time: eventTime,
+  });
+}
+
 export function paymentPoison(template: PaymentEventRecord, paymentsSchemaId: number, irisSchemaId: number): Poison[] {
   const payments = parseAvroSchema(readSchema("payments-event.avsc"));
-  const iris = parseAvroSchema(readSchema("iris-event.avsc"));
   const encode = (overrides: Partial<PaymentEventRecord>) =>
     encodeWireFormat(paymentsSchemaId, payments.toBuffer({ ...template, ...overrides }));
   const good = encode({ event_id: "poison-truncated" });
@@ -39,18 +51,7 @@ export function paymentPoison(template: PaymentEventRecord, paymentsSchemaId: nu
       what: "a record of another schema (wrong types and fields)",
       message: {
         key: "p5",
-        value: encodeWireFormat(
-          irisSchemaId,
-          iris.toBuffer({
-            event_id: "poison-iris",
-            flower_id: "f",
-            sepal_length: 1,
-            sepal_width: 1,
-            petal_length: 1,
-            petal_width: 1,
-            event_time: template.event_time,
-          }),
-        ),
+        value: encodeWireFormat(irisSchemaId, irisPoisonBody(template.event_time)),
       },
       code: "SCHEMA_INCOMPATIBLE",
     },

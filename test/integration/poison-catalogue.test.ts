@@ -18,7 +18,7 @@ import { readSchema } from "../../services/shared/schemas.ts";
 import { pseudonymize } from "../../services/transformer/personal-data.ts";
 import { waitFor } from "../helpers/integration.ts";
 import { type PipelineHarness, startPipelineHarness } from "../helpers/pipeline-harness.ts";
-import { framingPoison, type PoisonKind } from "../helpers/poison.ts";
+import { framingPoison, irisPoisonBody, type PoisonKind } from "../helpers/poison.ts";
 
 /** The issue's figures: 1,000 poison records among 100,000 good ones. */
 const goodCount = 100_000;
@@ -118,15 +118,7 @@ describe("poison on every consumed topic among good records", () => {
     const shortBody = parseAvroSchema(shortSchema).toBuffer({ ...features, event_id: "poison-shape" });
 
     const irisId = await h.registry.register(`${name}-iris-value`, readSchema("iris-event.avsc"));
-    const iris = parseAvroSchema(readSchema("iris-event.avsc")).toBuffer({
-      event_id: "poison-iris",
-      flower_id: "f",
-      sepal_length: 1,
-      sepal_width: 1,
-      petal_length: 1,
-      petal_width: 1,
-      event_time: template.event_time,
-    });
+    const iris = irisPoisonBody(template.event_time);
 
     const kinds: Record<Stage, PoisonKind[]> = {
       raw: [
