@@ -24,7 +24,7 @@ import { pipelineTopicSpecs } from "../../services/shared/pipeline/records.ts";
 import { getPipeline } from "../../services/shared/pipelines/index.ts";
 import { projectRoot } from "../../services/shared/project.ts";
 import { waitUntil } from "../../services/shared/wait.ts";
-import { type InstanceName, instanceNames, type ScheduledFault, spareInstances } from "./schedule.ts";
+import { type InstanceName, instanceNames, memoryCapsMiB, type ScheduledFault, spareInstances } from "./schedule.ts";
 
 export interface ClusterOptions {
   /** Folder for the broker's and ClickHouse's data and every log; wiped at start. */
@@ -46,6 +46,25 @@ export interface FaultRecord {
   /** ms since the run started, when the fault was injected and when the target was back. */
   at: number;
   recoveredAt: number;
+  /** What the injector saw, e.g. whether an insert was running when ClickHouse was killed. */
+  note?: string;
+}
+
+/** Peak resident memory of one process (over its restarts) against its service's cap. */
+export interface MemoryPeak {
+  process: string;
+  peakMiB: number;
+  capMiB: number;
+}
+
+/** Resident set size of a process in MiB, from /proc (undefined once it is gone). */
+function residentMiB(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Instance {
@@ -118,6 +137,32 @@ export async function createChaosCluster(options: ClusterOptions) {
     await component.start();
     daemonPid(component);
   }
+
+  /** Polls ClickHouse's running queries until an insert into the predictions table shows (or gives up). */
+  async function waitForInsert(timeoutMs: number): Promise<boolean> {
+    const sql = "SELECT count() FROM system.processes WHERE query LIKE 'INSERT INTO %predictions%'";
+    const url = `${clickhouseUrl}/?query=${encodeURIComponent(sql)}`;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const running = await fetch(url, { signal: AbortSignal.timeout(1000) })
+        .then((r) => r.text())
+        .catch(() => "0");
+      if (Number(running.trim()) > 0) return true;
+    }
+    return false;
+  }
+
+  const memoryPeaks = new Map<string, number>();
+  function sampleMemory(): void {
+    const sample = (name: string, pid: number | undefined) => {
+      const mib = pid === undefined ? undefined : residentMiB(pid);
+      if (mib !== undefined) memoryPeaks.set(name, Math.max(memoryPeaks.get(name) ?? 0, mib));
+    };
+    for (const i of instances.values()) sample(i.name, i.child?.pid);
+    sample("kafka", kafka.pid());
+    sample("clickhouse", clickhouse.pid());
+  }
+  let memoryTimer: NodeJS.Timeout | undefined;
 
   async function killDaemon(component: StackComponent, signal: NodeJS.Signals): Promise<void> {
     const pid = daemonPid(component);
@@ -192,6 +237,7 @@ export async function createChaosCluster(options: ClusterOptions) {
     const at = since();
     const target = fault.target ?? (fault.kind.startsWith("broker") ? "kafka" : "clickhouse");
     log(`[chaos] ${(at / 1000).toFixed(1)}s ${fault.kind} ${target}`);
+    let note: string | undefined;
     switch (fault.kind) {
       case "kill":
         await restart(instance(fault.target), "SIGKILL");
@@ -222,6 +268,20 @@ export async function createChaosCluster(options: ClusterOptions) {
         await killDaemon(clickhouse, "SIGKILL");
         await startDaemon(clickhouse);
         break;
+      case "clickhouse-kill-mid-insert": {
+        const caught = await waitForInsert(30_000);
+        await killDaemon(clickhouse, "SIGKILL");
+        note = caught ? "killed while an insert was running" : "no insert seen within 30 s; killed anyway";
+        await startDaemon(clickhouse);
+        break;
+      }
+      case "clickhouse-pause": {
+        const pid = daemonPid(clickhouse);
+        process.kill(pid, "SIGSTOP");
+        await sleep(fault.pauseMs ?? 120_000);
+        process.kill(pid, "SIGCONT");
+        break;
+      }
       case "toggle": {
         const spare = instance(fault.target);
         if (spare.child && spare.child.exitCode === null && spare.child.signalCode === null) {
@@ -233,13 +293,14 @@ export async function createChaosCluster(options: ClusterOptions) {
         break;
       }
     }
-    faults.push({ kind: fault.kind, target, at, recoveredAt: since() });
-    log(`[chaos] ${(since() / 1000).toFixed(1)}s ${target} back`);
+    faults.push({ kind: fault.kind, target, at, recoveredAt: since(), ...(note ? { note } : {}) });
+    log(`[chaos] ${(since() / 1000).toFixed(1)}s ${target} back${note ? ` (${note})` : ""}`);
   }
 
   /** Last resort when the run dies: SIGKILL everything this run started, synchronously. */
   function killAllNow(): void {
     stopping = true;
+    clearInterval(memoryTimer);
     for (const i of instances.values()) {
       if (i.child?.exitCode === null && i.child.signalCode === null) i.child.kill("SIGKILL");
     }
@@ -261,6 +322,15 @@ export async function createChaosCluster(options: ClusterOptions) {
     crashes,
     since,
     producerUrl: () => `http://127.0.0.1:${instances.get("producer")?.port ?? 1}`,
+
+    /** Peak resident memory per process so far, each against its service's cap. */
+    memoryPeaks(): MemoryPeak[] {
+      return [...memoryPeaks].map(([name, peak]) => ({
+        process: name,
+        peakMiB: Math.round(peak),
+        capMiB: memoryCapsMiB[name.replace(/-\d$/, "")] ?? Number.POSITIVE_INFINITY,
+      }));
+    },
 
     async start(): Promise<void> {
       killLeftovers();
@@ -322,6 +392,8 @@ export async function createChaosCluster(options: ClusterOptions) {
       for (const i of rest) spawnInstance(i);
       await Promise.all(rest.map((i) => waitReady(i)));
       log(`[chaos] services ready after ${(since() / 1000).toFixed(1)}s`);
+      memoryTimer = setInterval(sampleMemory, 1000);
+      memoryTimer.unref();
     },
 
     inject,

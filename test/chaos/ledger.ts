@@ -27,7 +27,7 @@ export interface LedgerOptions {
   /** How long one request is retried before its events are left "unknown". */
   retryForMs: number;
   idPrefix: string;
-  /** Stops sending (events not sent yet are left out of the ledger). */
+  /** Stops sending new requests (events not sent yet are left out; a request already sent is still retried until answered). */
   signal?: AbortSignal;
 }
 
@@ -119,7 +119,7 @@ async function sendBatch(batch: PlannedEvent[], options: LedgerOptions): Promise
       return;
     }
     const retriable = status === 0 || status === 429 || status >= 500;
-    if (!retriable || Date.now() > giveUpAt || options.signal?.aborted) return;
+    if (!retriable || Date.now() > giveUpAt) return;
     // Without Retry-After: a short, growing pause.
     await sleep(answer.retryAfterMs ?? Math.min(200 * attempt, 2000));
   }

@@ -9,8 +9,8 @@ import { createKafka } from "../../services/shared/kafka/client.ts";
 import { createLogger } from "../../services/shared/logger.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { type CheckReport, check, formatReport } from "./checker.ts";
-import { createChaosCluster, type FaultRecord } from "./cluster.ts";
-import { runLedger } from "./ledger.ts";
+import { type ChaosCluster, createChaosCluster, type FaultRecord, type MemoryPeak } from "./cluster.ts";
+import { type LedgerOptions, runLedger } from "./ledger.ts";
 import { groupLag, observe, storedIds } from "./observe.ts";
 import { type Scenario, scheduleFaults } from "./schedule.ts";
 
@@ -46,7 +46,60 @@ export interface RunResult {
   sendSeconds: number;
   /** Requests by answer (HTTP status, timeout, error), each retry counted: 2xx only with a Kafka acknowledgement. */
   answers: Record<string, number>;
+  /** Events/s the cluster stored end to end while offered more (load scenarios only), and the rate then offered. */
+  capacity?: { measuredPerSecond: number; offeredPerSecond: number };
+  /** Peak resident memory of every process, each against its cap. */
+  memory: MemoryPeak[];
   totalSeconds: number;
+}
+
+/** Offered while measuring capacity: well above what two cores can carry through the whole pipeline. */
+const calibrationRate = 20_000;
+
+/**
+ * Sends well above capacity for `seconds` and returns the rate at which ClickHouse stored events
+ * over the last two thirds (the first third warms the pipeline up). Its events join the run's ledger.
+ */
+async function measureCapacity(
+  ledgerOptions: Omit<LedgerOptions, "events" | "ratePerSecond" | "idPrefix" | "keys">,
+  seconds: number,
+  stored: () => Promise<number>,
+) {
+  const stop = new AbortController();
+  const sending = runLedger({
+    ...ledgerOptions,
+    seed: ledgerOptions.seed + 1_000_000,
+    events: calibrationRate * seconds,
+    keys: (calibrationRate * seconds) / 200,
+    ratePerSecond: calibrationRate,
+    idPrefix: `${ledgerOptions.pipeline}-calibration`,
+    signal: stop.signal,
+  });
+  await sleep((seconds * 1000) / 3);
+  const from = { at: Date.now(), stored: await stored() };
+  await sleep((seconds * 2000) / 3);
+  const perSecond = ((await stored()) - from.stored) / ((Date.now() - from.at) / 1000);
+  stop.abort();
+  const { ledger } = await sending;
+  return { perSecond, ledger };
+}
+
+function startFaults(cluster: ChaosCluster, schedule: ReturnType<typeof scheduleFaults>, sendStart: number) {
+  // Each fault starts on time; only faults of the same target wait for one another, so a slow
+  // recovery (a rebalance waits out the session timeout) does not push the others past the send.
+  const chains = new Map<string, Promise<void>>();
+  return (async () => {
+    for (const fault of schedule) {
+      const due = sendStart + fault.atMs;
+      if (due > Date.now()) await sleep(due - Date.now());
+      const chain = fault.target ?? (fault.kind.startsWith("broker") ? "broker" : "clickhouse");
+      chains.set(
+        chain,
+        (chains.get(chain) ?? Promise.resolve()).then(() => cluster.inject(fault)),
+      );
+    }
+    await Promise.all(chains.values());
+  })();
 }
 
 export async function runChaos(options: RunOptions): Promise<RunResult> {
@@ -74,42 +127,46 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       CLICKHOUSE_PASSWORD: "",
     });
     try {
-      const sendMs = (events / scenario.ratePerSecond) * 1000;
-      const schedule = scheduleFaults(scenario.faults, seed, sendMs, 3000);
-      const sendStart = Date.now();
-      log(
-        `[chaos] ${scenario.name}, seed ${seed}: ${events} events at ${scenario.ratePerSecond}/s, ${schedule.length} faults`,
-      );
-      const sending = runLedger({
+      const ledgerOptions = {
         baseUrl: cluster.producerUrl,
         pipeline,
-        events,
         seed,
         keys: Math.max(20, Math.round(events / 200)),
-        ratePerSecond: scenario.ratePerSecond,
         badShare: 0.01,
-        lanes: 4,
+        lanes: scenario.lanes ?? 4,
         batchSize: 50,
         requestTimeoutMs: 10_000,
         retryForMs: 300_000,
+      };
+      let capacity: RunResult["capacity"];
+      let calibrationLedger: Awaited<ReturnType<typeof runLedger>>["ledger"] = [];
+      let rate = scenario.ratePerSecond;
+      let count = events;
+      if (scenario.load) {
+        log(`[chaos] measuring capacity: ${calibrationRate}/s offered for ${scenario.load.calibrateSeconds}s`);
+        const measured = await measureCapacity(ledgerOptions, scenario.load.calibrateSeconds, () =>
+          storedIds(clickhouse, pipeline).catch(() => 0),
+        );
+        calibrationLedger = measured.ledger;
+        rate = Math.max(1, Math.round(measured.perSecond * scenario.load.factor));
+        count = options.events ?? rate * scenario.load.sendSeconds;
+        capacity = { measuredPerSecond: Math.round(measured.perSecond), offeredPerSecond: rate };
+        log(`[chaos] capacity ${capacity.measuredPerSecond}/s; offering ${rate}/s`);
+      }
+      const sendMs = (count / rate) * 1000;
+      const schedule = scheduleFaults(scenario.faults, seed, sendMs, 3000);
+      const sendStart = Date.now();
+      log(`[chaos] ${scenario.name}, seed ${seed}: ${count} events at ${rate}/s, ${schedule.length} faults`);
+      const sending = runLedger({
+        ...ledgerOptions,
+        keys: Math.max(20, Math.round(count / 200)),
+        events: count,
+        ratePerSecond: rate,
         idPrefix: pipeline,
       });
-      // Each fault starts on time; only faults of the same target wait for one another, so a slow
-      // recovery (a rebalance waits out the session timeout) does not push the others past the send.
-      const chains = new Map<string, Promise<void>>();
-      const faulting = (async () => {
-        for (const fault of schedule) {
-          const due = sendStart + fault.atMs;
-          if (due > Date.now()) await sleep(due - Date.now());
-          const chain = fault.target ?? (fault.kind.startsWith("broker") ? "broker" : "clickhouse");
-          chains.set(
-            chain,
-            (chains.get(chain) ?? Promise.resolve()).then(() => cluster.inject(fault)),
-          );
-        }
-        await Promise.all(chains.values());
-      })();
-      const [{ ledger, finishedAt }] = await Promise.all([sending, faulting]);
+      const faulting = startFaults(cluster, schedule, sendStart);
+      const [{ ledger: sent, finishedAt }] = await Promise.all([sending, faulting]);
+      const ledger = [...calibrationLedger, ...sent];
       const sendSeconds = (finishedAt - sendStart) / 1000;
       // Attempts are shared by the events of one request: count each request once.
       const answers: Record<string, number> = {};
@@ -120,7 +177,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       const quietFrom = Math.max(finishedAt, lastFault);
       const expected = ledger.filter((e) => e.status === "accepted" && !e.bad).length;
       log(`[chaos] sent in ${sendSeconds.toFixed(1)}s; waiting for ${expected} events in ClickHouse`);
-      const drainTimeoutMs = options.drainTimeoutMs ?? 120_000;
+      const drainTimeoutMs = options.drainTimeoutMs ?? scenario.drainTimeoutMs ?? 120_000;
       let drainSeconds: number | undefined;
       const deadline = quietFrom + drainTimeoutMs;
       while (Date.now() < deadline) {
@@ -142,12 +199,14 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       log("[chaos] reading every hop");
       const observation = await observe(kafka, clickhouse, pipeline);
       const report = check(ledger, observation);
+      const memory = cluster.memoryPeaks();
       // Events no answer ever came for mean the API stayed unavailable for minutes: a failure too.
       if (drainSeconds === undefined || report.sent.unknown > 0) report.ok = false;
+      if (memory.some((m) => m.peakMiB > m.capMiB)) report.ok = false;
       return {
         scenario: scenario.name,
         seed,
-        events,
+        events: ledger.length,
         pipeline,
         report,
         faults: cluster.faults,
@@ -157,6 +216,8 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
         lagAfterDrain,
         sendSeconds,
         answers,
+        capacity,
+        memory,
         totalSeconds: (Date.now() - startedAt) / 1000,
       };
     } finally {
@@ -175,7 +236,7 @@ export function chaosDir(stackDir: string, run: string): string {
 export function formatRun(result: RunResult): string {
   const faults = result.faults.map(
     (f) =>
-      `  ${(f.at / 1000).toFixed(1)}s ${f.kind} ${f.target} (back after ${((f.recoveredAt - f.at) / 1000).toFixed(1)}s)`,
+      `  ${(f.at / 1000).toFixed(1)}s ${f.kind} ${f.target} (back after ${((f.recoveredAt - f.at) / 1000).toFixed(1)}s${f.note ? `; ${f.note}` : ""})`,
   );
   const crashes = result.crashes.map(
     (c) => `  ${(c.at / 1000).toFixed(1)}s ${c.instance} exited (code ${c.code}, signal ${c.signal})`,
@@ -192,6 +253,12 @@ export function formatRun(result: RunResult): string {
         .map(([group, lag]) => `${group.replace(`-${result.pipeline}`, "")} ${lag}`)
         .join(", ") || "unknown"
     }`,
+    ...(result.capacity
+      ? [`capacity measured ${result.capacity.measuredPerSecond}/s; offered ${result.capacity.offeredPerSecond}/s`]
+      : []),
+    `peak memory (MiB, cap): ${result.memory
+      .map((m) => `${m.process} ${m.peakMiB}${m.peakMiB > m.capMiB ? ` OVER ${m.capMiB}` : ""}`)
+      .join(", ")}`,
     `requests by answer: ${Object.entries(result.answers)
       .map(([answer, n]) => `${answer} ${n}`)
       .join(", ")}`,

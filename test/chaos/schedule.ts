@@ -17,6 +17,10 @@ export type FaultKind =
   | "broker-pause"
   /** kill -9 of ClickHouse, then start it again. */
   | "clickhouse-kill"
+  /** kill -9 of ClickHouse while an insert into the predictions table is running, then start it again. */
+  | "clickhouse-kill-mid-insert"
+  /** SIGSTOP of ClickHouse for `pauseMs`: inserts hang instead of failing. */
+  | "clickhouse-pause"
   /** Starts a spare instance when it is stopped, stops it (SIGTERM) when it runs: scaling out and in. */
   | "toggle";
 
@@ -57,7 +61,31 @@ export interface Scenario {
   partitions?: number;
   events: number;
   ratePerSecond: number;
+  /**
+   * Load relative to the cluster's capacity, measured by the run itself first (`calibrateSeconds` of
+   * sending well above it). Then `ratePerSecond` becomes factor × capacity and `events` that rate for
+   * `sendSeconds`.
+   */
+  load?: { factor: number; sendSeconds: number; calibrateSeconds: number };
+  /** Requests in flight at once (4 unless a scenario needs more to reach its rate). */
+  lanes?: number;
+  /** How long the pipeline may take to drain after the last fault and send (120 s unless a scenario says). */
+  drainTimeoutMs?: number;
 }
+
+/**
+ * Resident memory each process of a run must stay under (peak RSS, sampled every second). The
+ * services' consumers fetch a bounded number of bytes per partition and the API sheds load past a
+ * bounded queue, so overload must not move these; the broker's heap is 384 MiB (STACK_KAFKA_HEAP).
+ */
+export const memoryCapsMiB: Record<string, number> = {
+  producer: 512,
+  transformer: 512,
+  inference: 768,
+  monitor: 512,
+  kafka: 1024,
+  clickhouse: 2048,
+};
 
 /**
  * Spreads the faults over [10%, 80%] of the send time in seeded random order, at least `gapMs`
@@ -96,8 +124,9 @@ const consumers: InstanceName[] = ["transformer-1", "inference-1", "monitor"];
 export const scenarios: Record<string, Scenario> = {
   short: {
     name: "short",
-    description: "one kill -9 of a transformer, an inference instance and the monitor, one ClickHouse kill",
-    faults: [...every("kill", 1, consumers), { kind: "clickhouse-kill", count: 1 }],
+    description:
+      "one kill -9 of a transformer, an inference instance and the monitor, one ClickHouse kill while an insert runs",
+    faults: [...every("kill", 1, consumers), { kind: "clickhouse-kill-mid-insert", count: 1 }],
     events: 20_000,
     ratePerSecond: 400,
   },
@@ -117,10 +146,33 @@ export const scenarios: Record<string, Scenario> = {
   },
   clickhouse: {
     name: "clickhouse",
-    description: "ClickHouse killed with kill -9, twice",
-    faults: [{ kind: "clickhouse-kill", count: 2 }],
+    description: "ClickHouse killed with kill -9 twice: once while an insert runs, once at a random time",
+    faults: [
+      { kind: "clickhouse-kill-mid-insert", count: 1 },
+      { kind: "clickhouse-kill", count: 1 },
+    ],
     events: 100_000,
     ratePerSecond: 1000,
+  },
+  "clickhouse-pause": {
+    name: "clickhouse-pause",
+    description: "ClickHouse paused (SIGSTOP) for 120 s while the pipeline runs at its measured capacity",
+    faults: [{ kind: "clickhouse-pause", count: 1, pauseMs: 120_000 }],
+    load: { factor: 1, sendSeconds: 240, calibrateSeconds: 30 },
+    lanes: 16,
+    events: 0,
+    ratePerSecond: 0,
+    drainTimeoutMs: 600_000,
+  },
+  overload: {
+    name: "overload",
+    description: "3× the cluster's measured capacity for 5 minutes, no faults",
+    faults: [],
+    load: { factor: 3, sendSeconds: 300, calibrateSeconds: 30 },
+    lanes: 64,
+    events: 0,
+    ratePerSecond: 0,
+    drainTimeoutMs: 1_800_000,
   },
   pause: {
     name: "pause",

@@ -1,6 +1,6 @@
 // The chaos harness's short run: its own broker and ClickHouse, 2 transformers, 2 inference
 // instances, a monitor and the ingest API as processes; one kill -9 each of a transformer, an
-// inference instance and the monitor, and one ClickHouse kill, while 20,000 events are sent.
+// inference instance and the monitor, and one ClickHouse kill while an insert runs, as 20,000 events are sent.
 // Everything accepted must reach ClickHouse exactly once, in order per key, with no aborted reads.
 import { rmSync } from "node:fs";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -33,7 +33,7 @@ describe("chaos: short run (kill -9 of each consumer service, a ClickHouse kill)
       console.log(formatRun(result));
       const { report } = result;
       expect(result.faults.map((f) => `${f.kind} ${f.target}`).sort()).toEqual([
-        "clickhouse-kill clickhouse",
+        "clickhouse-kill-mid-insert clickhouse",
         "kill inference-1",
         "kill monitor",
         "kill transformer-1",
@@ -48,6 +48,18 @@ describe("chaos: short run (kill -9 of each consumer service, a ClickHouse kill)
         unexpected: report.unexpected.slice(0, 5),
       }).toEqual({ lost: [], duplicated: [], outOfOrder: [], abortedReads: [], unexpected: [] });
       expect(result.drainSeconds).toBeDefined();
+      // Every process was sampled, and none went over its memory cap.
+      expect(result.memory.map((m) => m.process).sort()).toEqual([
+        "clickhouse",
+        "inference-1",
+        "inference-2",
+        "kafka",
+        "monitor",
+        "producer",
+        "transformer-1",
+        "transformer-2",
+      ]);
+      expect(result.memory.filter((m) => m.peakMiB > m.capMiB)).toEqual([]);
       expect(report.ok).toBe(true);
     },
     420_000,
