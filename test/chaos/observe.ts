@@ -33,6 +33,21 @@ export function eventIdOf(value: Buffer | null): string | undefined {
 /** Names a record whose value holds no event id (a dead letter without its value) by its raw origin. */
 type Origins = ReadonlyMap<string, string>;
 
+/**
+ * One copy of each id and key string over all the views: an overload run reads millions of records
+ * seven times over, and a copy per view would not fit in the checker's heap.
+ */
+function interner(): (text: string) => string {
+  const strings = new Map<string, string>();
+  return (text) => {
+    const known = strings.get(text);
+    if (known !== undefined) return known;
+    strings.set(text, text);
+    return text;
+  };
+}
+type Intern = ReturnType<typeof interner>;
+
 function idOf(partition: number, message: KafkaMessage, origins: Origins | undefined): string {
   const id = eventIdOf(message.value);
   if (id !== undefined) return id;
@@ -44,6 +59,7 @@ async function readTopic(
   kafka: Kafka,
   topic: string,
   readUncommitted: boolean,
+  intern: Intern,
   origins?: Origins,
 ): Promise<SeenRecord[]> {
   const records: SeenRecord[] = [];
@@ -52,8 +68,8 @@ async function readTopic(
     topic,
     (partition: number, message: KafkaMessage) => {
       records.push({
-        id: idOf(partition, message, origins),
-        key: message.key?.toString("utf8") ?? "",
+        id: intern(idOf(partition, message, origins)),
+        key: intern(message.key?.toString("utf8") ?? ""),
         partition,
         offset: Number(message.offset),
       });
@@ -64,19 +80,33 @@ async function readTopic(
   return records;
 }
 
-async function view(kafka: Kafka, topic: string, origins?: Origins): Promise<TopicView> {
+async function view(kafka: Kafka, topic: string, intern: Intern, origins?: Origins): Promise<TopicView> {
   return {
-    committed: await readTopic(kafka, topic, false, origins),
-    uncommitted: await readTopic(kafka, topic, true, origins),
+    committed: await readTopic(kafka, topic, false, intern, origins),
+    uncommitted: await readTopic(kafka, topic, true, intern, origins),
   };
 }
 
-export async function readPredictions(clickhouse: ClickHouse, pipeline: string): Promise<StoredRow[]> {
-  const rows = await clickhouse.query<{ id: string; key: string; p: number; o: string }>(
-    `SELECT event_id AS id, entity AS key, source_partition AS p, source_offset AS o
-     FROM streamscore.predictions WHERE pipeline = '${pipeline}'`,
+export async function readPredictions(
+  clickhouse: ClickHouse,
+  pipeline: string,
+  intern: Intern = (text) => text,
+): Promise<StoredRow[]> {
+  const stored: StoredRow[] = [];
+  // A partition at a time: one answer for millions of rows would exceed the longest string V8 allows.
+  const partitions = await clickhouse.query<{ p: number }>(
+    `SELECT DISTINCT source_partition AS p FROM streamscore.predictions WHERE pipeline = '${pipeline}'`,
   );
-  return rows.map((r) => ({ id: r.id, key: r.key, sourcePartition: Number(r.p), sourceOffset: Number(r.o) }));
+  for (const { p } of partitions) {
+    const rows = await clickhouse.query<{ id: string; key: string; o: string }>(
+      `SELECT event_id AS id, entity AS key, source_offset AS o
+       FROM streamscore.predictions WHERE pipeline = '${pipeline}' AND source_partition = ${Number(p)}`,
+    );
+    for (const r of rows) {
+      stored.push({ id: intern(r.id), key: intern(r.key), sourcePartition: Number(p), sourceOffset: Number(r.o) });
+    }
+  }
+  return stored;
 }
 
 export async function storedIds(clickhouse: ClickHouse, pipeline: string): Promise<number> {
@@ -88,17 +118,18 @@ export async function storedIds(clickhouse: ClickHouse, pipeline: string): Promi
 
 export async function observe(kafka: Kafka, clickhouse: ClickHouse, pipeline: string): Promise<Observation> {
   const topics = pipelineTopics(pipeline);
-  const raw = await view(kafka, topics.raw);
+  const intern = interner();
+  const raw = await view(kafka, topics.raw, intern);
   // With personal fields a dead letter keeps no value, only the position of its raw record.
   const origins = new Map(raw.uncommitted.map((r) => [`${r.partition}:${r.offset}`, r.id]));
   return {
     topics: {
       raw,
-      features: await view(kafka, topics.features),
-      scored: await view(kafka, topics.scored),
-      dlq: await view(kafka, topics.dlq, origins),
+      features: await view(kafka, topics.features, intern),
+      scored: await view(kafka, topics.scored, intern),
+      dlq: await view(kafka, topics.dlq, intern, origins),
     },
-    predictions: await readPredictions(clickhouse, pipeline),
+    predictions: await readPredictions(clickhouse, pipeline, intern),
   };
 }
 

@@ -237,3 +237,15 @@ export const scenarios: Record<string, Scenario> = {
     ratePerSecond: 1000,
   },
 };
+
+/** The single-fault matrix (`npm run chaos -- --matrix`), each at its full size. */
+export const matrixScenarios = [
+  "kill",
+  "term",
+  "pause",
+  "broker",
+  "clickhouse",
+  "aborts",
+  "scale",
+  "single-partition",
+] as const;
