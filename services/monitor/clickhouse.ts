@@ -18,10 +18,21 @@ export interface ClickHouse {
   /** Inserts rows as JSONEachRow (small, cold tables). */
   insertRows(table: string, rows: readonly object[]): Promise<void>;
   /** Inserts rows encoded as RowBinary (see row-binary.ts), bit-exact and without JSON. */
-  insertRowBinary(table: string, encoded: EncodedRows): Promise<void>;
+  insertRowBinary(table: string, encoded: EncodedRows, options?: InsertOptions): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
+
+export interface InsertOptions {
+  /**
+   * ClickHouse's query_id. While a query with this id runs, the server refuses another one (code 216,
+   * reported as retriable), so retries that reuse it cannot overlap a late copy of an earlier attempt.
+   */
+  queryId?: string;
+}
+
+/** QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING; 18.16 answers HTTP 500 with "Code: 216, ..." and no code header. */
+const sameQueryIdRunning = "216";
 
 function failure(what: string, error: unknown): StreamscoreError {
   // fetch reports network failures as "fetch failed" with the socket error as its cause.
@@ -76,11 +87,12 @@ export function createClickHouse(config: ClickHouseConfig, database?: string): C
         throw failure(`ClickHouse insert into ${table} failed`, error);
       }
     },
-    async insertRowBinary(table, encoded) {
+    async insertRowBinary(table, encoded, options = {}) {
       if (encoded.rows === 0) return;
       const url = new URL(config.CLICKHOUSE_URL);
       url.searchParams.set("query", `INSERT INTO ${table} (${encoded.columns.join(", ")}) FORMAT RowBinary`);
       if (database) url.searchParams.set("database", database);
+      if (options.queryId) url.searchParams.set("query_id", options.queryId);
       let response: Response;
       try {
         response = await fetch(url, {
@@ -90,18 +102,20 @@ export function createClickHouse(config: ClickHouseConfig, database?: string): C
           signal: AbortSignal.timeout(requestTimeoutMs),
         });
       } catch (error) {
-        // No answer at all (refused, reset, a kept-alive socket the server had closed, timeout):
-        // the batch is sent again; a row stored twice is folded by the ReplacingMergeTree.
+        // No answer at all (refused, reset, a kept-alive socket the server had closed, timeout): the
+        // rows may or may not have been stored, so the caller checks before sending them again.
         const reason = failure(`ClickHouse insert into ${table} failed`, error);
         throw new StreamscoreError("CLICKHOUSE_UNAVAILABLE", reason.message, { cause: error });
       }
       const text = await response.text().catch((error: unknown) => describeError(error));
       if (!response.ok) {
+        const code = response.headers.get("x-clickhouse-exception-code") ?? /^Code: (\d+)/.exec(text)?.[1];
         throw new StreamscoreError(
           "CLICKHOUSE_QUERY_FAILED",
           `ClickHouse insert into ${table} failed: HTTP ${response.status}: ${text.slice(0, 500)}`,
-          // 503: the server is shutting down or overloaded; the batch can be sent again.
-          { retriable: response.status === 503 },
+          // 503: the server is shutting down or overloaded; 216: an earlier attempt with the same query
+          // id is still running. Either way the batch can be sent again later.
+          { retriable: response.status === 503 || code === sameQueryIdRunning },
         );
       }
     },

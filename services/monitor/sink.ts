@@ -2,11 +2,15 @@
 // are committed only after the insert succeeded. While ClickHouse is down the batch is retried with
 // backoff (heartbeating, so the group keeps the partition) and nothing is lost. Rows carry their
 // source partition and offset; after a restart, offsets already stored are skipped, so a crash
-// between insert and commit does not store a record twice. Rows go as RowBinary, one insert per
-// fetched batch (up to `maxBytesPerPartition` of records), partitions side by side. A batch with
-// dead letters commits its offsets in a Kafka transaction together with them: a crash before that
-// commit aborts the dead letters, and the replay writes them again in a new transaction, so each
-// lands in the DLQ exactly once.
+// between insert and commit does not store a record twice. A failed insert may have landed anyway
+// (its answer lost, or run late by a paused server) and 18.16 does not de-duplicate, so each retry
+// reloads the stored offsets and reuses its batch's query id, which ClickHouse never runs twice at
+// once; heartbeats go on while an insert waits, so a hung server does not cost the partition. Rows go
+// as RowBinary, one insert per fetched batch (up to `maxBytesPerPartition` of records), partitions
+// side by side. A batch with dead letters commits its offsets in a Kafka transaction together with
+// them: a crash before that commit aborts the dead letters, and the replay writes them again in a
+// new transaction, so each lands in the DLQ exactly once.
+import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describeError, isStreamscoreError } from "../shared/errors.ts";
 import { transactionalIdPrefix } from "../shared/kafka/acls.ts";
@@ -59,6 +63,17 @@ export interface Sink {
 /** Bytes of records fetched per partition and request: bigger batches, bigger (cheaper) inserts. */
 const maxBytesPerPartition = 4 * 1024 * 1024;
 
+/** kafkajs' default heartbeat interval: an insert may wait 60 s for its answer, twice the session timeout. */
+const heartbeatEveryMs = 3000;
+
+/** Heartbeats until cleared, so a slow or hung ClickHouse does not cost the partition. */
+function keepHeartbeating(heartbeat: () => Promise<void>): NodeJS.Timeout {
+  return setInterval(() => {
+    // A failed heartbeat (a rebalance under way) makes the commit after the insert fail as well.
+    heartbeat().catch(() => undefined);
+  }, heartbeatEveryMs);
+}
+
 export function createSink<Row>(options: SinkOptions<Row>): Sink {
   const log = options.logger.child({ module: "sink", topic: options.topic, table: options.table });
   const consumer: Consumer = options.kafka.consumer({
@@ -71,10 +86,13 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
   let storedOffsets = new Map<number, bigint>();
   let lastError: string | undefined;
   let joined = false;
+  // Query ids of this instance's inserts: a retry reuses its batch's id, nothing else does.
+  const instance = randomBytes(6).toString("hex");
 
-  async function loadStoredOffsets(): Promise<void> {
+  async function loadStoredOffsets(): Promise<Map<number, bigint>> {
     const rows = await options.clickhouse.query<{ partition: number; offset: string }>(options.storedOffsetsQuery);
     storedOffsets = new Map(rows.map((r) => [Number(r.partition), BigInt(r.offset)]));
+    return storedOffsets;
   }
 
   consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -127,15 +145,21 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
         // Partitions insert side by side: an insert waits on ClickHouse, not on this process.
         partitionsConsumedConcurrently: 3,
         eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning }) => {
+          const first = batch.messages[0];
+          const queryId = `sink-${instance}-${options.table}-${batch.partition}-${first?.offset ?? batch.firstOffset()}`;
           let backoff = 200;
+          let retry = false;
           for (;;) {
+            const heartbeats = keepHeartbeating(heartbeat);
             try {
-              if (needsOffsets) {
-                await loadStoredOffsets();
+              let offsets = storedOffsets;
+              if (needsOffsets || retry) {
+                // A retry reads them itself: a reload another partition started before this batch's
+                // failure may predate the rows the failed attempt stored.
+                offsets = await loadStoredOffsets();
                 needsOffsets = false;
               }
-              const stored = storedOffsets.get(batch.partition) ?? -1n;
-              const first = batch.messages[0];
+              const stored = offsets.get(batch.partition) ?? -1n;
               // Replays only: a batch that starts past what is stored needs no per-record check.
               const fresh =
                 first && BigInt(first.offset) > stored
@@ -143,7 +167,7 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
                   : batch.messages.filter((m) => BigInt(m.offset) > stored);
               const startedAt = performance.now();
               const { rows, encoded, deadLetters } = await options.toRows(batch.partition, fresh);
-              await options.clickhouse.insertRowBinary(options.table, encoded);
+              await options.clickhouse.insertRowBinary(options.table, encoded, { queryId });
               if (options.onStored && rows.length > 0) await options.onStored(batch.partition, rows);
               const last = batch.messages[batch.messages.length - 1];
               if (last) {
@@ -161,6 +185,9 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
               await commitOffsetsIfNecessary();
               return;
             } catch (error) {
+              // The failed attempt may have stored its rows all the same.
+              needsOffsets = true;
+              retry = true;
               if (!(isStreamscoreError(error) && error.retriable) || !isRunning()) throw error;
               lastError = describeError(error);
               options.onRetry?.(error);
@@ -168,6 +195,8 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
               await sleep(backoff);
               await heartbeat();
               backoff = Math.min(backoff * 2, options.maxBackoffMs ?? 10_000);
+            } finally {
+              clearInterval(heartbeats);
             }
           }
         },

@@ -1,8 +1,9 @@
 // RowBinary inserts on the real ClickHouse, into tables made by the production migrations: the
 // encoders name the server's columns with the server's types, and values that a JSON insert parses
 // to a neighbouring double (or that JSON cannot carry at all) come back bit for bit, as do strings
-// with quotes, newlines, NUL bytes and UTF-8 and 64-bit offsets at the top of their range.
-import { type AddressInfo, createServer } from "node:net";
+// with quotes, newlines, NUL bytes and UTF-8 and 64-bit offsets at the top of their range. An insert
+// whose query id is still running is refused as retriable, so a sink's retry waits for a late copy.
+import { type AddressInfo, connect, createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ClickHouse, createClickHouse } from "../../services/monitor/clickhouse.ts";
 import { migrate } from "../../services/monitor/migrations.ts";
@@ -10,13 +11,14 @@ import { encodeRows } from "../../services/monitor/row-binary.ts";
 import {
   deadLettersTable,
   driftMetricsTable,
+  labelRow,
   labelsTable,
   predictionRow,
   predictionsTable,
 } from "../../services/monitor/rows.ts";
 import { isStreamscoreError } from "../../services/shared/errors.ts";
 import type { ScoredRecord } from "../../services/shared/pipeline/records.ts";
-import { testConnectionConfig, uniqueName } from "../helpers/integration.ts";
+import { testConnectionConfig, uniqueName, waitFor } from "../helpers/integration.ts";
 
 /** The IEEE 754 bytes of a double, as ClickHouse's hex(reinterpretAsString(x)) shows them. */
 function bits(value: number): string {
@@ -275,6 +277,53 @@ describe("RowBinary inserts", () => {
       expect(isStreamscoreError(error) && error.retriable).toBe(true);
     } finally {
       await closed.close();
+    }
+  });
+
+  it("reports an insert refused while one with the same query id runs as retriable, and runs it after", async () => {
+    await clickhouse.command(`CREATE TABLE ${database}.held (s String) ENGINE = Memory`);
+    const queryId = uniqueName("held");
+    // An insert kept running by a body that does not end; 18.16 starts an HTTP insert only once it
+    // has read 1 MiB of the body (or all of it), so the first chunk is larger.
+    const { hostname, port } = new URL(config.CLICKHOUSE_URL);
+    const held = connect(Number(port), hostname);
+    const answer = new Promise<string>((resolve, reject) => {
+      let text = "";
+      held.on("data", (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      held.on("end", () => resolve(text));
+      held.on("error", reject);
+    });
+    const query = encodeURIComponent(`INSERT INTO ${database}.held FORMAT TSV`);
+    const credentials = Buffer.from(`${config.CLICKHOUSE_USER}:${config.CLICKHOUSE_PASSWORD ?? ""}`).toString("base64");
+    const body = "x\n".repeat(600_000);
+    held.write(
+      `POST /?query_id=${queryId}&query=${query} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Basic ${credentials}\r\n` +
+        `Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n`,
+    );
+    try {
+      await waitFor("the held insert to run", async () => {
+        const running = await clickhouse.query(`SELECT 1 FROM system.processes WHERE query_id = '${queryId}'`);
+        return running.length > 0 ? true : undefined;
+      });
+      const label = labelRow("p", { event_id: "held", label: "1", label_time: 1_700_000_000_000 }, 0, "1");
+      const encoded = encodeRows(labelsTable, [label]);
+      const error = await clickhouse
+        .insertRowBinary(`${database}.labels`, encoded, { queryId })
+        .catch((e: unknown) => e);
+      expect(isStreamscoreError(error) && error.message).toMatch(/HTTP 500: Code: 216\b/);
+      expect(isStreamscoreError(error) && error.retriable).toBe(true);
+
+      held.end("0\r\n\r\n");
+      expect(await answer).toMatch(/^HTTP\/1\.1 200 /);
+      await clickhouse.insertRowBinary(`${database}.labels`, encoded, { queryId });
+      const [stored] = await clickhouse.query<{ n: string }>(
+        `SELECT count() AS n FROM ${database}.labels WHERE event_id = 'held'`,
+      );
+      expect(stored?.n).toBe("1");
+    } finally {
+      held.destroy();
     }
   });
 });

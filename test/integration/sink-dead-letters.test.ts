@@ -63,9 +63,9 @@ describe("monitor sink dead letters across a failed attempt", () => {
       kafka,
       clickhouse: {
         ...clickhouse,
-        insertRowBinary: (target, encoded) => {
+        insertRowBinary: (target, encoded, insert) => {
           inserts.attempted += 1;
-          return clickhouse.insertRowBinary(target, encoded);
+          return clickhouse.insertRowBinary(target, encoded, insert);
         },
       },
       logger,
