@@ -21,6 +21,7 @@ import {
   type Message,
   partitionProducers,
 } from "../shared/kafka/client.ts";
+import { keepHeartbeating } from "../shared/kafka/heartbeat.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { ClickHouse } from "./clickhouse.ts";
 import type { EncodedRows } from "./row-binary.ts";
@@ -62,17 +63,6 @@ export interface Sink {
 
 /** Bytes of records fetched per partition and request: bigger batches, bigger (cheaper) inserts. */
 const maxBytesPerPartition = 4 * 1024 * 1024;
-
-/** kafkajs' default heartbeat interval: an insert may wait 60 s for its answer, twice the session timeout. */
-const heartbeatEveryMs = 3000;
-
-/** Heartbeats until cleared, so a slow or hung ClickHouse does not cost the partition. */
-function keepHeartbeating(heartbeat: () => Promise<void>): NodeJS.Timeout {
-  return setInterval(() => {
-    // A failed heartbeat (a rebalance under way) makes the commit after the insert fail as well.
-    heartbeat().catch(() => undefined);
-  }, heartbeatEveryMs);
-}
 
 export function createSink<Row>(options: SinkOptions<Row>): Sink {
   const log = options.logger.child({ module: "sink", topic: options.topic, table: options.table });
@@ -150,6 +140,8 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
           let backoff = 200;
           let retry = false;
           for (;;) {
+            // An insert may wait 60 s for its answer, twice the session timeout. A failed heartbeat
+            // (a rebalance under way) makes the commit after the insert fail as well.
             const heartbeats = keepHeartbeating(heartbeat);
             try {
               let offsets = storedOffsets;

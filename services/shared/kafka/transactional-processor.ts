@@ -8,6 +8,7 @@ import { describeError, isStreamscoreError, StreamscoreError } from "../errors.t
 import type { Logger } from "../logger.ts";
 import { transactionalIdPrefix } from "./acls.ts";
 import { type Consumer, type Kafka, type KafkaMessage, type Message, partitionProducers } from "./client.ts";
+import { isRebalanceError, keepHeartbeating } from "./heartbeat.ts";
 import { splitTopicsBySize } from "./split-by-size.ts";
 
 /** Half the broker's default message.max.bytes: room for record overhead. */
@@ -77,6 +78,7 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
   /** Partitions whose state must be read from the changelog before their next batch. */
   const stale = new Set<number>();
   let started = false;
+  let stopping = false;
 
   async function restoreStale(): Promise<void> {
     for (const p of stale) if (!assigned.includes(p)) stale.delete(p);
@@ -123,7 +125,37 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
 
   /** Restores until no partition is stale (a rebalance during a restore asks for another). */
   async function restoreAll(): Promise<void> {
-    while (stale.size > 0) await ensureRestored();
+    while (stale.size > 0 && !stopping) await ensureRestored();
+  }
+
+  /**
+   * Waits in a batch for the restore, heartbeating, so a restore longer than the session timeout
+   * does not cost the membership (and restart itself through the rebalance). Returns false when the
+   * batch must be left unprocessed: the consumer stops, or the group rebalances and this member
+   * has to return from the batch to join again in time; the restore goes on meanwhile, and is
+   * read again anyway after the join.
+   */
+  async function awaitRestore(heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<boolean> {
+    if (stale.size === 0) return true;
+    let leave: () => void = () => {};
+    const interrupted = new Promise<boolean>((resolve) => {
+      leave = () => resolve(false);
+    });
+    const heartbeats = keepHeartbeating(
+      async () => {
+        if (!isRunning()) leave();
+        else await heartbeat();
+      },
+      (error) => {
+        if (isRebalanceError(error)) leave();
+      },
+    );
+    try {
+      // A stop ends restoreAll() with partitions still stale: their batch must not run either.
+      return await Promise.race([restoreAll().then(() => stale.size === 0), interrupted]);
+    } finally {
+      clearInterval(heartbeats);
+    }
   }
 
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -180,7 +212,13 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          await restoreAll();
+          if (!(await awaitRestore(heartbeat, isRunning))) {
+            log.info(
+              { partition: batch.partition },
+              "rebalance or stop during the state restore; batch left unprocessed",
+            );
+            return;
+          }
           const partition = batch.partition;
           const floor = floors.get(partition) ?? -1n;
           const first = batch.messages[0];
@@ -228,6 +266,8 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
       started = true;
     },
     async stop() {
+      // A restore under way finishes its current read but starts no other.
+      stopping = true;
       await consumer.disconnect();
       await producers.discardAll();
     },
