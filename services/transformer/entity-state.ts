@@ -1,6 +1,7 @@
 // Per-entity state of the transformer: the recent events (event time and the values rolling
 // features aggregate) and the event ids seen within the de-duplication window. Bounded by time:
-// whatever is older than the longest window, counted back from the newest event, is evicted.
+// whatever is older than the longest window, counted back from the newest event, is evicted, and
+// the ids evicted are returned so the changelog can forget them too.
 import type { PipelineDefinition } from "../shared/pipeline/definition.ts";
 
 export interface EntityState {
@@ -8,7 +9,10 @@ export interface EntityState {
   times: number[];
   /** Per source field, the values aligned with `times`. */
   values: Record<string, number[]>;
-  /** Event id → event time, for de-duplication. */
+  /**
+   * Event id → event time of every event still in a window, in the order added: de-duplication
+   * looks at those within its own window, the changelog holds exactly these.
+   */
   seen: Map<string, number>;
   /** Newest event time seen (ms). */
   maxTime: number;
@@ -17,14 +21,19 @@ export interface EntityState {
 export interface StateRetention {
   rollingMs: number;
   dedupeMs: number;
+  /** The longer of the two windows: how long an event stays in the state at all. */
+  keepMs: number;
   sources: string[];
 }
 
 export function stateRetention(definition: PipelineDefinition): StateRetention {
   const rolling = definition.features.filter((f) => f.kind === "rolling");
+  const rollingMs = Math.max(0, ...rolling.map((f) => f.windowSeconds * 1000));
+  const dedupeMs = definition.cleaning.dedupe.windowSeconds * 1000;
   return {
-    rollingMs: Math.max(0, ...rolling.map((f) => f.windowSeconds * 1000)),
-    dedupeMs: definition.cleaning.dedupe.windowSeconds * 1000,
+    rollingMs,
+    dedupeMs,
+    keepMs: Math.max(rollingMs, dedupeMs),
     sources: [...new Set(rolling.map((f) => f.source))],
   };
 }
@@ -38,18 +47,22 @@ export function emptyEntityState(retention: StateRetention): EntityState {
   };
 }
 
-export function isDuplicate(state: EntityState, eventId: string): boolean {
-  return state.seen.has(eventId);
+export function isDuplicate(state: EntityState, retention: StateRetention, eventId: string): boolean {
+  const time = state.seen.get(eventId);
+  return time !== undefined && time > state.maxTime - retention.dedupeMs;
 }
 
-/** Adds an event, keeping `times` sorted so late events land in their place. */
+/**
+ * Adds an event, keeping `times` sorted so late events land in their place; returns the ids of the
+ * events that left every window.
+ */
 export function addEvent(
   state: EntityState,
   retention: StateRetention,
   eventId: string,
   time: number,
   record: Record<string, unknown>,
-): void {
+): string[] {
   state.seen.set(eventId, time);
   if (time > state.maxTime) state.maxTime = time;
   if (retention.sources.length > 0) {
@@ -60,10 +73,10 @@ export function addEvent(
       state.values[source]?.splice(index, 0, Number(record[source] ?? 0));
     }
   }
-  evict(state, retention);
+  return evict(state, retention);
 }
 
-function evict(state: EntityState, retention: StateRetention): void {
+function evict(state: EntityState, retention: StateRetention): string[] {
   const rollingCutoff = state.maxTime - retention.rollingMs;
   let drop = 0;
   while (drop < state.times.length && (state.times[drop] ?? 0) <= rollingCutoff) drop += 1;
@@ -71,10 +84,15 @@ function evict(state: EntityState, retention: StateRetention): void {
     state.times.splice(0, drop);
     for (const source of retention.sources) state.values[source]?.splice(0, drop);
   }
-  const dedupeCutoff = state.maxTime - retention.dedupeMs;
+  const keepCutoff = state.maxTime - retention.keepMs;
+  const evicted: string[] = [];
   for (const [id, time] of state.seen) {
-    if (time <= dedupeCutoff) state.seen.delete(id);
+    if (time <= keepCutoff) {
+      state.seen.delete(id);
+      evicted.push(id);
+    }
   }
+  return evicted;
 }
 
 /** Aggregates `source` over events in (time − window, time]. */
@@ -98,32 +116,4 @@ export function rollingAggregate(
   if (aggregate === "count") return count;
   if (aggregate === "sum") return sum;
   return count === 0 ? 0 : sum / count;
-}
-
-/** The changelog form of a state (JSON-safe, compact). */
-export interface EntityStateSnapshot {
-  times: number[];
-  values: Record<string, number[]>;
-  seenIds: string[];
-  seenTimes: number[];
-  maxTime: number;
-}
-
-export function snapshotState(state: EntityState): EntityStateSnapshot {
-  const seenIds: string[] = [];
-  const seenTimes: number[] = [];
-  for (const [id, time] of state.seen) {
-    seenIds.push(id);
-    seenTimes.push(time);
-  }
-  return { times: state.times, values: state.values, seenIds, seenTimes, maxTime: state.maxTime };
-}
-
-export function restoreState(snapshot: EntityStateSnapshot): EntityState {
-  return {
-    times: [...snapshot.times],
-    values: Object.fromEntries(Object.entries(snapshot.values).map(([k, v]) => [k, [...v]])),
-    seen: new Map(snapshot.seenIds.map((id, i) => [id, snapshot.seenTimes[i] ?? 0])),
-    maxTime: snapshot.maxTime,
-  };
 }

@@ -80,6 +80,7 @@ export function createTransformerService(deps: {
         const count = await readTopicToEnd(deps.kafka, topics.transformerState, (partition, message) => {
           if (wanted.has(partition)) transformer.restoreRecord(partition, message);
         });
+        transformer.finishRestore(partitions);
         deps.metrics.restoredRecords.inc({ pipeline }, count);
         deps.metrics.entities.set({ pipeline }, transformer.entityCount());
         log.info({ partitions, changelogRecords: count, entities: transformer.entityCount() }, "state restored");

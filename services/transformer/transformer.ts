@@ -1,13 +1,13 @@
 // One pipeline's transformer: raw records in, feature records (or dead letters) out, with the
-// per-entity state kept in memory per partition and written to the changelog in the same
-// transaction as the outputs.
+// per-entity state kept in memory per partition and its changes (an event added, events evicted)
+// written to the changelog in the same transaction as the outputs.
 import { StreamscoreError } from "../shared/errors.ts";
 import type { AvroCodec, AvroType } from "../shared/kafka/avro-codec.ts";
 import type { KafkaMessage, Message } from "../shared/kafka/client.ts";
 import { deadLetter, type SourcePosition } from "../shared/kafka/dead-letter.ts";
 import type { OutputBatch } from "../shared/kafka/transactional-processor.ts";
 import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
-import { decodeState, encodeState } from "./changelog.ts";
+import { changelogKey, decodeStateEvent, encodeStateEvent, type StateEvent } from "./changelog.ts";
 import { cleanRecord, type RawRecord } from "./cleaning.ts";
 import { addEvent, type EntityState, emptyEntityState, isDuplicate, stateRetention } from "./entity-state.ts";
 import { computeFeatures } from "./features.ts";
@@ -22,8 +22,10 @@ export interface TransformStats {
 export interface PipelineTransformer {
   readonly definition: PipelineDefinition;
   process(partition: number, messages: KafkaMessage[]): OutputBatch[];
-  /** Applies one changelog record (state restore). */
+  /** Takes one changelog record of a restore; `finishRestore` builds the state from them. */
   restoreRecord(partition: number, message: KafkaMessage): void;
+  /** Builds the partitions' state from the records `restoreRecord` took, in changelog order. */
+  finishRestore(partitions: number[]): void;
   dropState(partition: number): void;
   entityCount(): number;
 }
@@ -53,6 +55,14 @@ export function createPipelineTransformer(deps: {
   const FeaturesRecord = (deps.featuresType as unknown as { recordConstructor: new (...values: unknown[]) => object })
     .recordConstructor;
   const states = new Map<number, Map<string, EntityState>>();
+  /** Per partition, the live changelog records read so far by a restore, in changelog order. */
+  const restoring = new Map<number, Map<string, StateEvent>>();
+
+  function sourceValues(record: Record<string, unknown>): Record<string, number> {
+    const values: Record<string, number> = {};
+    for (const source of retention.sources) values[source] = Number(record[source] ?? 0);
+    return values;
+  }
 
   // With personal fields, a dead letter keeps the (hashed) key and the reason but not the value:
   // the original stays in the raw topic at the x-original-* position.
@@ -78,7 +88,7 @@ export function createPipelineTransformer(deps: {
       const entities = partitionState(partition);
       const features: Message[] = [];
       const dlq: Message[] = [];
-      const touched = new Set<string>();
+      const changelog: Message[] = [];
       const stats: TransformStats = { transformed: 0, duplicates: 0, deadLettered: [] };
       const now = deps.now();
 
@@ -108,24 +118,24 @@ export function createPipelineTransformer(deps: {
           state = emptyEntityState(retention);
           entities.set(entity, state);
         }
-        if (isDuplicate(state, eventId)) {
+        if (isDuplicate(state, retention, eventId)) {
           stats.duplicates += 1;
           continue;
         }
-        addEvent(state, retention, eventId, eventTime, event);
-        touched.add(entity);
+        const evicted = addEvent(state, retention, eventId, eventTime, event);
+        // The changelog keeps the input's partitioning so whoever owns raw partition p restores it.
+        changelog.push({
+          key: changelogKey(entity, eventId),
+          value: encodeStateEvent({ entity, eventId, time: eventTime, values: sourceValues(event) }),
+          partition,
+        });
+        for (const id of evicted) changelog.push({ key: changelogKey(entity, id), value: null, partition });
         const values = computeFeatures(definition, event, state);
         const out = new FeaturesRecord(eventId, entity, eventTime, Number(message.timestamp), now, ...values);
         features.push({ key: entity, value: codec.encode(deps.featuresSchemaId, deps.featuresType, out) });
         stats.transformed += 1;
       }
 
-      // The changelog keeps the input's partitioning so whoever owns raw partition p restores it.
-      const changelog: Message[] = [...touched].map((entity) => ({
-        key: entity,
-        value: encodeState(entities.get(entity) as EntityState),
-        partition,
-      }));
       deps.onStats?.(stats);
       return [
         { topic: topics.features, messages: features },
@@ -134,14 +144,37 @@ export function createPipelineTransformer(deps: {
       ];
     },
     restoreRecord(partition, message) {
-      const entities = partitionState(partition);
-      const entity = message.key?.toString();
-      if (!entity) return;
-      if (!message.value) entities.delete(entity);
-      else entities.set(entity, decodeState(message.value));
+      const key = message.key?.toString();
+      if (!key) return;
+      let live = restoring.get(partition);
+      if (!live) {
+        live = new Map();
+        restoring.set(partition, live);
+      }
+      // Deleted first, so an id added again after it was evicted takes its new place in the order.
+      live.delete(key);
+      const event = message.value ? decodeStateEvent(key, message.value) : undefined;
+      if (event) live.set(key, event);
+    },
+    finishRestore(partitions) {
+      for (const partition of partitions) {
+        const entities = partitionState(partition);
+        // Adding the events again in changelog order (the order they were processed in) gives the
+        // same state, rolling arrays and evictions included.
+        for (const event of restoring.get(partition)?.values() ?? []) {
+          let state = entities.get(event.entity);
+          if (!state) {
+            state = emptyEntityState(retention);
+            entities.set(event.entity, state);
+          }
+          addEvent(state, retention, event.eventId, event.time, event.values);
+        }
+        restoring.delete(partition);
+      }
     },
     dropState(partition) {
       states.delete(partition);
+      restoring.delete(partition);
     },
     entityCount() {
       let count = 0;

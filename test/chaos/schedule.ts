@@ -196,6 +196,13 @@ export const scenarios: Record<string, Scenario> = {
     events: 100_000,
     ratePerSecond: 1000,
   },
+  "broker-clean": {
+    name: "broker-clean",
+    description: "3 clean broker bounces (SIGTERM: controlled shutdown, then a start)",
+    faults: [{ kind: "broker-clean", count: 3 }],
+    events: 100_000,
+    ratePerSecond: 1000,
+  },
   aborts: {
     name: "aborts",
     description: "5% of transactions aborted just before commit",
@@ -246,6 +253,7 @@ export const matrixScenarios = [
   "term",
   "pause",
   "broker",
+  "broker-clean",
   "clickhouse",
   "aborts",
   "scale",

@@ -78,7 +78,7 @@ function* labelledFeatures(
       state = emptyEntityState(retention);
       states.set(entity, state);
     }
-    if (isDuplicate(state, eventId)) {
+    if (isDuplicate(state, retention, eventId)) {
       summary.duplicates += 1;
       continue;
     }

@@ -73,7 +73,18 @@ export function pipelineTopicSpecs(definition: PipelineDefinition): TopicSpec[] 
     { topic: topics.labels, partitions },
     { topic: topics.alerts, partitions: 1 },
     // Co-partitioned with the raw topic: partition p's state is restored by whoever owns raw p.
-    { topic: topics.transformerState, partitions, configs: { "cleanup.policy": "compact" } },
+    // Segments roll every 10 minutes so the cleaner can drop evicted events and their tombstones
+    // soon after the windows let go of them, and a restore reads little more than the live state.
+    {
+      topic: topics.transformerState,
+      partitions,
+      configs: {
+        "cleanup.policy": "compact",
+        "segment.ms": "600000",
+        "min.cleanable.dirty.ratio": "0.2",
+        "delete.retention.ms": "3600000",
+      },
+    },
   ];
 }
 

@@ -5,6 +5,7 @@ import type { KafkaMessage } from "../../../services/shared/kafka/client.ts";
 import { featuresSchema } from "../../../services/shared/pipeline/records.ts";
 import { payments } from "../../../services/shared/pipelines/payments.ts";
 import { readSchema } from "../../../services/shared/schemas.ts";
+import { changelogKey } from "../../../services/transformer/changelog.ts";
 import { createPersonalData, pseudonymize } from "../../../services/transformer/personal-data.ts";
 import { createPipelineTransformer } from "../../../services/transformer/transformer.ts";
 
@@ -96,8 +97,10 @@ describe("the transformer with personal fields", () => {
     await codec.prepare([features?.[0]?.value as Buffer]);
     const decoded = codec.decode(features?.[0]?.value as Buffer).record as { entity: string };
     expect(decoded.entity).toBe(pseudonym);
+    expect(changelog?.map((m) => String(m.key))).toEqual([changelogKey(pseudonym, "e-1")]);
     for (const out of [...(features ?? []), ...(dlq ?? []), ...(changelog ?? [])]) {
-      expect(String(out.key)).toBe(pseudonym);
+      expect(String(out.key)).not.toContain(card);
+      expect(String(out.key)).toContain(pseudonym);
       expect(Buffer.from(out.value ?? "").includes(card)).toBe(false);
       expect(JSON.stringify(out.headers ?? {})).not.toContain(card);
     }
