@@ -76,10 +76,12 @@ export function createTransformerService(deps: {
         return transformer.process(partition, messages);
       },
       async restore(partitions) {
-        const wanted = new Set(partitions);
-        const count = await readTopicToEnd(deps.kafka, topics.transformerState, (partition, message) => {
-          if (wanted.has(partition)) transformer.restoreRecord(partition, message);
-        });
+        const count = await readTopicToEnd(
+          deps.kafka,
+          topics.transformerState,
+          (partition, message) => transformer.restoreRecord(partition, message),
+          { partitions },
+        );
         transformer.finishRestore(partitions);
         deps.metrics.restoredRecords.inc({ pipeline }, count);
         deps.metrics.entities.set({ pipeline }, transformer.entityCount());
