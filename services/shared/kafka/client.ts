@@ -66,7 +66,21 @@ const levelNames: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.DEBUG]: "debug",
 };
 
-export function createKafka(config: KafkaConnectionConfig, logger: Logger, clientSuffix?: string): Kafka {
+export interface KafkaOptions {
+  /**
+   * Called when kafkajs gives a consumer up for good (a crash it does not restart, e.g. no group
+   * coordinator found within its retries while the broker restarts): the consumer is dead from then
+   * on, so a service exits and its supervisor starts it again. Unset: the crash is only logged.
+   */
+  onConsumerCrash?: (error: Error) => void;
+}
+
+export function createKafka(
+  config: KafkaConnectionConfig,
+  logger: Logger,
+  clientSuffix?: string,
+  kafkaOptions: KafkaOptions = {},
+): Kafka {
   const log = logger.child({ module: "kafkajs" });
   const options: KafkaConfig = {
     clientId: clientSuffix ? `${config.KAFKA_CLIENT_ID}-${clientSuffix}` : config.KAFKA_CLIENT_ID,
@@ -88,7 +102,18 @@ export function createKafka(config: KafkaConnectionConfig, logger: Logger, clien
         log[levelNames[level] ?? "info"]({ kafkajsLevel: label, ...extra }, message);
       },
   };
-  return new Kafka(options);
+  const kafka = new Kafka(options);
+  const createConsumer = kafka.consumer.bind(kafka);
+  kafka.consumer = (consumerConfig) => {
+    const consumer = createConsumer(consumerConfig);
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) return;
+      log.error({ groupId: payload.groupId, error: payload.error.message }, "consumer crashed and will not restart");
+      kafkaOptions.onConsumerCrash?.(payload.error);
+    });
+    return consumer;
+  };
+  return kafka;
 }
 
 /**
