@@ -159,25 +159,41 @@ export interface PartitionProducers {
  * a new owner of the partition fences the old one.
  */
 export function partitionProducers(kafka: Kafka, idPrefix: string): PartitionProducers {
-  const producers = new Map<number, Producer>();
+  // Promises, so two callers at once share one producer instead of fencing each other.
+  const producers = new Map<number, Promise<Producer>>();
   const discard = async (partition: number) => {
     const producer = producers.get(partition);
     producers.delete(partition);
-    await producer?.disconnect().catch(() => undefined);
+    await (await producer?.catch(() => undefined))?.disconnect().catch(() => undefined);
   };
+  async function create(partition: number): Promise<Producer> {
+    const producer = kafka.producer({
+      transactionalId: `${idPrefix}${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: transactionalRetry,
+    });
+    await producer.connect();
+    // kafkajs's connect() takes a plain idempotent producer id; the transactional one (which fences
+    // the id's previous owner and returns only once that owner's last transaction is final) comes
+    // with the first transaction. An empty transaction takes it now, so whatever the caller reads
+    // next (state, committed offsets) already includes the previous owner's last commit.
+    const fence = await producer.transaction();
+    await fence.abort();
+    return producer;
+  }
   return {
-    async get(partition) {
-      const existing = producers.get(partition);
-      if (existing) return existing;
-      const producer = kafka.producer({
-        transactionalId: `${idPrefix}${partition}`,
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-        retry: transactionalRetry,
-      });
-      await producer.connect();
-      producers.set(partition, producer);
+    get(partition) {
+      let producer = producers.get(partition);
+      if (!producer) {
+        producer = create(partition);
+        producers.set(partition, producer);
+        // A failed start is not kept: the next get() tries again.
+        producer.catch(() => {
+          if (producers.get(partition) === producer) producers.delete(partition);
+        });
+      }
       return producer;
     },
     discard,
