@@ -34,7 +34,12 @@ function fakeKafka() {
   };
   const kafka = {
     consumer: () => consumer,
-    producer: () => ({ connect: async () => undefined, disconnect: async () => undefined }),
+    producer: () => ({
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      // The empty transaction that fences a partition's previous owner.
+      transaction: async () => ({ abort: async () => undefined }),
+    }),
     admin: () => ({
       connect: async () => undefined,
       disconnect: async () => undefined,
