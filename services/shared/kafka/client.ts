@@ -1,4 +1,6 @@
 // The Kafka adapter: the only module that imports kafkajs. Everything else takes its types from here.
+// First, before kafkajs loads: its read-committed filter lets aborted records through (read-committed.ts).
+import "./read-committed.ts";
 import { readFileSync } from "node:fs";
 import {
   type AclOperationTypes,
