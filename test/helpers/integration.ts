@@ -1,7 +1,9 @@
-// What integration tests build on: the servers' endpoints as service config, unique names, waiting.
+// What integration tests build on: the servers' endpoints as service config, unique names, waiting, test topics.
+
 import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 import { type ConnectionConfig, loadConnectionConfig } from "../../services/shared/connection-settings.ts";
+import type { Kafka } from "../../services/shared/kafka/client.ts";
 import { waitUntil } from "../../services/shared/wait.ts";
 
 /** The connection settings a service would get, pointing at the test servers. */
@@ -40,4 +42,26 @@ export function waitFor<T>(
   timeoutMs = 30_000,
 ): Promise<T> {
   return waitUntil(what, condition, timeoutMs);
+}
+
+/** Creates a topic for one test file (its leaders elected), for `beforeAll`. */
+export async function createTestTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Deletes a test's topic, for `afterAll`; a topic already gone is fine. */
+export async function deleteTestTopic(kafka: Kafka, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKafka, partitionProducers } from "../../services/shared/kafka/client.ts";
 import { readTopicToEnd } from "../../services/shared/kafka/read-to-end.ts";
 import { createLogger } from "../../services/shared/logger.ts";
-import { testConnectionConfig, uniqueName } from "../helpers/integration.ts";
+import { createTestTopic, deleteTestTopic, testConnectionConfig, uniqueName } from "../helpers/integration.ts";
 
 describe("partitionProducers", () => {
   const logger = createLogger({ name: "partition-producers-test", level: "error" });
@@ -15,17 +15,11 @@ describe("partitionProducers", () => {
   const idPrefix = `${uniqueName("fence-txn")}-`;
 
   beforeAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTestTopic(kafka, topic, 1);
   });
 
   afterAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTestTopic(kafka, topic);
   });
 
   it("fences the previous owner's open transaction as soon as a new producer is handed out", async () => {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKafka, type Producer } from "../../services/shared/kafka/client.ts";
 import { createLogger } from "../../services/shared/logger.ts";
-import { testConnectionConfig, uniqueName, waitFor } from "../helpers/integration.ts";
+import { createTestTopic, deleteTestTopic, testConnectionConfig, uniqueName, waitFor } from "../helpers/integration.ts";
 
 describe("read-committed consumption", () => {
   const logger = createLogger({ name: "read-committed-test", level: "error" });
@@ -21,18 +21,12 @@ describe("read-committed consumption", () => {
   };
 
   beforeAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTestTopic(kafka, topic, 1);
   });
 
   afterAll(async () => {
     await Promise.all(producers.map((p) => p.disconnect().catch(() => undefined)));
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTestTopic(kafka, topic);
   });
 
   it("skips the records of every aborted transaction a fetch starts inside", async () => {

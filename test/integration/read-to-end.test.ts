@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIdempotentProducer, createKafka, type Kafka } from "../../services/shared/kafka/client.ts";
 import { readTopicToEnd } from "../../services/shared/kafka/read-to-end.ts";
 import { createLogger } from "../../services/shared/logger.ts";
-import { testConnectionConfig, uniqueName } from "../helpers/integration.ts";
+import { createTestTopic, deleteTestTopic, testConnectionConfig, uniqueName } from "../helpers/integration.ts";
 
 const perPartition = [120, 300, 80];
 
@@ -33,10 +33,7 @@ describe("readTopicToEnd with partitions", () => {
   });
 
   beforeAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTestTopic(kafka, topic, 3);
     const producer = createIdempotentProducer(kafka);
     await producer.connect();
     try {
@@ -53,10 +50,7 @@ describe("readTopicToEnd with partitions", () => {
   });
 
   afterAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTestTopic(kafka, topic);
   });
 
   it("reads only partition 1 when asked for [1], and finishes", async () => {
