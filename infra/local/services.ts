@@ -29,6 +29,28 @@ const ports: Record<ServiceName, number> = {
   monitor: 8083,
 };
 
+/**
+ * Each service's memory budget: the resident memory (MiB) it must stay under, under overload too.
+ * The fault-injection runs fail a process that goes over it.
+ */
+export const memoryBudgetMiB: Record<ServiceName, number> = {
+  producer: 512,
+  transformer: 1024,
+  inference: 768,
+  monitor: 512,
+};
+
+/**
+ * Node's flags for a service: a V8 old-space limit of 60% of its budget. Without one V8 sizes the
+ * heap from the machine (4 GiB here) and, while allocation is fast, lets it grow to a multiple of
+ * what is live before a full collection, so a busy service's memory followed its allocation rate
+ * rather than its state. The rest of the budget is the young generation, code, and memory outside
+ * the heap (fetched Kafka batches, ONNX Runtime).
+ */
+export function serviceNodeFlags(name: ServiceName): string[] {
+  return [`--max-old-space-size=${Math.round(memoryBudgetMiB[name] * 0.6)}`];
+}
+
 /** The stack's HMAC key for personal fields: made once (mode 600) and kept, so pseudonyms stay stable. */
 export function personalDataKeyFile(config: StackConfig): string {
   const file = join(config.STACK_DIR, "conf", "personal-data.key");
@@ -82,7 +104,7 @@ export function serviceComponents(config: StackConfig, env: Record<string, strin
       install: () => {},
       prepare: () => ({
         command: process.execPath,
-        args: [serviceScript(name)],
+        args: [...serviceNodeFlags(name), serviceScript(name)],
         cwd: projectRoot,
         env: serviceEnvironment(config, name, env),
       }),

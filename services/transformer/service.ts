@@ -76,13 +76,13 @@ export function createTransformerService(deps: {
         return transformer.process(partition, messages);
       },
       async restore(partitions) {
+        transformer.beginRestore(partitions);
         const count = await readTopicToEnd(
           deps.kafka,
           topics.transformerState,
           (partition, message) => transformer.restoreRecord(partition, message),
           { partitions },
         );
-        transformer.finishRestore(partitions);
         deps.metrics.restoredRecords.inc({ pipeline }, count);
         deps.metrics.entities.set({ pipeline }, transformer.entityCount());
         log.info({ partitions, changelogRecords: count, entities: transformer.entityCount() }, "state restored");

@@ -7,7 +7,7 @@ import type { KafkaMessage, Message } from "../shared/kafka/client.ts";
 import { deadLetter, type SourcePosition } from "../shared/kafka/dead-letter.ts";
 import type { OutputBatch } from "../shared/kafka/transactional-processor.ts";
 import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
-import { changelogKey, decodeStateEvent, encodeStateEvent, type StateEvent } from "./changelog.ts";
+import { changelogKey, decodeStateEvent, encodeStateEvent } from "./changelog.ts";
 import { cleanRecord, type RawRecord } from "./cleaning.ts";
 import { addEvent, type EntityState, emptyEntityState, isDuplicate, stateRetention } from "./entity-state.ts";
 import { computeFeatures } from "./features.ts";
@@ -22,10 +22,10 @@ export interface TransformStats {
 export interface PipelineTransformer {
   readonly definition: PipelineDefinition;
   process(partition: number, messages: KafkaMessage[]): OutputBatch[];
-  /** Takes one changelog record of a restore; `finishRestore` builds the state from them. */
+  /** Starts a restore of the partitions: whatever state they hold is dropped. */
+  beginRestore(partitions: number[]): void;
+  /** Adds one changelog record of a restore, read in changelog order, to its partition's state. */
   restoreRecord(partition: number, message: KafkaMessage): void;
-  /** Builds the partitions' state from the records `restoreRecord` took, in changelog order. */
-  finishRestore(partitions: number[]): void;
   dropState(partition: number): void;
   entityCount(): number;
 }
@@ -55,8 +55,6 @@ export function createPipelineTransformer(deps: {
   const FeaturesRecord = (deps.featuresType as unknown as { recordConstructor: new (...values: unknown[]) => object })
     .recordConstructor;
   const states = new Map<number, Map<string, EntityState>>();
-  /** Per partition, the live changelog records read so far by a restore, in changelog order. */
-  const restoring = new Map<number, Map<string, StateEvent>>();
 
   function sourceValues(record: Record<string, unknown>): Record<string, number> {
     const values: Record<string, number> = {};
@@ -143,38 +141,27 @@ export function createPipelineTransformer(deps: {
         { topic: topics.transformerState, messages: changelog },
       ];
     },
-    restoreRecord(partition, message) {
-      const key = message.key?.toString();
-      if (!key) return;
-      let live = restoring.get(partition);
-      if (!live) {
-        live = new Map();
-        restoring.set(partition, live);
-      }
-      // Deleted first, so an id added again after it was evicted takes its new place in the order.
-      live.delete(key);
-      const event = message.value ? decodeStateEvent(key, message.value) : undefined;
-      if (event) live.set(key, event);
+    beginRestore(partitions) {
+      for (const partition of partitions) states.delete(partition);
     },
-    finishRestore(partitions) {
-      for (const partition of partitions) {
-        const entities = partitionState(partition);
-        // Adding the events again in changelog order (the order they were processed in) gives the
-        // same state, rolling arrays and evictions included.
-        for (const event of restoring.get(partition)?.values() ?? []) {
-          let state = entities.get(event.entity);
-          if (!state) {
-            state = emptyEntityState(retention);
-            entities.set(event.entity, state);
-          }
-          addEvent(state, retention, event.eventId, event.time, event.values);
-        }
-        restoring.delete(partition);
+    restoreRecord(partition, message) {
+      // Adding the events again in changelog order (the order they were processed in) gives the
+      // same state: evictions depend only on the newest event time, which the newest event (never
+      // compacted away) restores. So tombstones need no action, and an add that compaction has
+      // not yet removed is evicted again as the replay passes it; nothing but the state is held.
+      const key = message.key?.toString();
+      const event = key && message.value ? decodeStateEvent(key, message.value) : undefined;
+      if (!event) return;
+      const entities = partitionState(partition);
+      let state = entities.get(event.entity);
+      if (!state) {
+        state = emptyEntityState(retention);
+        entities.set(event.entity, state);
       }
+      addEvent(state, retention, event.eventId, event.time, event.values);
     },
     dropState(partition) {
       states.delete(partition);
-      restoring.delete(partition);
     },
     entityCount() {
       let count = 0;

@@ -13,6 +13,7 @@ import { loadStackConfig } from "../../infra/local/config.ts";
 import { kafkaComponent } from "../../infra/local/kafka.ts";
 import { freePort, httpOk, isAlive, readPid } from "../../infra/local/processes.ts";
 import { schemaRegistryComponent } from "../../infra/local/schema-registry.ts";
+import { serviceNodeFlags } from "../../infra/local/services.ts";
 import { createClickHouse } from "../../services/monitor/clickhouse.ts";
 import { migrate } from "../../services/monitor/migrations.ts";
 import { processEnvironment } from "../../services/shared/config.ts";
@@ -172,7 +173,8 @@ export async function createChaosCluster(options: ClusterOptions) {
 
   function spawnInstance(instance: Instance): void {
     const logFile = openSync(join(dir, "logs", `${instance.name}.log`), "a");
-    const child = spawn(process.execPath, [join(projectRoot, "services", instance.service, "main.ts")], {
+    const script = join(projectRoot, "services", instance.service, "main.ts");
+    const child = spawn(process.execPath, [...serviceNodeFlags(instance.service), script], {
       env: {
         ...processEnvironment(),
         PIPELINES: `${options.pipeline}=payments`,

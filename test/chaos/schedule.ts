@@ -1,5 +1,7 @@
 // Scenarios and their seeded fault schedules: which fault hits which process when. Pure, so the
 // same seed always gives the same run and the schedule can be tested without servers.
+
+import { memoryBudgetMiB } from "../../infra/local/services.ts";
 import { seededRandom } from "../../services/shared/random.ts";
 
 export type FaultKind =
@@ -74,17 +76,14 @@ export interface Scenario {
 }
 
 /**
- * Resident memory each process of a run must stay under (peak RSS, sampled every second). The
- * services' consumers fetch a bounded number of bytes per partition and the API sheds load past a
- * bounded queue, so overload must not move these. The transformer's state is bounded by event time,
- * not by load: each card's ids and amounts of the last hour (the ledger's clock makes that at most
- * 3.6 M events over both instances). The broker's heap is 384 MiB (STACK_KAFKA_HEAP).
+ * Resident memory each process of a run must stay under (peak RSS, sampled every second): the
+ * services' budgets, which their consumers' bounded fetches, the API's bounded queue and the heap
+ * limits keep under overload too. The transformer's state is bounded by event time, not by load:
+ * each card's ids and amounts of the last hour, about 140 bytes of heap an event. The broker's heap
+ * is 384 MiB (STACK_KAFKA_HEAP).
  */
 export const memoryCapsMiB: Record<string, number> = {
-  producer: 512,
-  transformer: 1024,
-  inference: 768,
-  monitor: 512,
+  ...memoryBudgetMiB,
   kafka: 1024,
   clickhouse: 2048,
 };
