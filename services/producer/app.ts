@@ -2,6 +2,7 @@
 // or NDJSON, validates each event against the pipeline's Avro schema, and answers per event.
 // A 2xx means every accepted event was acknowledged by Kafka (acks=all); anything else is
 // indeterminate for the events it names, and the client retries with the same event ids.
+import underPressure from "@fastify/under-pressure";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { AvroType } from "../shared/kafka/avro-codec.ts";
 import type { BatchingSender } from "../shared/kafka/batching-sender.ts";
@@ -31,6 +32,13 @@ export interface IngestLimits {
   sendTimeoutMs: number;
   /** A request whose body has not fully arrived by then is cut off (default 15 s). */
   requestTimeoutMs?: number;
+  /**
+   * Mean event-loop delay (ms, over the last second) past which ingest requests get 503 before their
+   * body is read (default 300); 0 turns the check off.
+   */
+  maxEventLoopDelayMs?: number;
+  /** How often the event-loop delay is sampled (default 1000 ms). */
+  pressureSampleMs?: number;
 }
 
 export type EventResult =
@@ -121,103 +129,131 @@ export function buildIngestApp(deps: {
     })),
   }));
 
-  app.post<{ Params: { pipeline: string } }>("/v1/pipelines/:pipeline/events", async (request, reply) => {
-    const pipeline = deps.pipelines.get(request.params.pipeline);
-    if (!pipeline) {
-      return reply
-        .code(404)
-        .send({ error: "UNKNOWN_PIPELINE", message: `no pipeline named "${request.params.pipeline}"` });
-    }
-    const name = pipeline.definition.name;
-    const fail = (status: number, error: string, message: string, headers: Record<string, string> = {}) => {
-      deps.metrics.requests.inc({ pipeline: name, status: String(status) });
-      return reply.code(status).headers(headers).send({ error, message });
-    };
-    let rateEntry: KeyEntry | undefined;
-    if (deps.auth) {
-      const query = (request.query ?? {}) as Record<string, unknown>;
-      if (keyParameters.some((k) => k in query)) {
-        log.warn({ pipeline: name }, "API key sent in the URL refused");
-        return fail(401, "UNAUTHORIZED", "API keys are not accepted in the URL; send Authorization: Bearer <key>");
-      }
-      const result = authenticate(deps.auth.store(), presentedKey(request.headers), name);
-      if (!result.ok) {
-        // The key id may be logged; the key itself never is.
-        log.warn({ pipeline: name, keyId: result.keyId, reason: result.reason }, "ingest request refused");
-        return fail(result.status, result.status === 401 ? "UNAUTHORIZED" : "FORBIDDEN", result.reason);
-      }
-      rateEntry = result.entry;
-    }
-    const decoded = decodeBody(
-      Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
-      request.headers["content-encoding"],
-      deps.limits.maxBodyBytes,
-    );
-    if (!decoded.ok) return fail(decoded.status, "BODY_REFUSED", decoded.message);
-    const contentType = String(request.headers["content-type"] ?? "");
-    const parsed = contentType.includes("ndjson") ? parseNdjsonBody(decoded.text) : parseJsonBody(decoded.text);
-    if (!parsed.ok) return fail(400, parsed.error, parsed.message);
-    if (parsed.events.length === 0) return fail(400, "NO_EVENTS", "the body holds no events");
-    if (parsed.events.length > deps.limits.maxEvents) {
-      return fail(
-        413,
-        "TOO_MANY_EVENTS",
-        `${parsed.events.length} events in one request; the limit is ${deps.limits.maxEvents}`,
-      );
-    }
-    if (rateEntry && deps.auth) {
-      const wait = deps.auth.limiter.take(rateEntry, parsed.events.length, Date.now());
-      if (wait > 0) {
-        return fail(429, "RATE_LIMITED", `API key ${rateEntry.id} is over its ${rateEntry.ratePerSecond} events/s`, {
-          "retry-after": String(wait),
-        });
-      }
-    }
-    if (deps.sender.pendingRecords + parsed.events.length > deps.limits.maxPendingRecords) {
-      return fail(429, "BACK_PRESSURE", "too many events are waiting for Kafka; retry later", { "retry-after": "1" });
-    }
+  // The ingest route in a scope of its own, so only it sheds on pressure: /metrics and the health
+  // routes keep answering while the API refuses events.
+  app.register(async (ingest) => {
+    registerIngestRoute(ingest);
+  });
 
-    const results: EventResult[] = [];
-    const messages: Message[] = [];
-    parsed.events.forEach((event, index) => {
-      const checked = pipeline.validate(event);
-      if (!checked.ok) {
-        results.push({ index, status: "rejected", errors: checked.errors });
-        return;
-      }
-      const record = checked.record;
-      const eventId = String(record[pipeline.definition.eventId]);
-      messages.push({
-        key: String(record[pipeline.definition.entityKey]),
-        value: encodeWireFormat(pipeline.schemaId, pipeline.type.toBuffer(record)),
+  function registerIngestRoute(ingest: FastifyInstance): void {
+    const maxEventLoopDelayMs = deps.limits.maxEventLoopDelayMs ?? 300;
+    if (maxEventLoopDelayMs > 0) {
+      // A process short of CPU answers late and times clients out: past this delay it refuses new
+      // requests at once, before reading their bodies, which is the cheapest answer it can give.
+      ingest.register(underPressure, {
+        maxEventLoopDelay: maxEventLoopDelayMs,
+        sampleInterval: deps.limits.pressureSampleMs ?? 1000,
+        pressureHandler: (request, reply, _type, value) => {
+          const name = (request.params as { pipeline?: string }).pipeline ?? "";
+          if (deps.pipelines.has(name)) deps.metrics.requests.inc({ pipeline: name, status: "503" });
+          reply.code(503).header("retry-after", "1");
+          // The plugin sends a returned value as the answer (its types only admit void).
+          return {
+            error: "OVERLOADED",
+            message: `the API is overloaded (event-loop delay ${Math.round(value ?? 0)} ms, limit ${maxEventLoopDelayMs} ms); retry later`,
+          } as unknown as void;
+        },
       });
-      results.push({ index, status: "accepted", eventId });
-    });
-    const accepted = messages.length;
-    const rejected = results.length - accepted;
-    deps.metrics.events.inc({ pipeline: name, outcome: "rejected" }, rejected);
+    }
 
-    if (accepted > 0) {
-      const startedAt = performance.now();
-      try {
-        await withTimeout(deps.sender.send(pipeline.topic, messages), deps.limits.sendTimeoutMs);
-      } catch (error) {
-        log.warn({ pipeline: name, events: accepted, error: (error as Error).message }, "Kafka did not acknowledge");
-        deps.metrics.events.inc({ pipeline: name, outcome: "unacknowledged" }, accepted);
+    ingest.post<{ Params: { pipeline: string } }>("/v1/pipelines/:pipeline/events", async (request, reply) => {
+      const pipeline = deps.pipelines.get(request.params.pipeline);
+      if (!pipeline) {
+        return reply
+          .code(404)
+          .send({ error: "UNKNOWN_PIPELINE", message: `no pipeline named "${request.params.pipeline}"` });
+      }
+      const name = pipeline.definition.name;
+      const fail = (status: number, error: string, message: string, headers: Record<string, string> = {}) => {
+        deps.metrics.requests.inc({ pipeline: name, status: String(status) });
+        return reply.code(status).headers(headers).send({ error, message });
+      };
+      let rateEntry: KeyEntry | undefined;
+      if (deps.auth) {
+        const query = (request.query ?? {}) as Record<string, unknown>;
+        if (keyParameters.some((k) => k in query)) {
+          log.warn({ pipeline: name }, "API key sent in the URL refused");
+          return fail(401, "UNAUTHORIZED", "API keys are not accepted in the URL; send Authorization: Bearer <key>");
+        }
+        const result = authenticate(deps.auth.store(), presentedKey(request.headers), name);
+        if (!result.ok) {
+          // The key id may be logged; the key itself never is.
+          log.warn({ pipeline: name, keyId: result.keyId, reason: result.reason }, "ingest request refused");
+          return fail(result.status, result.status === 401 ? "UNAUTHORIZED" : "FORBIDDEN", result.reason);
+        }
+        rateEntry = result.entry;
+      }
+      const decoded = decodeBody(
+        Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+        request.headers["content-encoding"],
+        deps.limits.maxBodyBytes,
+      );
+      if (!decoded.ok) return fail(decoded.status, "BODY_REFUSED", decoded.message);
+      const contentType = String(request.headers["content-type"] ?? "");
+      const parsed = contentType.includes("ndjson") ? parseNdjsonBody(decoded.text) : parseJsonBody(decoded.text);
+      if (!parsed.ok) return fail(400, parsed.error, parsed.message);
+      if (parsed.events.length === 0) return fail(400, "NO_EVENTS", "the body holds no events");
+      if (parsed.events.length > deps.limits.maxEvents) {
         return fail(
-          503,
-          "KAFKA_UNAVAILABLE",
-          "Kafka did not acknowledge the events; they may or may not have been written. Retry with the same event ids.",
-          { "retry-after": "5" },
+          413,
+          "TOO_MANY_EVENTS",
+          `${parsed.events.length} events in one request; the limit is ${deps.limits.maxEvents}`,
         );
       }
-      deps.metrics.ackSeconds.observe({ pipeline: name }, (performance.now() - startedAt) / 1000);
-      deps.metrics.events.inc({ pipeline: name, outcome: "accepted" }, accepted);
-    }
-    const status = rejected === 0 ? 200 : accepted === 0 ? 400 : 207;
-    deps.metrics.requests.inc({ pipeline: name, status: String(status) });
-    return reply.code(status).send({ accepted, rejected, results });
-  });
+      if (rateEntry && deps.auth) {
+        const wait = deps.auth.limiter.take(rateEntry, parsed.events.length, Date.now());
+        if (wait > 0) {
+          return fail(429, "RATE_LIMITED", `API key ${rateEntry.id} is over its ${rateEntry.ratePerSecond} events/s`, {
+            "retry-after": String(wait),
+          });
+        }
+      }
+      if (deps.sender.pendingRecords + parsed.events.length > deps.limits.maxPendingRecords) {
+        return fail(429, "BACK_PRESSURE", "too many events are waiting for Kafka; retry later", { "retry-after": "1" });
+      }
+
+      const results: EventResult[] = [];
+      const messages: Message[] = [];
+      parsed.events.forEach((event, index) => {
+        const checked = pipeline.validate(event);
+        if (!checked.ok) {
+          results.push({ index, status: "rejected", errors: checked.errors });
+          return;
+        }
+        const record = checked.record;
+        const eventId = String(record[pipeline.definition.eventId]);
+        messages.push({
+          key: String(record[pipeline.definition.entityKey]),
+          value: encodeWireFormat(pipeline.schemaId, pipeline.type.toBuffer(record)),
+        });
+        results.push({ index, status: "accepted", eventId });
+      });
+      const accepted = messages.length;
+      const rejected = results.length - accepted;
+      deps.metrics.events.inc({ pipeline: name, outcome: "rejected" }, rejected);
+
+      if (accepted > 0) {
+        const startedAt = performance.now();
+        try {
+          await withTimeout(deps.sender.send(pipeline.topic, messages), deps.limits.sendTimeoutMs);
+        } catch (error) {
+          log.warn({ pipeline: name, events: accepted, error: (error as Error).message }, "Kafka did not acknowledge");
+          deps.metrics.events.inc({ pipeline: name, outcome: "unacknowledged" }, accepted);
+          return fail(
+            503,
+            "KAFKA_UNAVAILABLE",
+            "Kafka did not acknowledge the events; they may or may not have been written. Retry with the same event ids.",
+            { "retry-after": "5" },
+          );
+        }
+        deps.metrics.ackSeconds.observe({ pipeline: name }, (performance.now() - startedAt) / 1000);
+        deps.metrics.events.inc({ pipeline: name, outcome: "accepted" }, accepted);
+      }
+      const status = rejected === 0 ? 200 : accepted === 0 ? 400 : 207;
+      deps.metrics.requests.inc({ pipeline: name, status: String(status) });
+      return reply.code(status).send({ accepted, rejected, results });
+    });
+  }
 
   return app;
 }

@@ -73,6 +73,7 @@ runService({
         maxBodyBytes: config.INGEST_MAX_BODY_BYTES,
         maxEvents: config.INGEST_MAX_EVENTS,
         maxPendingRecords: config.INGEST_MAX_PENDING_RECORDS,
+        maxEventLoopDelayMs: config.INGEST_MAX_EVENT_LOOP_DELAY_MS,
         sendTimeoutMs: config.INGEST_SEND_TIMEOUT_MS,
         requestTimeoutMs: config.INGEST_REQUEST_TIMEOUT_MS,
       },

@@ -84,6 +84,7 @@ export const parse = {
   optionalString: () => z.string().optional(),
   port: () => z.coerce.number().int().min(1).max(65535),
   positiveInt: () => z.coerce.number().int().positive(),
+  nonNegativeInt: () => z.coerce.number().int().min(0),
   url: () => z.url({ error: "must be a URL such as http://127.0.0.1:8123" }),
   boolean: () =>
     z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).transform((v) => v === "true" || v === "1"),

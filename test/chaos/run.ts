@@ -48,6 +48,11 @@ export interface RunResult {
   answers: Record<string, number>;
   /** Events/s the cluster stored end to end while offered more (load scenarios only), and the rate then offered. */
   capacity?: { measuredPerSecond: number; offeredPerSecond: number };
+  /**
+   * What the send achieved, per second of it: events in requests (retries included) and events
+   * accepted. Under overload the first is the load the API really saw.
+   */
+  throughput: { attemptedPerSecond: number; acceptedPerSecond: number };
   /** Peak resident memory of every process, each against its cap. */
   memory: MemoryPeak[];
   totalSeconds: number;
@@ -168,6 +173,10 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       const [{ ledger: sent, finishedAt }] = await Promise.all([sending, faulting]);
       const ledger = [...calibrationLedger, ...sent];
       const sendSeconds = (finishedAt - sendStart) / 1000;
+      const throughput = {
+        attemptedPerSecond: Math.round(sent.reduce((n, e) => n + e.attempts.length, 0) / sendSeconds),
+        acceptedPerSecond: Math.round(sent.filter((e) => e.status === "accepted").length / sendSeconds),
+      };
       // Attempts are shared by the events of one request: count each request once.
       const answers: Record<string, number> = {};
       for (const attempt of new Set(ledger.flatMap((e) => e.attempts))) {
@@ -217,6 +226,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
         sendSeconds,
         answers,
         capacity,
+        throughput,
         memory,
         totalSeconds: (Date.now() - startedAt) / 1000,
       };
@@ -256,6 +266,11 @@ export function formatRun(result: RunResult): string {
     ...(result.capacity
       ? [`capacity measured ${result.capacity.measuredPerSecond}/s; offered ${result.capacity.offeredPerSecond}/s`]
       : []),
+    `events in requests ${result.throughput.attemptedPerSecond}/s (retries included), accepted ${result.throughput.acceptedPerSecond}/s${
+      result.capacity
+        ? ` (${(result.throughput.attemptedPerSecond / result.capacity.measuredPerSecond).toFixed(1)}× and ${(result.throughput.acceptedPerSecond / result.capacity.measuredPerSecond).toFixed(1)}× capacity)`
+        : ""
+    }`,
     `peak memory (MiB, cap): ${result.memory
       .map((m) => `${m.process} ${m.peakMiB}${m.peakMiB > m.capMiB ? ` OVER ${m.capMiB}` : ""}`)
       .join(", ")}`,

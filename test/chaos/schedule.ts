@@ -170,7 +170,9 @@ export const scenarios: Record<string, Scenario> = {
     description: "3× the cluster's measured capacity for 5 minutes, no faults",
     faults: [],
     load: { factor: 3, sendSeconds: 300, calibrateSeconds: 30 },
-    lanes: 64,
+    // Each key is sent serially and honours Retry-After: enough lanes that 3× capacity is offered
+    // even while answers are slow or refusals make lanes wait.
+    lanes: 512,
     events: 0,
     ratePerSecond: 0,
     drainTimeoutMs: 1_800_000,

@@ -34,7 +34,12 @@ const topic = uniqueName("ingest.raw");
 
 function app(
   producer: Producer,
-  limits: Partial<{ maxPendingRecords: number; sendTimeoutMs: number }> = {},
+  limits: Partial<{
+    maxPendingRecords: number;
+    sendTimeoutMs: number;
+    maxEventLoopDelayMs: number;
+    pressureSampleMs: number;
+  }> = {},
   schemaId = 1,
 ) {
   const registry = createRegistry("test");
@@ -178,6 +183,31 @@ describe("ingest API on a real broker", () => {
     expect(response.statusCode).toBe(429);
     expect(response.headers["retry-after"]).toBe("1");
     await tight.close();
+  });
+
+  it("refuses events with 503 and Retry-After while its event loop lags, and keeps answering /metrics", async () => {
+    const pressed = app(producer, { maxEventLoopDelayMs: 20, pressureSampleMs: 200 }, schemaId);
+    await pressed.ready();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    // A second of synchronous work: the sampler, overdue, then sees a mean delay far past 20 ms.
+    const until = Date.now() + 1000;
+    while (Date.now() < until) {
+      // busy, as a process short of CPU is
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const [event] = paymentEvents(1, 5);
+    const refused = await post(JSON.stringify(event), "application/json", pressed);
+    const metrics = await pressed.inject({ method: "GET", url: "/metrics" });
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers["retry-after"]).toBe("1");
+    expect(refused.json()).toMatchObject({ error: "OVERLOADED" });
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toMatch(/status="503"/);
+    // Once the loop is idle again the same event goes through.
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    const accepted = await post(JSON.stringify(event), "application/json", pressed);
+    expect(accepted.statusCode).toBe(200);
+    await pressed.close();
   });
 
   it("answers 503 with Retry-After, never 2xx, when Kafka does not acknowledge", async () => {

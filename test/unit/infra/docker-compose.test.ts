@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadStackConfig, projectRoot } from "../../../infra/local/config.ts";
 import { documentedSettings } from "../../../infra/local/config-table.ts";
-import { serviceNames } from "../../../infra/local/services.ts";
+import { memoryBudgetMiB, serviceNames, serviceNodeFlags } from "../../../infra/local/services.ts";
 import { loadConnectionConfig } from "../../../services/shared/connection-settings.ts";
 
 const knownSettings = documentedSettings.flatMap((d) => Object.keys(d.settings));
@@ -19,6 +19,7 @@ interface ComposeService {
   depends_on?: string[] | Record<string, unknown>;
   environment?: Record<string, string>;
   command?: string[];
+  mem_limit?: string;
 }
 
 const compose = parse(readFileSync(join(projectRoot, "docker-compose.yml"), "utf8"), { merge: true }) as {
@@ -36,7 +37,13 @@ describe("docker-compose.yml", () => {
     expect(Object.keys(services)).toEqual(
       expect.arrayContaining(["kafka", "schema-registry", "clickhouse", "prometheus", "grafana", ...serviceNames]),
     );
-    for (const name of serviceNames) expect(services[name]?.command).toEqual(["node", `services/${name}/main.ts`]);
+    for (const name of serviceNames) {
+      expect(services[name]?.command).toEqual(["node", ...serviceNodeFlags(name), `services/${name}/main.ts`]);
+    }
+  });
+
+  it("gives each streamscore service its memory budget", () => {
+    for (const name of serviceNames) expect(services[name]?.mem_limit).toBe(`${memoryBudgetMiB[name]}m`);
   });
 
   it("publishes the same loopback ports as the local stack defaults", () => {
