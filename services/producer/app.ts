@@ -151,7 +151,7 @@ export function buildIngestApp(deps: {
           return {
             error: "OVERLOADED",
             message: `the API is overloaded (event-loop delay ${Math.round(value ?? 0)} ms, limit ${maxEventLoopDelayMs} ms); retry later`,
-          } as unknown as void;
+          } as never;
         },
       });
     }
