@@ -43,9 +43,10 @@ export interface DriftMonitor {
   /**
    * Queues a partition's stored rows: they are added to their windows, and the windows that close
    * are stored, after the rows queued earlier. Resolves when the earlier rows are done (rejects if
-   * they failed), so a caller runs at most one batch ahead.
+   * they failed), so a caller runs at most one batch ahead. `caughtUp`: the rows end the partition
+   * as read so far (its lag is 0); only then may the partition count as idle when it goes quiet.
    */
-  observe(partition: number, rows: readonly DriftInput[]): Promise<void>;
+  observe(partition: number, rows: readonly DriftInput[], caughtUp?: boolean): Promise<void>;
   /** Resolves when every queued batch is done. */
   settle(): Promise<void>;
   readonly lastError: string | undefined;
@@ -290,7 +291,7 @@ export function createDriftMonitor(deps: {
   // while the sink goes on with its next batch: at most one batch waits here besides the running one.
   let queue: Promise<void> = Promise.resolve();
 
-  function observeNow(partition: number, rows: readonly DriftInput[]): Promise<void> {
+  function observeNow(partition: number, rows: readonly DriftInput[], caughtUp: boolean): Promise<void> {
     const key = String(partition);
     for (const row of rows) {
       try {
@@ -300,6 +301,7 @@ export function createDriftMonitor(deps: {
         log.debug({ error: describeError(error) }, "row not monitored");
       }
     }
+    tracker.setCaughtUp(key, caughtUp);
     return closeWindows();
   }
 
@@ -307,9 +309,9 @@ export function createDriftMonitor(deps: {
     get lastError() {
       return lastError;
     },
-    observe(partition, rows) {
+    observe(partition, rows, caughtUp = true) {
       const earlier = queue;
-      queue = earlier.then(() => observeNow(partition, rows));
+      queue = earlier.then(() => observeNow(partition, rows, caughtUp));
       // A failure reaches the next caller (and every later one), which fails its batch.
       queue.catch((error: unknown) => {
         lastError = describeError(error);

@@ -113,7 +113,7 @@ export function createMonitorService(deps: {
         predictionsTable,
         (record, partition, offset, nowMs) => predictionRow(record, names, partition, offset, nowMs),
       ),
-      onStored: (partition, rows) => drift.observe(partition, rows),
+      onStored: (partition, rows, caughtUp) => drift.observe(partition, rows, caughtUp),
       onInserted: (partition, rows, seconds, lag) => {
         deps.metrics.rowsInserted.inc({ pipeline, table: "predictions" }, rows);
         deps.metrics.insertSeconds.observe({ pipeline, table: "predictions" }, seconds);

@@ -47,8 +47,11 @@ export interface SinkOptions<Row> {
   storedOffsetsQuery: string;
   /** Rows for a batch; records that cannot become rows are dead-lettered by the caller and left out. */
   toRows(partition: number, messages: KafkaMessage[]): Promise<SinkRows<Row>>;
-  /** Runs after the insert and before the commit (e.g. hands the rows to drift monitoring). */
-  onStored?(partition: number, rows: Row[]): Promise<void>;
+  /**
+   * Runs after the insert and before the commit (e.g. hands the rows to drift monitoring), for every
+   * batch, even one with no new rows; `caughtUp`: the partition is read to its end (lag 0).
+   */
+  onStored?(partition: number, rows: Row[], caughtUp: boolean): Promise<void>;
   onInserted?(partition: number, rows: number, seconds: number, lag: number): void;
   onRetry?(error: unknown): void;
   maxBackoffMs?: number;
@@ -127,6 +130,13 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
       return lastError;
     },
     async start() {
+      // A fetch of only a transaction marker or aborted records never reaches eachBatch, and may be
+      // what reads a partition to its end.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.batchSize === 0 && payload.offsetLag === "0") {
+          options.onStored?.(payload.partition, [], true).catch(() => undefined);
+        }
+      });
       await consumer.connect();
       await consumer.subscribe({ topic: options.topic, fromBeginning: true });
       await consumer.run({
@@ -160,7 +170,7 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
               const startedAt = performance.now();
               const { rows, encoded, deadLetters } = await options.toRows(batch.partition, fresh);
               await options.clickhouse.insertRowBinary(options.table, encoded, { queryId });
-              if (options.onStored && rows.length > 0) await options.onStored(batch.partition, rows);
+              await options.onStored?.(batch.partition, rows, batch.offsetLag() === "0");
               const last = batch.messages[batch.messages.length - 1];
               if (last) {
                 resolveOffset(last.offset);

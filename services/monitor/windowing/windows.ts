@@ -1,7 +1,8 @@
 // Event-time windows: tumbling (slide = size) or sliding (slide < size), closed by a watermark. Each
 // source (a Kafka partition) is in event-time order only within itself, so the watermark is the
 // smallest of the sources' newest event times, minus the allowed lateness; a source idle for
-// `idleMs` of wall time stops holding it back. An event whose windows are all closed already is
+// `idleMs` of wall time stops holding it back, but only once it has caught up: a partition the
+// consumer has not read to its end is behind, not idle, however long it goes unheard. An event whose windows are all closed already is
 // late: it is counted, not added. Pure; each open window holds whatever state the caller keeps per
 // window (here, O(bins) drift accumulators).
 
@@ -35,8 +36,11 @@ export interface ClosedWindow<State> {
 export class WindowTracker<State> {
   private readonly open = new Map<string, { group: string; start: number; state: State }>();
   private watermark = Number.NEGATIVE_INFINITY;
-  /** Per source: newest event time, and the wall-clock time it was last heard from. */
-  private readonly sources = new Map<string, { maxEventTime: number; seenAt: number }>();
+  /**
+   * Per source: newest event time, the wall-clock time it was last heard from, and whether it was
+   * read to its end then (true unless the caller says otherwise).
+   */
+  private readonly sources = new Map<string, { maxEventTime: number; seenAt: number; caughtUp: boolean }>();
   late = 0;
 
   private readonly spec: WindowSpec;
@@ -50,7 +54,7 @@ export class WindowTracker<State> {
   /** Adds an event from a source; returns false (and counts it late) when all its windows are closed. */
   add(group: string, time: number, update: (state: State) => void, source = "", wallNow = 0): boolean {
     const seen = this.sources.get(source);
-    if (!seen) this.sources.set(source, { maxEventTime: time, seenAt: wallNow });
+    if (!seen) this.sources.set(source, { maxEventTime: time, seenAt: wallNow, caughtUp: true });
     else {
       seen.maxEventTime = Math.max(seen.maxEventTime, time);
       seen.seenAt = wallNow;
@@ -71,10 +75,16 @@ export class WindowTracker<State> {
     return added;
   }
 
+  /** Says whether a source was read to its end with its latest events (a Kafka partition's lag was 0). */
+  setCaughtUp(source: string, caughtUp: boolean): void {
+    const seen = this.sources.get(source);
+    if (seen) seen.caughtUp = caughtUp;
+  }
+
   /** Moves the watermark (never back) and returns the windows it closed. */
   advance(wallNow = 0): Array<ClosedWindow<State> & { group: string }> {
     const idleMs = this.spec.idleMs ?? Number.POSITIVE_INFINITY;
-    const active = [...this.sources.values()].filter((s) => wallNow - s.seenAt <= idleMs);
+    const active = [...this.sources.values()].filter((s) => !s.caughtUp || wallNow - s.seenAt <= idleMs);
     const pool = active.length > 0 ? active : [...this.sources.values()];
     if (pool.length > 0) {
       const next = Math.min(...pool.map((s) => s.maxEventTime)) - this.spec.allowedLatenessMs;

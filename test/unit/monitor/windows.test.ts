@@ -85,4 +85,17 @@ describe("watermark over several sources", () => {
     expect(tracker.advance(5_000)).toEqual([]);
     expect(tracker.advance(20_000).map((w) => w.start)).toEqual([0]);
   });
+
+  it("keeps waiting for a quiet source that was not read to its end (a lagging partition)", () => {
+    const tracker = new WindowTracker<number[]>(spec, () => []);
+    tracker.add("v", 10_000, (s) => s.push(1), "p1", 0);
+    tracker.setCaughtUp("p1", false);
+    tracker.add("v", 130_000, (s) => s.push(2), "p0", 20_000);
+    expect(tracker.advance(20_000)).toEqual([]);
+    // Its next batch arrives late in wall time, and still in its window.
+    expect(tracker.add("v", 50_000, (s) => s.push(3), "p1", 40_000)).toBe(true);
+    tracker.add("v", 70_000, (s) => s.push(4), "p1", 41_000);
+    tracker.setCaughtUp("p1", true);
+    expect(tracker.advance(41_000).map((w) => [w.start, w.state])).toEqual([[0, [1, 3]]]);
+  });
 });
