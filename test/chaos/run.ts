@@ -162,12 +162,16 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       const schedule = scheduleFaults(scenario.faults, seed, sendMs, 3000);
       const sendStart = Date.now();
       log(`[chaos] ${scenario.name}, seed ${seed}: ${count} events at ${rate}/s, ${schedule.length} faults`);
+      // A load scenario sends for its time, whatever the API accepts meanwhile: overload is a time
+      // at a rate offered, not a number of events (refusals would stretch it).
+      const sendFor = scenario.load ? AbortSignal.timeout(scenario.load.sendSeconds * 1000) : undefined;
       const sending = runLedger({
         ...ledgerOptions,
         keys: Math.max(20, Math.round(count / 200)),
         events: count,
         ratePerSecond: rate,
         idPrefix: pipeline,
+        signal: sendFor,
       });
       const faulting = startFaults(cluster, schedule, sendStart);
       const [{ ledger: sent, finishedAt }] = await Promise.all([sending, faulting]);
