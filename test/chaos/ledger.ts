@@ -29,6 +29,8 @@ export interface LedgerOptions {
   idPrefix: string;
   /** Stops sending new requests (events not sent yet are left out; a request already sent is still retried until answered). */
   signal?: AbortSignal;
+  /** Sends new requests only this long after the start (planning excluded); the same as `signal` otherwise. */
+  sendForMs?: number;
 }
 
 export interface PlannedEvent {
@@ -134,16 +136,19 @@ export async function runLedger(
   const lanes: PlannedEvent[][] = Array.from({ length: options.lanes }, () => []);
   for (const p of planned) lanes[laneOf(p.entry.key, options.lanes)]?.push(p);
   const startedAt = Date.now();
+  const stopAt = startedAt + (options.sendForMs ?? Number.POSITIVE_INFINITY);
   const perLaneRate = options.ratePerSecond / options.lanes;
   let sent = 0;
   const sentEntries = new Set<LedgerEntry>();
   await Promise.all(
     lanes.map(async (queue) => {
+      const stopped = () => options.signal?.aborted || Date.now() >= stopAt;
       for (let i = 0; i < queue.length; i += options.batchSize) {
-        if (options.signal?.aborted) return;
+        if (stopped()) return;
         // Pace each lane: its i-th event is due at i / rate seconds after the start.
         const due = startedAt + (i / perLaneRate) * 1000;
         if (due > Date.now()) await sleep(due - Date.now());
+        if (stopped()) return;
         const batch = queue.slice(i, i + options.batchSize);
         for (const p of batch) sentEntries.add(p.entry);
         await sendBatch(batch, options);

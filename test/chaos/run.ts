@@ -8,7 +8,7 @@ import { loadConnectionConfig } from "../../services/shared/connection-settings.
 import { createKafka } from "../../services/shared/kafka/client.ts";
 import { createLogger } from "../../services/shared/logger.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
-import { type CheckReport, check, formatReport } from "./checker.ts";
+import { type CheckReport, check, formatReport, type LedgerEntry } from "./checker.ts";
 import { type ChaosCluster, createChaosCluster, type FaultRecord, type MemoryPeak } from "./cluster.ts";
 import { type LedgerOptions, runLedger } from "./ledger.ts";
 import { groupLag, observe, storedIds } from "./observe.ts";
@@ -89,6 +89,22 @@ async function measureCapacity(
   return { perSecond, ledger };
 }
 
+/**
+ * Events per second in requests sent within [from, to) (retries included), and accepted by a request
+ * answered within it: the load the API saw and what it took, without the retries that finish after.
+ */
+function measureThroughput(ledger: readonly LedgerEntry[], from: number, to: number) {
+  let attempted = 0;
+  let accepted = 0;
+  for (const entry of ledger) {
+    for (const attempt of entry.attempts) if (attempt.sentAt >= from && attempt.sentAt < to) attempted += 1;
+    const last = entry.attempts[entry.attempts.length - 1];
+    if (entry.status === "accepted" && last && last.answeredAt >= from && last.answeredAt < to) accepted += 1;
+  }
+  const seconds = Math.max(0.001, (to - from) / 1000);
+  return { attemptedPerSecond: Math.round(attempted / seconds), acceptedPerSecond: Math.round(accepted / seconds) };
+}
+
 function startFaults(cluster: ChaosCluster, schedule: ReturnType<typeof scheduleFaults>, sendStart: number) {
   // Each fault starts on time; only faults of the same target wait for one another, so a slow
   // recovery (a rebalance waits out the session timeout) does not push the others past the send.
@@ -164,23 +180,20 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       log(`[chaos] ${scenario.name}, seed ${seed}: ${count} events at ${rate}/s, ${schedule.length} faults`);
       // A load scenario sends for its time, whatever the API accepts meanwhile: overload is a time
       // at a rate offered, not a number of events (refusals would stretch it).
-      const sendFor = scenario.load ? AbortSignal.timeout(scenario.load.sendSeconds * 1000) : undefined;
+      const sendForMs = scenario.load ? scenario.load.sendSeconds * 1000 : undefined;
       const sending = runLedger({
         ...ledgerOptions,
         keys: Math.max(20, Math.round(count / 200)),
         events: count,
         ratePerSecond: rate,
         idPrefix: pipeline,
-        signal: sendFor,
+        sendForMs,
       });
       const faulting = startFaults(cluster, schedule, sendStart);
-      const [{ ledger: sent, finishedAt }] = await Promise.all([sending, faulting]);
+      const [{ ledger: sent, startedAt: sendingFrom, finishedAt }] = await Promise.all([sending, faulting]);
       const ledger = [...calibrationLedger, ...sent];
       const sendSeconds = (finishedAt - sendStart) / 1000;
-      const throughput = {
-        attemptedPerSecond: Math.round(sent.reduce((n, e) => n + e.attempts.length, 0) / sendSeconds),
-        acceptedPerSecond: Math.round(sent.filter((e) => e.status === "accepted").length / sendSeconds),
-      };
+      const throughput = measureThroughput(sent, sendingFrom, sendForMs ? sendingFrom + sendForMs : finishedAt);
       // Attempts are shared by the events of one request: count each request once.
       const answers: Record<string, number> = {};
       for (const attempt of new Set(ledger.flatMap((e) => e.attempts))) {

@@ -28,7 +28,7 @@ export const defaultStallTimeoutMs = 60_000;
 export const defaultReadTimeoutMs = 15 * 60_000;
 
 /**
- * Calls `onMessage` for every record up to the end offsets at the start and returns their count.
+ * Calls `onMessage` once for every record up to the end offsets at the start and returns their count.
  * A number as the fourth argument is the overall timeout (the older positional form).
  */
 export async function readTopicToEnd(
@@ -63,6 +63,8 @@ export async function readTopicToEnd(
   const groupId = `restore-${topic}-${randomBytes(6).toString("hex")}`;
   const consumer = kafka.consumer({ groupId, readUncommitted: options.readUncommitted ?? false, maxWaitTimeInMs: 100 });
   const reached = new Set<number>();
+  /** Per partition, the offset after the last record passed on. */
+  const nextOffsets = new Map<number, bigint>();
   let count = 0;
   let lastProgressAt = Date.now();
   let finish: () => void = () => {};
@@ -97,6 +99,11 @@ export async function readTopicToEnd(
         // Paused partitions are not fetched; this guards a fetch that was under way at the pause.
         if (!isWanted(batch.partition)) return;
         for (const message of batch.messages) {
+          // The group commits nothing, so a rejoin or a consumer restart mid-read starts again from
+          // the beginning: what was passed on already must not be passed on twice.
+          const offset = BigInt(message.offset);
+          if (offset < (nextOffsets.get(batch.partition) ?? 0n)) continue;
+          nextOffsets.set(batch.partition, offset + 1n);
           onMessage(batch.partition, message);
           count += 1;
         }

@@ -97,6 +97,18 @@ describe("readTopicToEnd", () => {
     expect(state.paused).toEqual([]);
   });
 
+  it("passes each record on once when the consumer starts again from the beginning mid-read", async () => {
+    const { kafka, state } = fakeKafka([6]);
+    const seen: string[] = [];
+    const read = readTopicToEnd(kafka, topic, (_, message) => seen.push(message.offset));
+    await vi.waitFor(() => expect(state.eachBatch).toBeDefined());
+    await state.deliver(0, 0, 4);
+    // A rejoin: nothing was committed, so the fetch starts at offset 0 again.
+    await state.deliver(0, 0, 6);
+    expect(await read).toBe(6);
+    expect(seen).toEqual(["0", "1", "2", "3", "4", "5"]);
+  });
+
   it("keeps reading past the stall timeout while records keep coming", async () => {
     const { kafka, state } = fakeKafka([1000]);
     const read = readTopicToEnd(kafka, topic, () => undefined, { stallTimeoutMs: 60_000 });
