@@ -38,8 +38,13 @@ export interface PlannedEvent {
   event: PaymentEventRecord;
 }
 
-/** The events of a run, with their per-key sequence numbers and bad tags; deterministic per seed. */
-export function planEvents(options: Pick<LedgerOptions, "events" | "seed" | "keys" | "badShare" | "idPrefix">) {
+/**
+ * The events of a run, one at a time, with their per-key sequence numbers and bad tags;
+ * deterministic per seed. Lazy: a run holds only what it has sent and what waits in its lanes.
+ */
+export function* eventPlan(
+  options: Pick<LedgerOptions, "events" | "seed" | "keys" | "badShare" | "idPrefix">,
+): Generator<PlannedEvent> {
   const random = seededRandom(options.seed ^ 0x5eed);
   const stream = paymentStream({
     seed: options.seed,
@@ -53,19 +58,54 @@ export function planEvents(options: Pick<LedgerOptions, "events" | "seed" | "key
     cardPrefix: `${options.idPrefix}-card`,
   });
   const seqs = new Map<string, number>();
-  const planned: PlannedEvent[] = [];
+  let count = 0;
   for (const { event } of stream) {
+    if (count === options.events) return;
+    count += 1;
     const key = event.card_id;
     const seq = seqs.get(key) ?? 0;
     seqs.set(key, seq + 1);
     const bad = random() < options.badShare;
-    planned.push({
+    yield {
       entry: { id: event.event_id, key, seq, bad, status: "unknown", attempts: [] },
       event: bad ? { ...event, amount: -1 } : event,
-    });
-    if (planned.length === options.events) break;
+    };
   }
-  return planned;
+}
+
+/** The whole plan at once (for tests). */
+export function planEvents(options: Pick<LedgerOptions, "events" | "seed" | "keys" | "badShare" | "idPrefix">) {
+  return [...eventPlan(options)];
+}
+
+/**
+ * Hands each lane the next events of its keys, drawing from the plan only as lanes need them.
+ * `generated` lists every entry drawn, in plan order.
+ */
+function laneFeeder(plan: Generator<PlannedEvent>, lanes: number) {
+  const queues: PlannedEvent[][] = Array.from({ length: lanes }, () => []);
+  const heads: number[] = Array.from({ length: lanes }, () => 0);
+  const generated: LedgerEntry[] = [];
+  return {
+    generated,
+    take(lane: number, count: number): PlannedEvent[] {
+      const queue = queues[lane] as PlannedEvent[];
+      while (queue.length - (heads[lane] ?? 0) < count) {
+        const next = plan.next();
+        if (next.done) break;
+        generated.push(next.value.entry);
+        queues[laneOf(next.value.entry.key, lanes)]?.push(next.value);
+      }
+      const head = heads[lane] ?? 0;
+      const batch = queue.slice(head, head + count);
+      // Drop what was handed out, now and then, so sent events can be collected.
+      if (head + batch.length > 4096) {
+        queue.splice(0, head + batch.length);
+        heads[lane] = 0;
+      } else heads[lane] = head + batch.length;
+      return batch;
+    },
+  };
 }
 
 /** Which lane sends a key: a stable hash, so one key always stays in one lane. */
@@ -132,24 +172,23 @@ export async function runLedger(
   options: LedgerOptions,
   onProgress?: (sent: number) => void,
 ): Promise<{ ledger: LedgerEntry[]; startedAt: number; finishedAt: number }> {
-  const planned = planEvents(options);
-  const lanes: PlannedEvent[][] = Array.from({ length: options.lanes }, () => []);
-  for (const p of planned) lanes[laneOf(p.entry.key, options.lanes)]?.push(p);
+  const feeder = laneFeeder(eventPlan(options), options.lanes);
   const startedAt = Date.now();
   const stopAt = startedAt + (options.sendForMs ?? Number.POSITIVE_INFINITY);
   const perLaneRate = options.ratePerSecond / options.lanes;
   let sent = 0;
   const sentEntries = new Set<LedgerEntry>();
   await Promise.all(
-    lanes.map(async (queue) => {
+    Array.from({ length: options.lanes }, async (_, lane) => {
       const stopped = () => options.signal?.aborted || Date.now() >= stopAt;
-      for (let i = 0; i < queue.length; i += options.batchSize) {
+      for (let i = 0; ; i += options.batchSize) {
         if (stopped()) return;
         // Pace each lane: its i-th event is due at i / rate seconds after the start.
         const due = startedAt + (i / perLaneRate) * 1000;
         if (due > Date.now()) await sleep(due - Date.now());
         if (stopped()) return;
-        const batch = queue.slice(i, i + options.batchSize);
+        const batch = feeder.take(lane, options.batchSize);
+        if (batch.length === 0) return;
         for (const p of batch) sentEntries.add(p.entry);
         await sendBatch(batch, options);
         sent += batch.length;
@@ -158,7 +197,7 @@ export async function runLedger(
     }),
   );
   return {
-    ledger: planned.map((p) => p.entry).filter((e) => sentEntries.has(e)),
+    ledger: feeder.generated.filter((e) => sentEntries.has(e)),
     startedAt,
     finishedAt: Date.now(),
   };

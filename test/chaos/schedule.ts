@@ -172,7 +172,7 @@ export const scenarios: Record<string, Scenario> = {
     load: { factor: 3, sendSeconds: 300, calibrateSeconds: 30 },
     // Each key is sent serially and honours Retry-After: enough lanes that 3× capacity is offered
     // even while answers are slow or refusals make lanes wait.
-    lanes: 512,
+    lanes: 2048,
     events: 0,
     ratePerSecond: 0,
     drainTimeoutMs: 1_800_000,
