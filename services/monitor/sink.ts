@@ -67,7 +67,7 @@ export interface Sink {
 /**
  * Bytes of records fetched per partition and request: bigger batches, bigger (cheaper) inserts, but
  * each one is held three times while it is stored (fetched, decoded, encoded), for three partitions
- * of three sinks at once. 2 MiB (about 7,000 predictions an insert) keeps the monitor in its memory
+ * of three sinks at once. 2 MiB (thousands of predictions an insert) keeps the monitor in its memory
  * budget while it catches up after ClickHouse was away; 4 MiB took it past.
  */
 const maxBytesPerPartition = 2 * 1024 * 1024;
