@@ -11,6 +11,7 @@ import { ratePerSecond, type Summary } from "./stats.ts";
 export const nullSender: BatchingSender = {
   send: async () => undefined,
   pendingRecords: 0,
+  oldestPendingMs: 0,
   flush: async () => undefined,
 };
 

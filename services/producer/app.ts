@@ -29,6 +29,11 @@ export interface IngestLimits {
   maxBodyBytes: number;
   maxEvents: number;
   maxPendingRecords: number;
+  /**
+   * Longest the oldest event waiting for Kafka may have waited before requests get 429 (default
+   * 1000 ms): past it a new request would wait too, and likely time out and be sent again.
+   */
+  maxQueueDelayMs?: number;
   sendTimeoutMs: number;
   /** A request whose body has not fully arrived by then is cut off (default 15 s). */
   requestTimeoutMs?: number;
@@ -182,6 +187,13 @@ export function buildIngestApp(deps: {
           return fail(result.status, result.status === 401 ? "UNAUTHORIZED" : "FORBIDDEN", result.reason);
         }
         rateEntry = result.entry;
+      }
+      // Before the body is parsed: the cheapest refusal, while Kafka answers slower than events come.
+      const queueDelayMs = deps.sender.oldestPendingMs;
+      if (queueDelayMs > (deps.limits.maxQueueDelayMs ?? 1000)) {
+        return fail(429, "BACK_PRESSURE", `events wait ${queueDelayMs} ms for Kafka; retry later`, {
+          "retry-after": "1",
+        });
       }
       const decoded = decodeBody(
         Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),

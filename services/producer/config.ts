@@ -16,6 +16,10 @@ export const producerSettings = {
     default: "50000",
     doc: "Records waiting for Kafka acknowledgement before requests get 429.",
   }),
+  INGEST_MAX_QUEUE_DELAY_MS: setting(parse.positiveInt(), {
+    default: "1000",
+    doc: "How long the oldest event may have waited for Kafka before requests get 429 (checked before the body is parsed).",
+  }),
   INGEST_MAX_EVENT_LOOP_DELAY_MS: setting(parse.nonNegativeInt(), {
     default: "300",
     doc: "Mean event-loop delay (ms, over a second) past which event requests get 503 before their body is read; 0 disables.",

@@ -74,6 +74,7 @@ runService({
         maxEvents: config.INGEST_MAX_EVENTS,
         maxPendingRecords: config.INGEST_MAX_PENDING_RECORDS,
         maxEventLoopDelayMs: config.INGEST_MAX_EVENT_LOOP_DELAY_MS,
+        maxQueueDelayMs: config.INGEST_MAX_QUEUE_DELAY_MS,
         sendTimeoutMs: config.INGEST_SEND_TIMEOUT_MS,
         requestTimeoutMs: config.INGEST_REQUEST_TIMEOUT_MS,
       },

@@ -185,6 +185,42 @@ describe("ingest API on a real broker", () => {
     await tight.close();
   });
 
+  it("sheds load with 429 before parsing the body while the oldest event has waited too long for Kafka", async () => {
+    const registry = createRegistry("test");
+    let sends = 0;
+    const stalled = buildIngestApp({
+      pipelines: new Map([
+        ["payments", { definition: payments, topic, schemaId, type, validate: createEventValidator(type, schema) }],
+      ]),
+      sender: {
+        send: async () => {
+          sends += 1;
+        },
+        pendingRecords: 1,
+        oldestPendingMs: 1500,
+        flush: async () => undefined,
+      },
+      limits: {
+        maxBodyBytes: 10_000,
+        maxEvents: 20,
+        maxPendingRecords: 1000,
+        sendTimeoutMs: 3000,
+        maxQueueDelayMs: 1000,
+      },
+      metrics: createProducerMetrics(registry),
+      registry,
+      readiness: { notReadyReason: () => undefined },
+      logger,
+    });
+    // Not even valid JSON: the refusal comes before the body is parsed.
+    const response = await post("{not json", "application/json", stalled);
+    expect(response.statusCode).toBe(429);
+    expect(response.headers["retry-after"]).toBe("1");
+    expect(response.json().message).toMatch(/wait 1500 ms for Kafka/);
+    expect(sends).toBe(0);
+    await stalled.close();
+  });
+
   it("refuses events with 503 and Retry-After while its event loop lags, and keeps answering /metrics", async () => {
     const pressed = app(producer, { maxEventLoopDelayMs: 20, pressureSampleMs: 200 }, schemaId);
     await pressed.ready();

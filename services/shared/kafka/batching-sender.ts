@@ -14,6 +14,11 @@ export interface BatchingSender {
   send(topic: string, messages: Message[]): Promise<void>;
   /** Records queued or in flight, for back-pressure decisions. */
   readonly pendingRecords: number;
+  /**
+   * How long the oldest record still waiting for its acknowledgement has waited (ms; 0 when none):
+   * the queueing delay a new send would add to, whatever the records' count.
+   */
+  readonly oldestPendingMs: number;
   flush(): Promise<void>;
 }
 
@@ -29,6 +34,10 @@ export function createBatchingSender(
 ): BatchingSender {
   let current = producer;
   let queue: Pending[] = [];
+  /** When the oldest record of `queue` was queued. */
+  let queuedSince = 0;
+  /** When the oldest record of each batch drained and not yet answered was queued, oldest first. */
+  const drainedSince: number[] = [];
   let queuedRecords = 0;
   let inFlightRecords = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -51,6 +60,8 @@ export function createBatchingSender(
     if (queue.length === 0) return sending;
     const batch = queue;
     const records = queuedRecords;
+    // Batches are sent one after another, so they are answered in the order they are drained.
+    drainedSince.push(queuedSince);
     queue = [];
     queuedRecords = 0;
     inFlightRecords += records;
@@ -77,6 +88,7 @@ export function createBatchingSender(
         }
       } finally {
         inFlightRecords -= records;
+        drainedSince.shift();
       }
     });
     return sending;
@@ -85,6 +97,7 @@ export function createBatchingSender(
   return {
     send(topic, messages) {
       return new Promise<void>((resolve, reject) => {
+        if (queue.length === 0) queuedSince = Date.now();
         queue.push({ topic, messages, resolve, reject });
         queuedRecords += messages.length;
         schedule();
@@ -92,6 +105,10 @@ export function createBatchingSender(
     },
     get pendingRecords() {
       return queuedRecords + inFlightRecords;
+    },
+    get oldestPendingMs() {
+      const oldest = drainedSince[0] ?? (queue.length > 0 ? queuedSince : undefined);
+      return oldest === undefined ? 0 : Date.now() - oldest;
     },
     async flush() {
       if (timer) clearTimeout(timer);

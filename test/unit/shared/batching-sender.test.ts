@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createBatchingSender } from "../../../services/shared/kafka/batching-sender.ts";
 import { needsNewProducerId, type Producer } from "../../../services/shared/kafka/client.ts";
 
@@ -62,5 +62,34 @@ describe("batching sender with a broken producer id", () => {
     expect(needsNewProducerId(Object.assign(new Error("several"), { errors: [new Error("x"), inner] }))).toBe(true);
     expect(needsNewProducerId(new Error("connection refused"))).toBe(false);
     expect(needsNewProducerId(undefined)).toBe(false);
+  });
+});
+
+describe("batching sender queueing delay", () => {
+  it("tells how long the oldest unacknowledged record has waited, across batches sent one after another", async () => {
+    vi.useFakeTimers();
+    try {
+      const answers: Array<() => void> = [];
+      const slow = {
+        sendBatch: () => new Promise<void>((resolve) => answers.push(resolve)),
+      } as unknown as Producer;
+      const sender = createBatchingSender(slow, { lingerMs: 5, maxBatchRecords: 1000, timeoutMs: 30_000 });
+      expect(sender.oldestPendingMs).toBe(0);
+      const first = sender.send("t", [{ value: "a" }]);
+      await vi.advanceTimersByTimeAsync(100);
+      const second = sender.send("t", [{ value: "b" }]);
+      await vi.advanceTimersByTimeAsync(400);
+      // The first batch waits for its answer, the second behind it: the first record is 500 ms old.
+      expect(sender.oldestPendingMs).toBe(500);
+      answers.shift()?.();
+      await first;
+      await vi.advanceTimersByTimeAsync(0);
+      expect(sender.oldestPendingMs).toBe(400);
+      answers.shift()?.();
+      await second;
+      expect(sender.oldestPendingMs).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
