@@ -66,22 +66,24 @@ describe("state restored from the changelog", () => {
   const asRead = (m: Message, offset: number) =>
     ({ key: Buffer.from(String(m.key)), value: m.value, offset: String(offset) }) as KafkaMessage;
 
-  it("gives the same features as the state it was written from, after evictions", async () => {
+  /** The first 60 events through a transformer, in chunks of 20: the transformer and its changelog. */
+  async function writtenState() {
     await codec.prepare(messages.map((m) => m.value));
     const original = transformer();
     const changelog: Message[] = [];
     for (let i = 0; i < 60; i += 20) {
       changelog.push(...(original.process(0, messages.slice(i, i + 20))[2]?.messages ?? []));
     }
-    const tombstones = changelog.filter((m) => m.value === null).length;
-    expect(tombstones).toBeGreaterThan(0);
+    return { original, changelog };
+  }
 
+  /** Restores a transformer from `records`, then expects the same features as `original` for the rest. */
+  async function expectSameFeatures(original: ReturnType<typeof transformer>, records: Message[]) {
     const restored = transformer();
     restored.beginRestore([0]);
-    changelog.forEach((m, offset) => {
+    records.forEach((m, offset) => {
       restored.restoreRecord(0, asRead(m, offset));
     });
-
     const rest = messages.slice(60);
     const decode = (m: Message) => codec.decode(m.value as Buffer).record;
     const expected = original.process(0, rest)[0]?.messages ?? [];
@@ -89,31 +91,20 @@ describe("state restored from the changelog", () => {
     expect(actual).toHaveLength(30);
     await codec.prepare([...expected, ...actual].map((m) => m.value as Buffer));
     expect(actual.map(decode)).toEqual(expected.map(decode));
+  }
+
+  it("gives the same features as the state it was written from, after evictions", async () => {
+    const { original, changelog } = await writtenState();
+    expect(changelog.filter((m) => m.value === null).length).toBeGreaterThan(0);
+    await expectSameFeatures(original, changelog);
   });
 
   it("gives the same features from a compacted changelog (each key's last record, no tombstones)", async () => {
-    await codec.prepare(messages.map((m) => m.value));
-    const original = transformer();
-    const changelog: Message[] = [];
-    for (let i = 0; i < 60; i += 20) {
-      changelog.push(...(original.process(0, messages.slice(i, i + 20))[2]?.messages ?? []));
-    }
+    const { original, changelog } = await writtenState();
     const last = new Map(changelog.map((m, offset) => [String(m.key), offset]));
     const compacted = changelog.filter((m, offset) => m.value !== null && last.get(String(m.key)) === offset);
     expect(compacted.length).toBeLessThan(60);
-
-    const restored = transformer();
-    restored.beginRestore([0]);
-    compacted.forEach((m, offset) => {
-      restored.restoreRecord(0, asRead(m, offset));
-    });
-    const rest = messages.slice(60);
-    const decode = (m: Message) => codec.decode(m.value as Buffer).record;
-    const expected = original.process(0, rest)[0]?.messages ?? [];
-    const actual = restored.process(0, rest)[0]?.messages ?? [];
-    expect(actual).toHaveLength(30);
-    await codec.prepare([...expected, ...actual].map((m) => m.value as Buffer));
-    expect(actual.map(decode)).toEqual(expected.map(decode));
+    await expectSameFeatures(original, compacted);
   });
 
   it("drops whatever a partition held when a restore begins, so a restore read again does not add twice", async () => {
