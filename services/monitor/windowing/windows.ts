@@ -2,9 +2,9 @@
 // source (a Kafka partition) is in event-time order only within itself, so the watermark is the
 // smallest of the sources' newest event times, minus the allowed lateness; a source idle for
 // `idleMs` of wall time stops holding it back, but only once it has caught up: a partition the
-// consumer has not read to its end is behind, not idle, however long it goes unheard. An event whose windows are all closed already is
-// late: it is counted, not added. Pure; each open window holds whatever state the caller keeps per
-// window (here, O(bins) drift accumulators).
+// consumer has not read to its end is behind, not idle, however long it goes unheard. An event
+// whose windows are all closed already is late: it is counted, not added. Pure; each open window
+// holds whatever state the caller keeps per window (here, O(bins) drift accumulators).
 
 export interface WindowSpec {
   sizeMs: number;
