@@ -144,7 +144,8 @@ export function createInferenceService(deps: {
             { pipeline },
             Math.max(0, record.score_time - record.ingest_time) / 1000,
           );
-          return { key: record.entity, value: codec.encode(ids.scored, scoredType, record) };
+          // The input's partition: each scored partition is fed by one raw partition, in its order.
+          return { key: record.entity, value: codec.encode(ids.scored, scoredType, record), partition };
         });
         deps.metrics.recordsOut.inc({ pipeline, topic: topics.scored }, out.length);
         return [

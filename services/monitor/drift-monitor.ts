@@ -47,6 +47,11 @@ export interface DriftMonitor {
    * as read so far (its lag is 0); only then may the partition count as idle when it goes quiet.
    */
   observe(partition: number, rows: readonly DriftInput[], caughtUp?: boolean): Promise<void>;
+  /**
+   * The partitions the sink now reads, each with whether it was read to its end: windows wait for
+   * the ones not heard from yet, and forget the ones another monitor took over.
+   */
+  assign(partitions: ReadonlyArray<{ partition: number; caughtUp: boolean }>): void;
   /** Resolves when every queued batch is done. */
   settle(): Promise<void>;
   readonly lastError: string | undefined;
@@ -305,18 +310,25 @@ export function createDriftMonitor(deps: {
     return closeWindows();
   }
 
+  /** Runs `step` after everything queued so far; returns what was queued before it. */
+  function enqueue(step: () => void | Promise<void>): Promise<void> {
+    const earlier = queue;
+    queue = earlier.then(step);
+    // A failure reaches the next caller (and every later one), which fails its batch.
+    queue.catch((error: unknown) => {
+      lastError = describeError(error);
+    });
+    return earlier;
+  }
+
   return {
     get lastError() {
       return lastError;
     },
-    observe(partition, rows, caughtUp = true) {
-      const earlier = queue;
-      queue = earlier.then(() => observeNow(partition, rows, caughtUp));
-      // A failure reaches the next caller (and every later one), which fails its batch.
-      queue.catch((error: unknown) => {
-        lastError = describeError(error);
-      });
-      return earlier;
+    observe: (partition, rows, caughtUp = true) => enqueue(() => observeNow(partition, rows, caughtUp)),
+    assign(partitions) {
+      const sources = partitions.map((p) => ({ source: String(p.partition), caughtUp: p.caughtUp }));
+      void enqueue(() => tracker.setSources(sources, now())).catch(() => undefined);
     },
     settle: () => queue.catch(() => undefined),
   };

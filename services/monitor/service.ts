@@ -113,6 +113,7 @@ export function createMonitorService(deps: {
         predictionsTable,
         (record, partition, offset, nowMs) => predictionRow(record, names, partition, offset, nowMs),
       ),
+      onAssigned: (partitions) => drift.assign(partitions),
       onStored: (partition, rows, caughtUp) => drift.observe(partition, rows, caughtUp),
       onInserted: (partition, rows, seconds, lag) => {
         deps.metrics.rowsInserted.inc({ pipeline, table: "predictions" }, rows);

@@ -52,6 +52,11 @@ export interface SinkOptions<Row> {
    * batch, even one with no new rows; `caughtUp`: the partition is read to its end (lag 0).
    */
   onStored?(partition: number, rows: Row[], caughtUp: boolean): Promise<void>;
+  /**
+   * After every rebalance, before any `onStored` of the new assignment: the partitions this member
+   * now reads, each with whether it has nothing left to read.
+   */
+  onAssigned?(partitions: Array<{ partition: number; caughtUp: boolean }>): void;
   onInserted?(partition: number, rows: number, seconds: number, lag: number): void;
   onRetry?(error: unknown): void;
   maxBackoffMs?: number;
@@ -93,13 +98,51 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
     return storedOffsets;
   }
 
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     joined = true;
     // Reloaded before the next batch: another member may have stored rows meanwhile.
     storedOffsets = new Map();
     needsOffsets = true;
+    assignment = reportAssignment(payload.memberAssignment[options.topic] ?? []);
   });
   let needsOffsets = true;
+  /** Settles once `onAssigned` has heard of the current assignment; batches wait for it. */
+  let assignment: Promise<void> = Promise.resolve();
+
+  async function reportAssignment(partitions: number[]): Promise<void> {
+    if (!options.onAssigned) return;
+    let backlog: Map<number, boolean>;
+    try {
+      backlog = await partitionsWithBacklog(partitions);
+    } catch (error) {
+      // Unknown: each counts as read to its end, which holds the drift windows back for a while only.
+      log.warn({ error: describeError(error) }, "could not read the partitions' lag");
+      backlog = new Map();
+    }
+    options.onAssigned(partitions.map((partition) => ({ partition, caughtUp: !backlog.get(partition) })));
+  }
+
+  /** Per partition, whether records remain past the group's committed offset. */
+  async function partitionsWithBacklog(partitions: number[]): Promise<Map<number, boolean>> {
+    const admin = options.kafka.admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId: options.groupId, topics: [options.topic] });
+      const ends = await admin.fetchTopicOffsets(options.topic);
+      const committedOf = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      return new Map(
+        ends
+          .filter((end) => partitions.includes(end.partition))
+          .map((end) => {
+            const next = committedOf.get(end.partition) ?? -1n;
+            const start = next > BigInt(end.low) ? next : BigInt(end.low);
+            return [end.partition, start < BigInt(end.high)];
+          }),
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  }
 
   const producers = partitionProducers(options.kafka, transactionalIdPrefix(options.groupId, options.topic));
 
@@ -139,7 +182,7 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
       // what reads a partition to its end.
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
         if (payload.batchSize === 0 && payload.offsetLag === "0") {
-          options.onStored?.(payload.partition, [], true).catch(() => undefined);
+          assignment.then(() => options.onStored?.(payload.partition, [], true)).catch(() => undefined);
         }
       });
       await consumer.connect();
@@ -175,6 +218,7 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
               const startedAt = performance.now();
               const { rows, encoded, deadLetters } = await options.toRows(batch.partition, fresh);
               await options.clickhouse.insertRowBinary(options.table, encoded, { queryId });
+              await assignment;
               await options.onStored?.(batch.partition, rows, batch.offsetLag() === "0");
               const last = batch.messages[batch.messages.length - 1];
               if (last) {

@@ -130,7 +130,9 @@ export function createPipelineTransformer(deps: {
         for (const id of evicted) changelog.push({ key: changelogKey(entity, id), value: null, partition });
         const values = computeFeatures(definition, event, state);
         const out = new FeaturesRecord(eventId, entity, eventTime, Number(message.timestamp), now, ...values);
-        features.push({ key: entity, value: codec.encode(deps.featuresSchemaId, deps.featuresType, out) });
+        // Same partition as the raw record, not the key's: a hashed key would land elsewhere, and a
+        // features partition fed by several raw partitions would lose their event-time order.
+        features.push({ key: entity, value: codec.encode(deps.featuresSchemaId, deps.featuresType, out), partition });
         stats.transformed += 1;
       }
 

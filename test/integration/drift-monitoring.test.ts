@@ -112,8 +112,13 @@ describe("drift monitoring", () => {
     expect(firing?.window_start).toBe(t0 + windowMs);
 
     const table = `${h.database}.drift_metrics`;
-    const flagged = await h.clickhouse.query<{ feature: string; window_start: number; drifted: number }>(
-      `SELECT feature, toUInt64(window_start) * 1000 AS window_start, drifted FROM ${table} FINAL
+    const flagged = await h.clickhouse.query<{
+      feature: string;
+      window_start: number;
+      drifted: number;
+      sample_size: number;
+    }>(
+      `SELECT feature, toUInt64(window_start) * 1000 AS window_start, drifted, sample_size FROM ${table} FINAL
        WHERE pipeline = '${h.definition.name}' AND statistic LIKE 'drift:%' ORDER BY window_start, feature`,
     );
     const at = (feature: string, window: number) =>
@@ -127,6 +132,10 @@ describe("drift monitoring", () => {
         Number(f.window_start) < t0 &&
         Number(f.drifted) === 1,
     );
+    // Events were published in event-time order: none is late, and every window holds all of its own.
+    const late = await h.metrics.monitor?.getSingleMetric("streamscore_drift_late_events_total")?.get();
+    expect(late?.values.reduce((sum, v) => sum + v.value, 0) ?? 0).toBe(0);
+    expect(flagged.filter((f) => Number(f.sample_size) !== eventsPerWindow)).toEqual([]);
     expect(cleanFlags).toEqual([]);
     expect(
       new Set(

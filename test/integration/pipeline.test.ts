@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel } from "../../services/inference/model.ts";
 import { type PaymentEventRecord, paymentStream } from "../../services/producer/generator/payments.ts";
+import { Partitioners } from "../../services/shared/kafka/client.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { projectRoot } from "../../services/shared/project.ts";
 import { readSchema } from "../../services/shared/schemas.ts";
@@ -107,6 +108,27 @@ describe("payments pipeline, end to end", () => {
     expect(await count(h, `SELECT count() AS n FROM ${predictions} WHERE ${where}`)).toBe(eventCount);
     const ids = await h.clickhouse.query<{ event_id: string }>(`SELECT event_id FROM ${predictions} WHERE ${where}`);
     expect(new Set(ids.map((r) => r.event_id))).toEqual(new Set(good.map((e) => e.event_id)));
+    // Each record keeps the partition its raw key (the card, not its pseudonym) was sent to, so every
+    // scored partition holds one raw partition's events in their order.
+    const partitionOf = Partitioners.DefaultPartitioner();
+    const partitionMetadata = Array.from({ length: h.definition.partitions }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      partitionErrorCode: 0,
+      replicas: [0],
+      isr: [0],
+    }));
+    const rawPartition = new Map(
+      good.map((e) => [
+        e.event_id,
+        partitionOf({ topic: raw, partitionMetadata, message: { key: e.card_id, value: null } }),
+      ]),
+    );
+    const placed = await h.clickhouse.query<{ event_id: string; source_partition: number }>(
+      `SELECT event_id, source_partition FROM ${predictions} WHERE ${where}`,
+    );
+    expect(new Set(rawPartition.values()).size).toBe(h.definition.partitions);
+    expect(placed.filter((r) => Number(r.source_partition) !== rawPartition.get(r.event_id))).toEqual([]);
 
     const letters = await h.clickhouse.query<{
       error_code: string;

@@ -3,7 +3,9 @@
 // smallest of the sources' newest event times, minus the allowed lateness; a source idle for
 // `idleMs` of wall time stops holding it back, but only once it has caught up: a partition the
 // consumer has not read to its end is behind, not idle, however long it goes unheard. An event
-// whose windows are all closed already is late: it is counted, not added. Pure; each open window
+// whose windows are all closed already is late: it is counted, not added. Sources the caller
+// announces (`setSources`) hold the watermark back before their first event, so the first partition
+// heard from does not close windows the others still feed. Pure; each open window
 // holds whatever state the caller keeps per window (here, O(bins) drift accumulators).
 
 export interface WindowSpec {
@@ -75,6 +77,21 @@ export class WindowTracker<State> {
     return added;
   }
 
+  /**
+   * The sources the caller now reads (a consumer's assigned partitions), each with whether it is read
+   * to its end. A new one holds the watermark back until it is heard from, or for `idleMs` if it is
+   * caught up (nothing to read); one no longer read is forgotten, so it holds nothing back.
+   */
+  setSources(sources: ReadonlyArray<{ source: string; caughtUp: boolean }>, wallNow = 0): void {
+    const kept = new Set(sources.map((s) => s.source));
+    for (const source of this.sources.keys()) if (!kept.has(source)) this.sources.delete(source);
+    for (const { source, caughtUp } of sources) {
+      const seen = this.sources.get(source);
+      if (seen) seen.caughtUp = caughtUp;
+      else this.sources.set(source, { maxEventTime: Number.NEGATIVE_INFINITY, seenAt: wallNow, caughtUp });
+    }
+  }
+
   /** Says whether a source was read to its end with its latest events (a Kafka partition's lag was 0). */
   setCaughtUp(source: string, caughtUp: boolean): void {
     const seen = this.sources.get(source);
@@ -84,8 +101,10 @@ export class WindowTracker<State> {
   /** Moves the watermark (never back) and returns the windows it closed. */
   advance(wallNow = 0): Array<ClosedWindow<State> & { group: string }> {
     const idleMs = this.spec.idleMs ?? Number.POSITIVE_INFINITY;
-    const active = [...this.sources.values()].filter((s) => !s.caughtUp || wallNow - s.seenAt <= idleMs);
-    const pool = active.length > 0 ? active : [...this.sources.values()];
+    const sources = [...this.sources.values()];
+    const active = sources.filter((s) => !s.caughtUp || wallNow - s.seenAt <= idleMs);
+    // All idle: the watermark follows the slowest source that ever had events.
+    const pool = active.length > 0 ? active : sources.filter((s) => s.maxEventTime > Number.NEGATIVE_INFINITY);
     if (pool.length > 0) {
       const next = Math.min(...pool.map((s) => s.maxEventTime)) - this.spec.allowedLatenessMs;
       if (next > this.watermark) this.watermark = next;

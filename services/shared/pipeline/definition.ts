@@ -129,8 +129,8 @@ export const pipelineSchema = z
     partitions: z.number().int().positive().default(3),
     /**
      * Personal fields (e.g. a card number) and what the transformer does with them before anything
-     * leaves it: `hash` replaces the value with a keyed HMAC (stable, so per-entity state and
-     * partitioning by key still work), `drop` removes it. Raw records keep what producers sent.
+     * leaves it: `hash` replaces the value with a keyed HMAC (stable, so per-entity state still
+     * works), `drop` removes it. Raw records keep what producers sent.
      */
     personal: z.record(fieldName, z.enum(["hash", "drop"])).default({}),
     cleaning: cleaningSchema,

@@ -98,4 +98,61 @@ describe("watermark over several sources", () => {
     tracker.setCaughtUp("p1", true);
     expect(tracker.advance(41_000).map((w) => [w.start, w.state])).toEqual([[0, [1, 3]]]);
   });
+
+  it("waits for an announced source it has not heard from, so its first events are not late", () => {
+    const tracker = new WindowTracker<number[]>(spec, () => []);
+    tracker.setSources(
+      [
+        { source: "p0", caughtUp: false },
+        { source: "p1", caughtUp: false },
+      ],
+      0,
+    );
+    tracker.add("v", 130_000, (s) => s.push(1), "p0", 0);
+    // p1 has a backlog: however long it takes, the window it feeds stays open.
+    expect(tracker.advance(60_000)).toEqual([]);
+    expect(tracker.add("v", 20_000, (s) => s.push(2), "p1", 60_000)).toBe(true);
+    tracker.add("v", 125_000, (s) => s.push(3), "p1", 61_000);
+    expect(tracker.advance(61_000).map((w) => [w.start, w.state])).toEqual([[0, [2]]]);
+  });
+
+  it("waits idleMs for an announced source with nothing to read, then goes on without it", () => {
+    const tracker = new WindowTracker<number[]>(spec, () => []);
+    tracker.setSources(
+      [
+        { source: "p0", caughtUp: true },
+        { source: "p1", caughtUp: true },
+      ],
+      0,
+    );
+    tracker.add("v", 70_000, (s) => s.push(1), "p0", 5_000);
+    tracker.add("v", 130_000, (s) => s.push(2), "p0", 5_000);
+    expect(tracker.advance(5_000)).toEqual([]);
+    expect(tracker.advance(10_001).map((w) => w.start)).toEqual([60_000]);
+  });
+
+  it("forgets a source that is no longer read (a revoked partition) and keeps the others' progress", () => {
+    const tracker = new WindowTracker<number[]>(spec, () => []);
+    tracker.add("v", 130_000, (s) => s.push(1), "p0", 0);
+    tracker.add("v", 10_000, (s) => s.push(2), "p1", 0);
+    tracker.setCaughtUp("p1", false);
+    expect(tracker.advance(0)).toEqual([]);
+    tracker.setSources([{ source: "p0", caughtUp: true }], 0);
+    expect(tracker.advance(0).map((w) => [w.start, w.state])).toEqual([[0, [2]]]);
+  });
+
+  it("closes the windows of the sources it heard from once every source is idle, ignoring one never heard from", () => {
+    const tracker = new WindowTracker<number[]>(spec, () => []);
+    tracker.setSources(
+      [
+        { source: "p0", caughtUp: true },
+        { source: "p1", caughtUp: true },
+      ],
+      0,
+    );
+    tracker.add("v", 30_000, (s) => s.push(1), "p0", 0);
+    tracker.add("v", 70_000, (s) => s.push(2), "p0", 0);
+    expect(tracker.advance(0)).toEqual([]);
+    expect(tracker.advance(20_000).map((w) => [w.start, w.state])).toEqual([[0, [1]]]);
+  });
 });
