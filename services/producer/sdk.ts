@@ -1,6 +1,6 @@
 // A typed client for the ingest API, for applications, the CLI, the demo and the tests.
-// `publish` retries what is safe to retry (429, 503, network errors) with the same events, since
-// event ids make a retry idempotent downstream; it honours Retry-After.
+// `publish` retries what may succeed later (timeouts, 408, 429, 5xx, network errors) with the same
+// events, since event ids make a retry idempotent downstream; it honours Retry-After.
 import { setTimeout as sleep } from "node:timers/promises";
 
 export type EventResult =
@@ -24,10 +24,19 @@ export class IngestError extends Error {
   }
 }
 
+/**
+ * Answers worth sending the same events again for: no answer (0), the server timing the request out
+ * (408, e.g. while it was too busy to read the body), refusals under load (429) and server errors.
+ * The other 4xx say the request itself is wrong.
+ */
+export function isRetriableStatus(status: number): boolean {
+  return status === 0 || status === 408 || status === 429 || status >= 500;
+}
+
 export interface IngestClientOptions {
   /** e.g. http://127.0.0.1:8080 */
   baseUrl: string;
-  /** Attempts for retriable answers (429, 503, network errors); 1 disables retries. */
+  /** Attempts for retriable answers (see isRetriableStatus); 1 disables retries. */
   attempts?: number;
   timeoutMs?: number;
 }
@@ -42,7 +51,11 @@ export function createIngestClient(options: IngestClientOptions) {
       body: JSON.stringify(events),
       signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
     });
-    const body = (await response.json()) as Partial<PublishResponse> & { error?: string; message?: string };
+    // Not every answer has a JSON body (Node's own 408 has none): its status still decides.
+    const body = (await response.json().catch(() => ({}))) as Partial<PublishResponse> & {
+      error?: string;
+      message?: string;
+    };
     if (response.status === 200 || response.status === 207 || (response.status === 400 && body.results)) {
       return {
         status: response.status,
@@ -66,8 +79,7 @@ export function createIngestClient(options: IngestClientOptions) {
           return await once(pipeline, events);
         } catch (error) {
           const status = error instanceof IngestError ? error.status : 0;
-          const retriable = status === 0 || status === 429 || status === 503;
-          if (!retriable || attempt >= attempts) throw error;
+          if (!isRetriableStatus(status) || attempt >= attempts) throw error;
           const wait = (error as { retryAfterSeconds?: number }).retryAfterSeconds ?? 2 ** attempt / 4;
           await sleep(Math.min(wait, 10) * 1000);
         }

@@ -4,6 +4,7 @@
 // retried with the same event ids, after Retry-After when the API gives one.
 import { setTimeout as sleep } from "node:timers/promises";
 import { type PaymentEventRecord, paymentStream } from "../../services/producer/generator/payments.ts";
+import { isRetriableStatus } from "../../services/producer/sdk.ts";
 import { seededRandom } from "../../services/shared/random.ts";
 import type { Attempt, LedgerEntry } from "./checker.ts";
 
@@ -160,8 +161,7 @@ async function sendBatch(batch: PlannedEvent[], options: LedgerOptions): Promise
       }
       return;
     }
-    const retriable = status === 0 || status === 429 || status >= 500;
-    if (!retriable || Date.now() > giveUpAt) return;
+    if (!isRetriableStatus(status) || Date.now() > giveUpAt) return;
     // Without Retry-After: a short, growing pause.
     await sleep(answer.retryAfterMs ?? Math.min(200 * attempt, 2000));
   }
