@@ -169,6 +169,13 @@ export function buildIngestApp(deps: {
           .send({ error: "UNKNOWN_PIPELINE", message: `no pipeline named "${request.params.pipeline}"` });
       }
       const name = pipeline.definition.name;
+      // A client that gave up while its request waited here (timed out under load) gets no answer and
+      // its events are not written: it sends them again, so writing them now would only add copies.
+      if (request.raw.socket?.destroyed) {
+        deps.metrics.requests.inc({ pipeline: name, status: "499" });
+        reply.hijack();
+        return reply;
+      }
       const fail = (status: number, error: string, message: string, headers: Record<string, string> = {}) => {
         deps.metrics.requests.inc({ pipeline: name, status: String(status) });
         return reply.code(status).headers(headers).send({ error, message });

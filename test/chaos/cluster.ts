@@ -58,6 +58,18 @@ export interface MemoryPeak {
   capMiB: number;
 }
 
+/** CPU time a process has used so far (user + system), in seconds, from /proc (clock ticks of 1/100 s). */
+function cpuSecondsOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Resident set size of a process in MiB, from /proc (undefined once it is gone). */
 function residentMiB(pid: number): number | undefined {
   try {
@@ -154,10 +166,18 @@ export async function createChaosCluster(options: ClusterOptions) {
   }
 
   const memoryPeaks = new Map<string, number>();
+  /** Per process name, CPU seconds of its earlier (exited) pids, and the last reading per live pid. */
+  const cpuUsed = new Map<string, { before: number; pid: number; now: number }>();
   function sampleMemory(): void {
     const sample = (name: string, pid: number | undefined) => {
       const mib = pid === undefined ? undefined : residentMiB(pid);
       if (mib !== undefined) memoryPeaks.set(name, Math.max(memoryPeaks.get(name) ?? 0, mib));
+      const cpu = pid === undefined ? undefined : cpuSecondsOf(pid);
+      if (pid === undefined || cpu === undefined) return;
+      const used = cpuUsed.get(name);
+      if (!used) cpuUsed.set(name, { before: 0, pid, now: cpu });
+      else if (used.pid !== pid) cpuUsed.set(name, { before: used.before + used.now, pid, now: cpu });
+      else used.now = cpu;
     };
     for (const i of instances.values()) sample(i.name, i.child?.pid);
     sample("kafka", kafka.pid());
@@ -332,6 +352,11 @@ export async function createChaosCluster(options: ClusterOptions) {
         peakMiB: Math.round(peak),
         capMiB: memoryCapsMiB[name.replace(/-\d$/, "")] ?? Number.POSITIVE_INFINITY,
       }));
+    },
+
+    /** CPU seconds each process used since the services started (sampled every second, over restarts). */
+    cpuSeconds(): Array<{ process: string; seconds: number }> {
+      return [...cpuUsed].map(([name, used]) => ({ process: name, seconds: Math.round(used.before + used.now) }));
     },
 
     async start(): Promise<void> {

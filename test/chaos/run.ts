@@ -55,6 +55,8 @@ export interface RunResult {
   throughput: { attemptedPerSecond: number; acceptedPerSecond: number };
   /** Peak resident memory of every process, each against its cap. */
   memory: MemoryPeak[];
+  /** CPU seconds per process (and this harness) from the services' start to the end of the drain. */
+  cpu: { wallSeconds: number; processes: Array<{ process: string; seconds: number }> };
   totalSeconds: number;
 }
 
@@ -140,6 +142,8 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
   const logger = createLogger({ name: "chaos", level: "error" });
   try {
     await cluster.start();
+    const harnessCpu = process.cpuUsage();
+    const servicesUpAt = Date.now();
     const connection = loadConnectionConfig({ KAFKA_BROKERS: cluster.brokers, LOG_LEVEL: "error" });
     const kafka = createKafka(connection, logger, "chaos-checker");
     const clickhouse = createClickHouse({
@@ -215,6 +219,14 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
         await sleep(500);
       }
       log(`[chaos] drained: ${drainSeconds === undefined ? "NO (timed out)" : `${drainSeconds.toFixed(1)}s`}`);
+      const harnessUsed = process.cpuUsage(harnessCpu);
+      const cpu = {
+        wallSeconds: Math.round((Date.now() - servicesUpAt) / 1000),
+        processes: [
+          ...cluster.cpuSeconds(),
+          { process: "harness", seconds: Math.round((harnessUsed.user + harnessUsed.system) / 1e6) },
+        ],
+      };
       await sleep(options.settleMs ?? 15_000);
       const topics = pipelineTopics(pipeline);
       const lagAfterDrain = await groupLag(kafka, {
@@ -245,6 +257,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
         capacity,
         throughput,
         memory,
+        cpu,
         totalSeconds: (Date.now() - startedAt) / 1000,
       };
     } finally {
@@ -290,6 +303,9 @@ export function formatRun(result: RunResult): string {
     }`,
     `peak memory (MiB, cap): ${result.memory
       .map((m) => `${m.process} ${m.peakMiB}${m.peakMiB > m.capMiB ? ` OVER ${m.capMiB}` : ""}`)
+      .join(", ")}`,
+    `cpu seconds over ${result.cpu.wallSeconds} s of 2 cores: ${result.cpu.processes
+      .map((p) => `${p.process} ${p.seconds}`)
       .join(", ")}`,
     `requests by answer: ${Object.entries(result.answers)
       .map(([answer, n]) => `${answer} ${n}`)

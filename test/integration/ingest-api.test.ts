@@ -2,6 +2,7 @@
 // bodies, oversized requests, wrong content types, back-pressure and an unreachable Kafka.
 
 import { mkdtempSync } from "node:fs";
+import { type AddressInfo, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -219,6 +220,57 @@ describe("ingest API on a real broker", () => {
     expect(response.json().message).toMatch(/wait 1500 ms for Kafka/);
     expect(sends).toBe(0);
     await stalled.close();
+  });
+
+  it("writes nothing for a client that gave up while its request waited, and counts it as 499", async () => {
+    const registry = createRegistry("test");
+    let sends = 0;
+    const waiting = buildIngestApp({
+      pipelines: new Map([
+        ["payments", { definition: payments, topic, schemaId, type, validate: createEventValidator(type, schema) }],
+      ]),
+      sender: {
+        send: async () => {
+          sends += 1;
+        },
+        pendingRecords: 0,
+        oldestPendingMs: 0,
+        flush: async () => undefined,
+      },
+      limits: { maxBodyBytes: 10_000, maxEvents: 20, maxPendingRecords: 1000, sendTimeoutMs: 3000 },
+      metrics: createProducerMetrics(registry),
+      registry,
+      readiness: { notReadyReason: () => undefined },
+      logger,
+    });
+    // The request waits (as behind a busy event loop) until its client has closed the connection.
+    let arrived: () => void = () => undefined;
+    const inHandlerQueue = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    waiting.addHook("preHandler", async (request) => {
+      const socket = request.raw.socket;
+      arrived();
+      if (!socket.destroyed) await new Promise((resolve) => socket.once("close", resolve));
+    });
+    await waiting.listen({ host: "127.0.0.1", port: 0 });
+    const { port } = waiting.server.address() as AddressInfo;
+    const body = JSON.stringify(paymentEvents(2, 9));
+    const client = connect(port, "127.0.0.1");
+    await new Promise((resolve) => client.once("connect", resolve));
+    client.write(
+      `POST /v1/pipelines/payments/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    const answer: Buffer[] = [];
+    client.on("data", (chunk: Buffer) => answer.push(chunk));
+    await inHandlerQueue;
+    client.destroy();
+    await waitFor("the refusal counted", async () =>
+      (await registry.metrics()).includes('status="499"') ? true : undefined,
+    );
+    expect(sends).toBe(0);
+    expect(answer).toEqual([]);
+    await waiting.close();
   });
 
   it("refuses events with 503 and Retry-After while its event loop lags, and keeps answering /metrics", async () => {
