@@ -103,7 +103,9 @@ export function createSink<Row>(options: SinkOptions<Row>): Sink {
     // Reloaded before the next batch: another member may have stored rows meanwhile.
     storedOffsets = new Map();
     needsOffsets = true;
-    assignment = reportAssignment(payload.memberAssignment[options.topic] ?? []);
+    // In join order: a slow report of an older assignment must not land after a newer one.
+    const partitions = payload.memberAssignment[options.topic] ?? [];
+    assignment = assignment.then(() => reportAssignment(partitions)).catch(() => undefined);
   });
   let needsOffsets = true;
   /** Settles once `onAssigned` has heard of the current assignment; batches wait for it. */

@@ -171,7 +171,8 @@ export function buildIngestApp(deps: {
       const name = pipeline.definition.name;
       // A client that gave up while its request waited here (timed out under load) gets no answer and
       // its events are not written: it sends them again, so writing them now would only add copies.
-      if (request.raw.socket?.destroyed) {
+      const socket = request.raw.socket;
+      if (socket?.destroyed === true || socket?.writable === false) {
         deps.metrics.requests.inc({ pipeline: name, status: "499" });
         reply.hijack();
         return reply;

@@ -51,8 +51,11 @@ export function createIngestClient(options: IngestClientOptions) {
       body: JSON.stringify(events),
       signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
     });
-    // Not every answer has a JSON body (Node's own 408 has none): its status still decides.
-    const body = (await response.json().catch(() => ({}))) as Partial<PublishResponse> & {
+    // A refusal may have no JSON body (Node's own 408 has none): its status still decides. An accepted
+    // answer must be read whole; if it breaks off, the request counts as unanswered and is retried.
+    const body = (await (response.ok
+      ? response.json()
+      : response.json().catch(() => ({})))) as Partial<PublishResponse> & {
       error?: string;
       message?: string;
     };

@@ -168,6 +168,8 @@ export async function createChaosCluster(options: ClusterOptions) {
   const memoryPeaks = new Map<string, number>();
   /** Per process name, CPU seconds of its earlier (exited) pids, and the last reading per live pid. */
   const cpuUsed = new Map<string, { before: number; pid: number; now: number }>();
+  /** CPU seconds per process name when the services were ready: start-up is not part of a run. */
+  const cpuAtReady = new Map<string, number>();
   function sampleMemory(): void {
     const sample = (name: string, pid: number | undefined) => {
       const mib = pid === undefined ? undefined : residentMiB(pid);
@@ -354,9 +356,12 @@ export async function createChaosCluster(options: ClusterOptions) {
       }));
     },
 
-    /** CPU seconds each process used since the services started (sampled every second, over restarts). */
+    /** CPU seconds each process used since the services were ready (sampled every second, over restarts). */
     cpuSeconds(): Array<{ process: string; seconds: number }> {
-      return [...cpuUsed].map(([name, used]) => ({ process: name, seconds: Math.round(used.before + used.now) }));
+      return [...cpuUsed].map(([name, used]) => ({
+        process: name,
+        seconds: Math.round(used.before + used.now - (cpuAtReady.get(name) ?? 0)),
+      }));
     },
 
     async start(): Promise<void> {
@@ -419,6 +424,8 @@ export async function createChaosCluster(options: ClusterOptions) {
       for (const i of rest) spawnInstance(i);
       await Promise.all(rest.map((i) => waitReady(i)));
       log(`[chaos] services ready after ${(since() / 1000).toFixed(1)}s`);
+      sampleMemory();
+      for (const [name, used] of cpuUsed) cpuAtReady.set(name, used.before + used.now);
       memoryTimer = setInterval(sampleMemory, 1000);
       memoryTimer.unref();
     },

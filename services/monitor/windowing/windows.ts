@@ -56,6 +56,7 @@ export class WindowTracker<State> {
   /** Adds an event from a source; returns false (and counts it late) when all its windows are closed. */
   add(group: string, time: number, update: (state: State) => void, source = "", wallNow = 0): boolean {
     const seen = this.sources.get(source);
+    if (!seen || seen.maxEventTime === Number.NEGATIVE_INFINITY) this.startIdleClocks(wallNow);
     if (!seen) this.sources.set(source, { maxEventTime: time, seenAt: wallNow, caughtUp: true });
     else {
       seen.maxEventTime = Math.max(seen.maxEventTime, time);
@@ -90,6 +91,14 @@ export class WindowTracker<State> {
       if (seen) seen.caughtUp = caughtUp;
       else this.sources.set(source, { maxEventTime: Number.NEGATIVE_INFINITY, seenAt: wallNow, caughtUp });
     }
+  }
+
+  /**
+   * Sources announced but not heard from start their idle time when another source's first events
+   * arrive: a stream that begins long after the assignment must not find them idle already.
+   */
+  private startIdleClocks(wallNow: number): void {
+    for (const s of this.sources.values()) if (s.maxEventTime === Number.NEGATIVE_INFINITY) s.seenAt = wallNow;
   }
 
   /** Says whether a source was read to its end with its latest events (a Kafka partition's lag was 0). */

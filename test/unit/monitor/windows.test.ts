@@ -127,8 +127,26 @@ describe("watermark over several sources", () => {
     );
     tracker.add("v", 70_000, (s) => s.push(1), "p0", 5_000);
     tracker.add("v", 130_000, (s) => s.push(2), "p0", 5_000);
-    expect(tracker.advance(5_000)).toEqual([]);
-    expect(tracker.advance(10_001).map((w) => w.start)).toEqual([60_000]);
+    expect(tracker.advance(15_000)).toEqual([]);
+    expect(tracker.advance(15_001).map((w) => w.start)).toEqual([60_000]);
+  });
+
+  it("starts an unheard source's idle time when the stream begins, not at the assignment", () => {
+    const tracker = new WindowTracker<number[]>(spec, () => []);
+    tracker.setSources(
+      [
+        { source: "p0", caughtUp: true },
+        { source: "p1", caughtUp: true },
+      ],
+      0,
+    );
+    // The first events come long after the assignment: p1 still gets idleMs to be heard from.
+    tracker.add("v", 30_000, (s) => s.push(1), "p0", 50_000);
+    tracker.add("v", 70_000, (s) => s.push(2), "p0", 50_000);
+    expect(tracker.advance(50_000)).toEqual([]);
+    expect(tracker.add("v", 40_000, (s) => s.push(3), "p1", 55_000)).toBe(true);
+    tracker.add("v", 65_000, (s) => s.push(4), "p1", 55_000);
+    expect(tracker.advance(55_000).map((w) => [w.start, w.state])).toEqual([[0, [1, 3]]]);
   });
 
   it("forgets a source that is no longer read (a revoked partition) and keeps the others' progress", () => {

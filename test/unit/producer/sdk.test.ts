@@ -18,6 +18,13 @@ beforeAll(async () => {
     request.on("end", () => {
       bodies.push(Buffer.concat(chunks).toString());
       const status = script.shift() ?? 200;
+      if (status === -200) {
+        // An acceptance that breaks off mid-body.
+        response.writeHead(200, { "content-type": "application/json", "content-length": "100" });
+        response.write('{"accepted":');
+        setTimeout(() => response.socket?.destroy(), 20);
+        return;
+      }
       if (status === 408) {
         // As Node's own request timeout answers: no body, connection closed.
         response.writeHead(408, { connection: "close" });
@@ -56,6 +63,14 @@ describe("ingest client", () => {
     const response = await client.publish("payments", events);
     expect(response).toMatchObject({ status: 200, accepted: 2 });
     expect(bodies).toEqual(Array(4).fill(JSON.stringify(events)));
+  });
+
+  it("sends the events again when an acceptance breaks off before its body is read", async () => {
+    script = [-200];
+    const client = createIngestClient({ baseUrl, attempts: 3 });
+    const response = await client.publish("payments", [{ event_id: "a" }]);
+    expect(response).toMatchObject({ status: 200, accepted: 1 });
+    expect(bodies).toHaveLength(2);
   });
 
   it("does not retry a request the API calls wrong", async () => {
