@@ -2,6 +2,7 @@
 // Each key is sent serially (its next event only after the previous one was answered), keys are
 // spread over lanes that send side by side, and a request that gets 429/5xx or no answer is
 // retried with the same event ids, after Retry-After when the API gives one.
+import { Agent, request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type PaymentEventRecord, paymentStream } from "../../services/producer/generator/payments.ts";
 import { isRetriableStatus } from "../../services/producer/sdk.ts";
@@ -122,25 +123,52 @@ interface Answer {
   retryAfterMs?: number;
 }
 
-async function post(url: string, events: PaymentEventRecord[], timeoutMs: number): Promise<Answer> {
-  try {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(events),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const body = (await response.json().catch(() => ({}))) as { results?: Answer["results"] };
-    const retryAfter = Number(response.headers.get("retry-after"));
-    return {
-      outcome: response.status,
-      results: body.results,
-      retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+// node:http rather than fetch: fetch's web streams cost the generator about 3 ms of CPU a request,
+// which on a 2-core machine took from the cluster the load it was meant to offer.
+const agent = new Agent({ keepAlive: true });
+
+/** One POST: its status and body, "timeout" after timeoutMs (the connection is then closed), or "error". */
+function post(url: string, events: PaymentEventRecord[], timeoutMs: number): Promise<Answer> {
+  return new Promise((resolve) => {
+    const body = Buffer.from(JSON.stringify(events));
+    let settled = false;
+    const settle = (answer: Answer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(answer);
     };
-  } catch (error) {
-    const name = (error as { name?: string }).name;
-    return { outcome: name === "TimeoutError" ? "timeout" : "error" };
-  }
+    const req = request(url, {
+      method: "POST",
+      agent,
+      headers: { "content-type": "application/json", "content-length": body.length },
+    });
+    const timer = setTimeout(() => {
+      settle({ outcome: "timeout" });
+      req.destroy();
+    }, timeoutMs);
+    req.on("error", () => settle({ outcome: "error" }));
+    req.on("response", (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("error", () => settle({ outcome: "error" }));
+      response.on("end", () => {
+        let parsed: { results?: Answer["results"] } = {};
+        try {
+          parsed = JSON.parse(Buffer.concat(chunks).toString()) as typeof parsed;
+        } catch {
+          // A refusal without a JSON body: its status decides.
+        }
+        const retryAfter = Number(response.headers["retry-after"]);
+        settle({
+          outcome: response.statusCode ?? 0,
+          results: parsed.results,
+          retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+        });
+      });
+    });
+    req.end(body);
+  });
 }
 
 /** Sends one request's events until answered for good, or until retryForMs passed. */
