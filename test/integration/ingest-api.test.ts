@@ -186,19 +186,19 @@ describe("ingest API on a real broker", () => {
     await tight.close();
   });
 
-  it("sheds load with 429 before parsing the body while the oldest event has waited too long for Kafka", async () => {
+  /** The API with a stand-in sender that counts its sends and reports a fixed queue. */
+  function appCountingSends(queue: { pendingRecords: number; oldestPendingMs: number }) {
     const registry = createRegistry("test");
-    let sends = 0;
-    const stalled = buildIngestApp({
+    const counted = { sends: 0, registry };
+    const built = buildIngestApp({
       pipelines: new Map([
         ["payments", { definition: payments, topic, schemaId, type, validate: createEventValidator(type, schema) }],
       ]),
       sender: {
         send: async () => {
-          sends += 1;
+          counted.sends += 1;
         },
-        pendingRecords: 1,
-        oldestPendingMs: 1500,
+        ...queue,
         flush: async () => undefined,
       },
       limits: {
@@ -213,36 +213,22 @@ describe("ingest API on a real broker", () => {
       readiness: { notReadyReason: () => undefined },
       logger,
     });
+    return { app: built, counted };
+  }
+
+  it("sheds load with 429 before parsing the body while the oldest event has waited too long for Kafka", async () => {
+    const { app: stalled, counted } = appCountingSends({ pendingRecords: 1, oldestPendingMs: 1500 });
     // Not even valid JSON: the refusal comes before the body is parsed.
     const response = await post("{not json", "application/json", stalled);
     expect(response.statusCode).toBe(429);
     expect(response.headers["retry-after"]).toBe("1");
     expect(response.json().message).toMatch(/wait 1500 ms for Kafka/);
-    expect(sends).toBe(0);
+    expect(counted.sends).toBe(0);
     await stalled.close();
   });
 
   it("writes nothing for a client that gave up while its request waited, and counts it as 499", async () => {
-    const registry = createRegistry("test");
-    let sends = 0;
-    const waiting = buildIngestApp({
-      pipelines: new Map([
-        ["payments", { definition: payments, topic, schemaId, type, validate: createEventValidator(type, schema) }],
-      ]),
-      sender: {
-        send: async () => {
-          sends += 1;
-        },
-        pendingRecords: 0,
-        oldestPendingMs: 0,
-        flush: async () => undefined,
-      },
-      limits: { maxBodyBytes: 10_000, maxEvents: 20, maxPendingRecords: 1000, sendTimeoutMs: 3000 },
-      metrics: createProducerMetrics(registry),
-      registry,
-      readiness: { notReadyReason: () => undefined },
-      logger,
-    });
+    const { app: waiting, counted } = appCountingSends({ pendingRecords: 0, oldestPendingMs: 0 });
     // The request waits (as behind a busy event loop) until its client has closed the connection.
     let arrived: () => void = () => undefined;
     const inHandlerQueue = new Promise<void>((resolve) => {
@@ -266,9 +252,9 @@ describe("ingest API on a real broker", () => {
     await inHandlerQueue;
     client.destroy();
     await waitFor("the refusal counted", async () =>
-      (await registry.metrics()).includes('status="499"') ? true : undefined,
+      (await counted.registry.metrics()).includes('status="499"') ? true : undefined,
     );
-    expect(sends).toBe(0);
+    expect(counted.sends).toBe(0);
     expect(answer).toEqual([]);
     await waiting.close();
   });

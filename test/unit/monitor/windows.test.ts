@@ -99,15 +99,18 @@ describe("watermark over several sources", () => {
     expect(tracker.advance(41_000).map((w) => [w.start, w.state])).toEqual([[0, [1, 3]]]);
   });
 
-  it("waits for an announced source it has not heard from, so its first events are not late", () => {
+  /** A tracker told at wall time 0 that it reads p0 and p1, both with (or both without) a backlog. */
+  const announced = (caughtUp: boolean) => {
     const tracker = new WindowTracker<number[]>(spec, () => []);
     tracker.setSources(
-      [
-        { source: "p0", caughtUp: false },
-        { source: "p1", caughtUp: false },
-      ],
+      ["p0", "p1"].map((source) => ({ source, caughtUp })),
       0,
     );
+    return tracker;
+  };
+
+  it("waits for an announced source it has not heard from, so its first events are not late", () => {
+    const tracker = announced(false);
     tracker.add("v", 130_000, (s) => s.push(1), "p0", 0);
     // p1 has a backlog: however long it takes, the window it feeds stays open.
     expect(tracker.advance(60_000)).toEqual([]);
@@ -117,14 +120,7 @@ describe("watermark over several sources", () => {
   });
 
   it("waits idleMs for an announced source with nothing to read, then goes on without it", () => {
-    const tracker = new WindowTracker<number[]>(spec, () => []);
-    tracker.setSources(
-      [
-        { source: "p0", caughtUp: true },
-        { source: "p1", caughtUp: true },
-      ],
-      0,
-    );
+    const tracker = announced(true);
     tracker.add("v", 70_000, (s) => s.push(1), "p0", 5_000);
     tracker.add("v", 130_000, (s) => s.push(2), "p0", 5_000);
     expect(tracker.advance(15_000)).toEqual([]);
@@ -132,14 +128,7 @@ describe("watermark over several sources", () => {
   });
 
   it("starts an unheard source's idle time when the stream begins, not at the assignment", () => {
-    const tracker = new WindowTracker<number[]>(spec, () => []);
-    tracker.setSources(
-      [
-        { source: "p0", caughtUp: true },
-        { source: "p1", caughtUp: true },
-      ],
-      0,
-    );
+    const tracker = announced(true);
     // The first events come long after the assignment: p1 still gets idleMs to be heard from.
     tracker.add("v", 30_000, (s) => s.push(1), "p0", 50_000);
     tracker.add("v", 70_000, (s) => s.push(2), "p0", 50_000);
@@ -160,14 +149,7 @@ describe("watermark over several sources", () => {
   });
 
   it("closes the windows of the sources it heard from once every source is idle, ignoring one never heard from", () => {
-    const tracker = new WindowTracker<number[]>(spec, () => []);
-    tracker.setSources(
-      [
-        { source: "p0", caughtUp: true },
-        { source: "p1", caughtUp: true },
-      ],
-      0,
-    );
+    const tracker = announced(true);
     tracker.add("v", 30_000, (s) => s.push(1), "p0", 0);
     tracker.add("v", 70_000, (s) => s.push(2), "p0", 0);
     expect(tracker.advance(0)).toEqual([]);
