@@ -1,9 +1,10 @@
 // Creates a pipeline's topics and registers its schemas; every service runs this at start-up,
 // so any of them can be started first.
-import type { Kafka } from "../kafka/client.ts";
+import { StreamscoreError } from "../errors.ts";
+import type { Admin, Kafka } from "../kafka/client.ts";
 import type { SchemaRegistryClient } from "../kafka/registry.ts";
 import { ensureTopics } from "../kafka/topics.ts";
-import type { PipelineDefinition } from "./definition.ts";
+import { type PipelineDefinition, pipelineTopics } from "./definition.ts";
 import { type PipelineSchemaIds, pipelineTopicSpecs, registerPipelineSchemas } from "./records.ts";
 
 export async function setUpPipeline(
@@ -15,8 +16,34 @@ export async function setUpPipeline(
   await admin.connect();
   try {
     await ensureTopics(admin, pipelineTopicSpecs(definition));
+    const problems = partitionProblems(definition.name, await partitionCounts(admin, definition.name));
+    if (problems.length > 0) {
+      throw new StreamscoreError("CONFIG_INVALID", `pipeline "${definition.name}": ${problems.join("; ")}`);
+    }
   } finally {
     await admin.disconnect();
   }
   return registerPipelineSchemas(registry, definition);
+}
+
+/** Partitions of the topics that follow the raw topic's partitioning. */
+async function partitionCounts(admin: Admin, pipeline: string): Promise<Map<string, number>> {
+  const topics = pipelineTopics(pipeline);
+  const { topics: found } = await admin.fetchTopicMetadata({
+    topics: [topics.raw, topics.features, topics.scored, topics.transformerState],
+  });
+  return new Map(found.map((t) => [t.name, t.partitions.length]));
+}
+
+/**
+ * A record keeps its raw partition on every topic (and the transformer's state is restored per raw
+ * partition), so each of those topics needs at least the raw topic's partitions: a missing one
+ * would stall the pipeline with sends that never succeed. Topics made by hand can differ.
+ */
+export function partitionProblems(pipeline: string, counts: ReadonlyMap<string, number>): string[] {
+  const topics = pipelineTopics(pipeline);
+  const raw = counts.get(topics.raw) ?? 0;
+  return [topics.features, topics.scored, topics.transformerState]
+    .filter((topic) => (counts.get(topic) ?? 0) < raw)
+    .map((topic) => `${topic} has ${counts.get(topic) ?? 0} partitions, fewer than the ${raw} of ${topics.raw}`);
 }
