@@ -1,8 +1,8 @@
 // The clients every measurement shares, and throwaway pipelines and databases under unique names
 // (other tests may use the same servers at the same time), each with its own cleanup.
 import { randomBytes } from "node:crypto";
-import { type ClickHouse, createClickHouse } from "../../services/monitor/clickhouse.ts";
-import { migrate } from "../../services/monitor/migrations.ts";
+import { type ClickHouse, createClickHouse } from "../../services/shared/clickhouse/client.ts";
+import { migrate } from "../../services/shared/clickhouse/migrations.ts";
 import { type ConnectionConfig, loadConnectionConfig } from "../../services/shared/connection-settings.ts";
 import { createKafka, type Kafka } from "../../services/shared/kafka/client.ts";
 import { createSchemaRegistry, type SchemaRegistryClient } from "../../services/shared/kafka/registry.ts";

@@ -4,7 +4,7 @@
 // them, timed from the first request until the last row is in ClickHouse. Latency: an open-loop
 // fixed rate; ingest → scored from the stored records' ingest_time/score_time, ingest →
 // ClickHouse from polling the table for new rows.
-import { migrate } from "../../services/monitor/migrations.ts";
+import { migrate } from "../../services/shared/clickhouse/migrations.ts";
 import { type BenchEnvironment, createBenchPipeline, uniqueName, waitUntil } from "./environment.ts";
 import { runLoadProcess } from "./load-process.ts";
 import { type ServiceProcesses, startServiceProcesses } from "./processes.ts";

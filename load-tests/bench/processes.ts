@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { loadStackConfig } from "../../infra/local/config.ts";
 import { freePort, httpOk, tail } from "../../infra/local/processes.ts";
 import { type ServiceName, serviceEnvironment, serviceScript } from "../../infra/local/services.ts";
-import { fetchMetrics, sumMetric } from "../../services/demo/metrics-text.ts";
 import { projectRoot } from "../../services/shared/project.ts";
+import { fetchMetrics, sumMetric } from "../../tools/demo/metrics-text.ts";
 import { waitUntil } from "./environment.ts";
 
 /** Start order: consumers first, the ingest API last (as `stack up` does). */

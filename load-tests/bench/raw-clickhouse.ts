@@ -2,8 +2,9 @@
 // through the project's adapter, into a throwaway database migrated with migrate(). The bound uses
 // the format the sink sends, RowBinary (encoding timed with the insert, as the official client's
 // JSON serialisation is timed inside its insert); JSONEachRow is measured beside it for comparison.
-import { encodeRows } from "../../services/monitor/row-binary.ts";
+
 import { predictionRow, predictionsTable } from "../../services/monitor/rows.ts";
+import { encodeRows } from "../../services/shared/clickhouse/row-binary.ts";
 import { featureNames, type PipelineDefinition } from "../../services/shared/pipeline/definition.ts";
 import type { ScoredRecord } from "../../services/shared/pipeline/records.ts";
 import { type BenchEnvironment, createBenchDatabase } from "./environment.ts";

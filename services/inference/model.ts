@@ -3,7 +3,8 @@
 // (a probability tensor, or scikit-learn's ZipMap sequence of maps).
 import * as ort from "onnxruntime-node";
 import { StreamscoreError } from "../shared/errors.ts";
-import { type ModelManifest, readManifest } from "./manifest.ts";
+import type { ModelManifest } from "../shared/model/manifest.ts";
+import { readModelVersion } from "./model-file.ts";
 
 export interface Scores {
   /** Predicted class label per row. */
@@ -45,7 +46,7 @@ function probabilitiesOf(value: unknown, manifest: ModelManifest, rows: number):
 }
 
 export async function loadModel(versionDir: string, options: { threads?: number } = {}): Promise<LoadedModel> {
-  const { manifest, modelBytes } = readManifest(versionDir);
+  const { manifest, modelBytes } = readModelVersion(versionDir);
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(modelBytes, {

@@ -13,6 +13,8 @@
 
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { ClickHouse } from "../shared/clickhouse/client.ts";
+import { encodeRows } from "../shared/clickhouse/row-binary.ts";
 import { describeError, isStreamscoreError } from "../shared/errors.ts";
 import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
 import type { Message, Producer } from "../shared/kafka/client.ts";
@@ -20,11 +22,9 @@ import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import type { Logger } from "../shared/logger.ts";
 import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
 import { readSchema } from "../shared/schemas.ts";
-import type { ClickHouse } from "./clickhouse.ts";
 import { createWindow, streamingStatistics, streamingVerdicts, type WindowAccumulator } from "./drift/streaming.ts";
 import { type DriftThresholds, defaultThresholds, type Threshold } from "./drift/thresholds.ts";
 import type { MonitorMetrics } from "./metrics.ts";
-import { encodeRows } from "./row-binary.ts";
 import { driftMetricsTable, type PredictionRow } from "./rows.ts";
 import { AlertState } from "./windowing/alerts.ts";
 import { loadVersionReference, type VersionReference } from "./windowing/reference.ts";

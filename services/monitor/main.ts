@@ -1,4 +1,6 @@
 // The monitor process: wiring only.
+
+import { createClickHouse } from "../shared/clickhouse/client.ts";
 import { createIdempotentProducer, createKafka } from "../shared/kafka/client.ts";
 import { createSchemaRegistry } from "../shared/kafka/registry.ts";
 import { exitOnFatal, runService } from "../shared/lifecycle.ts";
@@ -7,7 +9,6 @@ import { createRegistry } from "../shared/metrics.ts";
 import { buildOpsServer } from "../shared/ops-routes.ts";
 import { getPipeline } from "../shared/pipelines/index.ts";
 import { projectRoot } from "../shared/project.ts";
-import { createClickHouse } from "./clickhouse.ts";
 import { loadMonitorConfig } from "./config.ts";
 import { createMonitorMetrics } from "./metrics.ts";
 import { createMonitorService } from "./service.ts";

@@ -4,11 +4,11 @@
 // the windows of the look-back period (a window's row is replaced as more labels arrive), and counts
 // the predictions still without a label once they are older than the label timeout.
 import { join } from "node:path";
-import { type ModelManifest, readManifest } from "../inference/manifest.ts";
+import type { ClickHouse } from "../shared/clickhouse/client.ts";
 import { describeError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
+import { type ModelManifest, readManifest } from "../shared/model/manifest.ts";
 import type { PipelineDefinition } from "../shared/pipeline/definition.ts";
-import type { ClickHouse } from "./clickhouse.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import { type LabelledPrediction, qualityMetrics } from "./windowing/quality.ts";
 
@@ -64,10 +64,7 @@ export function createQualityJob(deps: {
   function manifest(version: number): ModelManifest | undefined {
     if (!manifests.has(version)) {
       try {
-        manifests.set(
-          version,
-          readManifest(join(deps.modelsRoot, deps.definition.model.directory, String(version))).manifest,
-        );
+        manifests.set(version, readManifest(join(deps.modelsRoot, deps.definition.model.directory, String(version))));
       } catch {
         manifests.set(version, null);
       }

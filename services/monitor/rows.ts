@@ -4,11 +4,11 @@
 // ClickHouse 18.16 fills columns left out of an insert with the type's zero, not with their
 // DEFAULT expression, so every column is sent, times included.
 
+import { rowBinaryTable } from "../shared/clickhouse/row-binary.ts";
 import { StreamscoreError } from "../shared/errors.ts";
 import type { KafkaMessage } from "../shared/kafka/client.ts";
 import { headerText } from "../shared/kafka/dead-letter.ts";
 import type { ScoredRecord } from "../shared/pipeline/records.ts";
-import { rowBinaryTable } from "./row-binary.ts";
 
 const utc = "DateTime('UTC')";
 

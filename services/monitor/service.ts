@@ -1,4 +1,8 @@
 // Per pipeline: scored events → `predictions`, dead letters → `dead_letters`.
+
+import type { ClickHouse } from "../shared/clickhouse/client.ts";
+import { checkSchema } from "../shared/clickhouse/migrations.ts";
+import { encodeRows, type RowBinaryTable } from "../shared/clickhouse/row-binary.ts";
 import { createAvroCodec } from "../shared/kafka/avro-codec.ts";
 import type { Kafka, KafkaMessage, Message, Producer } from "../shared/kafka/client.ts";
 import { deadLetter } from "../shared/kafka/dead-letter.ts";
@@ -7,12 +11,9 @@ import type { Logger } from "../shared/logger.ts";
 import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
 import type { ScoredRecord } from "../shared/pipeline/records.ts";
 import { setUpPipeline } from "../shared/pipeline/setup.ts";
-import type { ClickHouse } from "./clickhouse.ts";
 import { createDriftMonitor, type DriftMonitor } from "./drift-monitor.ts";
 import type { MonitorMetrics } from "./metrics.ts";
-import { checkSchema } from "./migrations.ts";
 import { createQualityJob, type QualityJob } from "./quality-job.ts";
-import { encodeRows, type RowBinaryTable } from "./row-binary.ts";
 import {
   deadLetterRow,
   deadLettersTable,

@@ -12,6 +12,8 @@
 // new transaction, so each lands in the DLQ exactly once.
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { ClickHouse } from "../shared/clickhouse/client.ts";
+import type { EncodedRows } from "../shared/clickhouse/row-binary.ts";
 import { describeError, isStreamscoreError } from "../shared/errors.ts";
 import { transactionalIdPrefix } from "../shared/kafka/acls.ts";
 import {
@@ -23,8 +25,6 @@ import {
 } from "../shared/kafka/client.ts";
 import { keepHeartbeating } from "../shared/kafka/heartbeat.ts";
 import type { Logger } from "../shared/logger.ts";
-import type { ClickHouse } from "./clickhouse.ts";
-import type { EncodedRows } from "./row-binary.ts";
 
 /** A batch's rows, as objects (for `onStored`) and encoded for the insert. */
 export interface SinkRows<Row> {

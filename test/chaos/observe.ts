@@ -1,6 +1,6 @@
 // Reads what a chaos run left behind, for the checker: every topic with a read-committed and a
 // read-uncommitted consumer, and the predictions table without FINAL (duplicates must show).
-import type { ClickHouse } from "../../services/monitor/clickhouse.ts";
+import type { ClickHouse } from "../../services/shared/clickhouse/client.ts";
 import type { Kafka, KafkaMessage } from "../../services/shared/kafka/client.ts";
 import { headerText } from "../../services/shared/kafka/dead-letter.ts";
 import { readTopicToEnd } from "../../services/shared/kafka/read-to-end.ts";

@@ -3,7 +3,7 @@
 // torn down whatever happens.
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createClickHouse } from "../../services/monitor/clickhouse.ts";
+import { createClickHouse } from "../../services/shared/clickhouse/client.ts";
 import { loadConnectionConfig } from "../../services/shared/connection-settings.ts";
 import { createKafka } from "../../services/shared/kafka/client.ts";
 import { createLogger } from "../../services/shared/logger.ts";

@@ -5,9 +5,6 @@
 // whose query id is still running is refused as retriable, so a sink's retry waits for a late copy.
 import { type AddressInfo, connect, createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ClickHouse, createClickHouse } from "../../services/monitor/clickhouse.ts";
-import { migrate } from "../../services/monitor/migrations.ts";
-import { encodeRows } from "../../services/monitor/row-binary.ts";
 import {
   deadLettersTable,
   driftMetricsTable,
@@ -16,6 +13,9 @@ import {
   predictionRow,
   predictionsTable,
 } from "../../services/monitor/rows.ts";
+import { type ClickHouse, createClickHouse } from "../../services/shared/clickhouse/client.ts";
+import { migrate } from "../../services/shared/clickhouse/migrations.ts";
+import { encodeRows } from "../../services/shared/clickhouse/row-binary.ts";
 import { isStreamscoreError } from "../../services/shared/errors.ts";
 import type { ScoredRecord } from "../../services/shared/pipeline/records.ts";
 import { testConnectionConfig, uniqueName, waitFor } from "../helpers/integration.ts";

@@ -8,8 +8,8 @@ import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadStackConfig } from "../../infra/local/config.ts";
-import { type ClickHouse, createClickHouse } from "../../services/monitor/clickhouse.ts";
-import { checkSchema, migrate, migrationsDir, readMigrations } from "../../services/monitor/migrations.ts";
+import { type ClickHouse, createClickHouse } from "../../services/shared/clickhouse/client.ts";
+import { checkSchema, migrate, migrationsDir, readMigrations } from "../../services/shared/clickhouse/migrations.ts";
 import { testConnectionConfig, uniqueName } from "../helpers/integration.ts";
 
 const stackConfig = loadStackConfig();

@@ -5,9 +5,9 @@
 import { createSecretKey, randomInt } from "node:crypto";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createClickHouse } from "../../services/monitor/clickhouse.ts";
 import { createKey, RateLimiter } from "../../services/producer/api-keys.ts";
 import { type PaymentEventRecord, paymentStream } from "../../services/producer/generator/payments.ts";
+import { createClickHouse } from "../../services/shared/clickhouse/client.ts";
 import type { ConnectionConfig } from "../../services/shared/connection-settings.ts";
 import { createAvroCodec, parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
 import { createKafka, type KafkaMessage } from "../../services/shared/kafka/client.ts";

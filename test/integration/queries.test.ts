@@ -4,10 +4,10 @@
 // rows outside the queries' time ranges, replayed predictions and labels, a redelivered dead
 // letter and a drift window recomputed with a stale computation inserted last.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ClickHouse, createClickHouse } from "../../services/monitor/clickhouse.ts";
-import { migrate } from "../../services/monitor/migrations.ts";
 import { listQueries, renderQuery } from "../../services/monitor/queries.ts";
 import { deadLetterRow, predictionRow } from "../../services/monitor/rows.ts";
+import { type ClickHouse, createClickHouse } from "../../services/shared/clickhouse/client.ts";
+import { migrate } from "../../services/shared/clickhouse/migrations.ts";
 import { StreamscoreError } from "../../services/shared/errors.ts";
 import type { KafkaMessage } from "../../services/shared/kafka/client.ts";
 import { deadLetter } from "../../services/shared/kafka/dead-letter.ts";

@@ -3,11 +3,11 @@
 // transaction that commits the batch's offsets, after the insert, so a failed attempt leaves none
 // visible to read-committed consumers.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ClickHouse, createClickHouse } from "../../services/monitor/clickhouse.ts";
-import { migrate } from "../../services/monitor/migrations.ts";
-import { encodeRows } from "../../services/monitor/row-binary.ts";
 import { labelRow, labelsTable } from "../../services/monitor/rows.ts";
 import { createSink, type Sink } from "../../services/monitor/sink.ts";
+import { type ClickHouse, createClickHouse } from "../../services/shared/clickhouse/client.ts";
+import { migrate } from "../../services/shared/clickhouse/migrations.ts";
+import { encodeRows } from "../../services/shared/clickhouse/row-binary.ts";
 import { createIdempotentProducer, createKafka, type KafkaMessage } from "../../services/shared/kafka/client.ts";
 import { deadLetter, headerText } from "../../services/shared/kafka/dead-letter.ts";
 import { readTopicToEnd } from "../../services/shared/kafka/read-to-end.ts";

@@ -2,11 +2,11 @@
 // writing, or the connection broke) is retried without storing its rows a second time: the retry
 // reloads the stored offsets first. ClickHouse 18.16 does not de-duplicate such inserts itself.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ClickHouse, createClickHouse } from "../../services/monitor/clickhouse.ts";
-import { migrate } from "../../services/monitor/migrations.ts";
-import { encodeRows } from "../../services/monitor/row-binary.ts";
 import { labelRow, labelsTable } from "../../services/monitor/rows.ts";
 import { createSink, type Sink } from "../../services/monitor/sink.ts";
+import { type ClickHouse, createClickHouse } from "../../services/shared/clickhouse/client.ts";
+import { migrate } from "../../services/shared/clickhouse/migrations.ts";
+import { encodeRows } from "../../services/shared/clickhouse/row-binary.ts";
 import { createIdempotentProducer, createKafka } from "../../services/shared/kafka/client.ts";
 import { createLogger } from "../../services/shared/logger.ts";
 import { testConnectionConfig, uniqueName, waitFor } from "../helpers/integration.ts";

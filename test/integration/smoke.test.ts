@@ -1,7 +1,7 @@
 // The foundation's smoke flow on the real servers: registry, Kafka in the Confluent wire format, ClickHouse.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ClickHouse, createClickHouse } from "../../services/monitor/clickhouse.ts";
 import { paymentEvents } from "../../services/producer/generator/payments.ts";
+import { type ClickHouse, createClickHouse } from "../../services/shared/clickhouse/client.ts";
 import { createAvroCodec, parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
 import { type Admin, createIdempotentProducer, createKafka } from "../../services/shared/kafka/client.ts";
 import { createSchemaRegistry } from "../../services/shared/kafka/registry.ts";

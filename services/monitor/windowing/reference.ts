@@ -2,7 +2,7 @@
 // training rows in its reference-sample.json, with the feature types from its manifest.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { readManifest } from "../../inference/manifest.ts";
+import { readManifest } from "../../shared/model/manifest.ts";
 import { buildReferenceProfile, type ReferenceProfile } from "../drift/streaming.ts";
 
 export const predictionFeature = "prediction";
@@ -28,7 +28,7 @@ export function loadVersionReference(
   monitored: readonly string[],
   bins: number,
 ): VersionReference {
-  const { manifest } = readManifest(versionDir);
+  const manifest = readManifest(versionDir);
   const sample = JSON.parse(readFileSync(join(versionDir, "reference-sample.json"), "utf8")) as ReferenceSample;
   const profiles = new Map<string, ReferenceProfile>();
   const columns = new Map<string, number>();

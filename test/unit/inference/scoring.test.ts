@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { ModelManifest } from "../../../services/inference/manifest.ts";
 import type { LoadedModel, Scores } from "../../../services/inference/model.ts";
 import { scoreRecords } from "../../../services/inference/scoring.ts";
+import type { ModelManifest } from "../../../services/shared/model/manifest.ts";
 import type { FeaturesRecord } from "../../../services/shared/pipeline/records.ts";
 
 const manifest = {

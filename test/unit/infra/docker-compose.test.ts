@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadStackConfig, projectRoot } from "../../../infra/local/config.ts";
-import { documentedSettings } from "../../../infra/local/config-table.ts";
 import { memoryBudgetMiB, serviceNames, serviceNodeFlags } from "../../../infra/local/services.ts";
 import { loadConnectionConfig } from "../../../services/shared/connection-settings.ts";
+import { documentedSettings } from "../../../tools/config-table.ts";
 
 const knownSettings = documentedSettings.flatMap((d) => Object.keys(d.settings));
 

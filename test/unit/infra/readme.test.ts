@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { projectRoot } from "../../../infra/local/config.ts";
-import { configTable, documentedSettings } from "../../../infra/local/config-table.ts";
+import { configTable, documentedSettings } from "../../../tools/config-table.ts";
 
 /** Markdown tables compared cell by cell: the formatter may pad columns. */
 function normalizeTables(markdown: string): string {

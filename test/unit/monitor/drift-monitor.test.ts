@@ -2,10 +2,10 @@
 // as soon as the batch before it is done; windows closed by a batch are stored with one insert; a
 // failure reaches the next caller. ClickHouse and Kafka are stand-ins that record what they get.
 import { describe, expect, it } from "vitest";
-import type { ClickHouse } from "../../../services/monitor/clickhouse.ts";
 import { createDriftMonitor, type DriftInput } from "../../../services/monitor/drift-monitor.ts";
 import { createMonitorMetrics } from "../../../services/monitor/metrics.ts";
-import type { EncodedRows } from "../../../services/monitor/row-binary.ts";
+import type { ClickHouse } from "../../../services/shared/clickhouse/client.ts";
+import type { EncodedRows } from "../../../services/shared/clickhouse/row-binary.ts";
 import { StreamscoreError } from "../../../services/shared/errors.ts";
 import type { Producer } from "../../../services/shared/kafka/client.ts";
 import type { SchemaRegistryClient } from "../../../services/shared/kafka/registry.ts";

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { documentedSettings } from "../../../infra/local/config-table.ts";
 import { describeSettings, loadConfig, parse, setting } from "../../../services/shared/config.ts";
 import { connectionSettings, loadConnectionConfig } from "../../../services/shared/connection-settings.ts";
+import { documentedSettings } from "../../../tools/config-table.ts";
 
 describe("configuration", () => {
   it("uses the documented defaults when nothing is set", () => {

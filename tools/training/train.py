@@ -4,7 +4,7 @@ services/inference/models/<pipeline>/1/{model.onnx, manifest.json, reference-sam
 Offline tooling only. Deterministic: fixed seeds, fixed createdAt, so a re-run with the same
 data and the pinned requirements gives byte-identical artifacts.
 
-    python services/inference/training/train.py --data .stack/training-data --models services/inference/models
+    python tools/training/train.py --data .stack/training-data --models services/inference/models
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ TARGET_OPSET = 17
 HOLDOUT_SHARE = 0.2
 REFERENCE_ROWS = 5_000
 VERIFY_ROWS = 1_000
-SCRIPT = "services/inference/training/train.py"
+SCRIPT = "tools/training/train.py"
 
 # Mirrors the pipeline definitions in services/shared/pipelines/*.ts. The feature order itself is
 # read from the CSV header (written from featureNames(definition)); the model name, categorical

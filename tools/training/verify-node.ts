@@ -2,15 +2,15 @@
 // manifest matches the file and the pipeline, and on the holdout rows written by train.py the
 // probabilities equal scikit-learn's within 1e-5 and the labels are the same.
 //
-//   node services/inference/training/verify-node.ts .stack/training-data/payments-verify.json ...
+//   node tools/training/verify-node.ts .stack/training-data/payments-verify.json ...
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 // biome-ignore lint/style/noRestrictedImports: offline check of the exported file in the serving runtime, not service code; the service's adapter does not exist yet and must not depend on training tooling.
 import ort from "onnxruntime-node";
-import { featureNames } from "../../shared/pipeline/definition.ts";
-import { getPipeline } from "../../shared/pipelines/index.ts";
+import { featureNames } from "../../services/shared/pipeline/definition.ts";
+import { getPipeline } from "../../services/shared/pipelines/index.ts";
 
 const tolerance = 1e-5;
 

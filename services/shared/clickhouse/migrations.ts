@@ -4,9 +4,9 @@
 // Files are numbered (NNN_name.sql); ${DATABASE} is the database.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { isStreamscoreError, StreamscoreError } from "../shared/errors.ts";
-import { projectRoot } from "../shared/project.ts";
-import type { ClickHouse } from "./clickhouse.ts";
+import { isStreamscoreError, StreamscoreError } from "../errors.ts";
+import { projectRoot } from "../project.ts";
+import type { ClickHouse } from "./client.ts";
 
 export const migrationsDir = join(projectRoot, "infra", "clickhouse", "migrations");
 

@@ -4,8 +4,8 @@
 // The hot tables' inserts go as RowBinary over plain HTTP (Node's fetch): the official client
 // streams only text formats into 18.16, and only the binary format keeps Float64 values exact.
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
-import type { ConnectionConfig } from "../shared/connection-settings.ts";
-import { describeError, StreamscoreError } from "../shared/errors.ts";
+import type { ConnectionConfig } from "../connection-settings.ts";
+import { describeError, StreamscoreError } from "../errors.ts";
 import type { EncodedRows } from "./row-binary.ts";
 
 export type ClickHouseConfig = Pick<ConnectionConfig, "CLICKHOUSE_URL" | "CLICKHOUSE_USER" | "CLICKHOUSE_PASSWORD">;

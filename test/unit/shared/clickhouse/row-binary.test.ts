@@ -4,21 +4,21 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { migrationsDir } from "../../../services/monitor/migrations.ts";
-import {
-  encodeRows,
-  RowBinaryWriter,
-  rowBinaryTable,
-  valueWriter,
-  varUIntSize,
-} from "../../../services/monitor/row-binary.ts";
 import {
   deadLettersTable,
   driftMetricsTable,
   labelsTable,
   predictionRow,
   predictionsTable,
-} from "../../../services/monitor/rows.ts";
+} from "../../../../services/monitor/rows.ts";
+import { migrationsDir } from "../../../../services/shared/clickhouse/migrations.ts";
+import {
+  encodeRows,
+  RowBinaryWriter,
+  rowBinaryTable,
+  valueWriter,
+  varUIntSize,
+} from "../../../../services/shared/clickhouse/row-binary.ts";
 
 function encode(type: string, value: unknown): number[] {
   const writer = new RowBinaryWriter(1);

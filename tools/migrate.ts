@@ -1,10 +1,11 @@
 // `npm run db:migrate`: applies the ClickHouse migrations as the administrator (CLICKHOUSE_ADMIN_*),
 // so the monitor itself can run as a user without DDL rights. Wiring only.
-import { describeError } from "../shared/errors.ts";
-import { createLogger } from "../shared/logger.ts";
-import { createClickHouse } from "./clickhouse.ts";
-import { loadMigrationConfig } from "./config.ts";
-import { migrate } from "./migrations.ts";
+
+import { loadMigrationConfig } from "../services/monitor/config.ts";
+import { createClickHouse } from "../services/shared/clickhouse/client.ts";
+import { migrate } from "../services/shared/clickhouse/migrations.ts";
+import { describeError } from "../services/shared/errors.ts";
+import { createLogger } from "../services/shared/logger.ts";
 
 async function main(): Promise<void> {
   const config = loadMigrationConfig();

@@ -1,15 +1,15 @@
 // Renders the README's configuration tables from the settings' own docs, so they cannot drift apart.
 // `npm run docs:config` prints them; a unit test checks the README contains them verbatim.
 
-import { demoSettings } from "../../services/demo/config.ts";
-import { inferenceSettings } from "../../services/inference/config.ts";
-import { migrationSettings, monitorSettings } from "../../services/monitor/config.ts";
-import { producerSettings } from "../../services/producer/config.ts";
-import { describeSettings, type Settings } from "../../services/shared/config.ts";
-import { connectionSettings } from "../../services/shared/connection-settings.ts";
-import { transformerSettings } from "../../services/transformer/config.ts";
-import { testSettings } from "../../test/helpers/endpoints.ts";
-import { stackSettings } from "./config.ts";
+import { stackSettings } from "../infra/local/config.ts";
+import { inferenceSettings } from "../services/inference/config.ts";
+import { migrationSettings, monitorSettings } from "../services/monitor/config.ts";
+import { producerSettings } from "../services/producer/config.ts";
+import { describeSettings, type Settings } from "../services/shared/config.ts";
+import { connectionSettings } from "../services/shared/connection-settings.ts";
+import { transformerSettings } from "../services/transformer/config.ts";
+import { testSettings } from "../test/helpers/endpoints.ts";
+import { demoSettings } from "./demo/config.ts";
 
 export const documentedSettings: Array<{ title: string; settings: Settings }> = [
   { title: "Services (all of them)", settings: connectionSettings },

@@ -2,26 +2,26 @@
 // through the transformer's own pure code (cleaning, per-entity state, features), so the model is
 // trained on exactly the vectors the streaming transformer will produce at serving time.
 //
-//   node services/inference/training/export-training-data.ts --pipeline payments --out .stack/training-data/payments.csv
+//   node tools/training/export-training-data.ts --pipeline payments --out .stack/training-data/payments.csv
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";
-import { irisStream } from "../../producer/generator/iris.ts";
-import { paymentStream } from "../../producer/generator/payments.ts";
-import { featureNames, type PipelineDefinition } from "../../shared/pipeline/definition.ts";
-import { getPipeline } from "../../shared/pipelines/index.ts";
-import { cleanRecord } from "../../transformer/cleaning.ts";
+import { irisStream } from "../../services/producer/generator/iris.ts";
+import { paymentStream } from "../../services/producer/generator/payments.ts";
+import { featureNames, type PipelineDefinition } from "../../services/shared/pipeline/definition.ts";
+import { getPipeline } from "../../services/shared/pipelines/index.ts";
+import { cleanRecord } from "../../services/transformer/cleaning.ts";
 import {
   addEvent,
   type EntityState,
   emptyEntityState,
   isDuplicate,
   stateRetention,
-} from "../../transformer/entity-state.ts";
-import { computeFeatures } from "../../transformer/features.ts";
+} from "../../services/transformer/entity-state.ts";
+import { computeFeatures } from "../../services/transformer/features.ts";
 
 interface LabelledEvent {
   event: object;

@@ -4,9 +4,9 @@
 # Writes services/inference/models/<pipeline>/1/*; scratch files go to .stack/ (git-ignored).
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-here=services/inference/training
+here=tools/training
 venv=.stack/training-venv
 data=.stack/training-data
 node="$root/node_modules/.bin/node"

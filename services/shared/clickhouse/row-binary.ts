@@ -8,7 +8,7 @@
 // the bytes; Array as its element count in LEB128, then the elements; Nullable as one byte (1: NULL,
 // nothing follows; 0: the value follows). LowCardinality(T) travels as T; DateTime64 and the
 // other types newer servers added are left out: 18.16 does not know them.
-import { StreamscoreError } from "../shared/errors.ts";
+import { StreamscoreError } from "../errors.ts";
 
 const twoTo32 = 4_294_967_296;
 

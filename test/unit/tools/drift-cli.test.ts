@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { decodeNumbers, loadDriftVectors } from "../../helpers/drift-vectors.ts";
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "services", "monitor", "drift-cli.ts");
+const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "tools", "drift-cli.ts");
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "drift-cli-"));

@@ -1,8 +1,8 @@
 // Settings of `npm run demo`.
 
-import { loadMigrationConfig } from "../monitor/config.ts";
-import { loadConfig, parse, setting } from "../shared/config.ts";
-import { loadConnectionConfig } from "../shared/connection-settings.ts";
+import { loadMigrationConfig } from "../../services/monitor/config.ts";
+import { loadConfig, parse, setting } from "../../services/shared/config.ts";
+import { loadConnectionConfig } from "../../services/shared/connection-settings.ts";
 
 export const demoSettings = {
   DEMO_SECONDS: setting(parse.positiveInt(), { default: "90", doc: "How long the demo generates payments." }),

@@ -1,10 +1,9 @@
-// A model version's manifest: what the ONNX file expects and returns, where it came from, and
+// The contract between training, inference and monitoring: a model version's manifest: what the ONNX file expects and returns, where it came from, and
 // the profile of its training data that drift monitoring compares live data against.
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { StreamscoreError } from "../shared/errors.ts";
+import { StreamscoreError } from "../errors.ts";
 
 const numericalProfile = z.object({
   type: z.literal("numerical"),
@@ -53,8 +52,8 @@ export const manifestSchema = z.object({
 export type ModelManifest = z.output<typeof manifestSchema>;
 export type FeatureProfile = z.output<typeof featureProfileSchema>;
 
-/** Reads and checks a version directory's manifest, including the model file's checksum. */
-export function readManifest(versionDir: string): { manifest: ModelManifest; modelBytes: Buffer } {
+/** Reads and checks a version directory's manifest (the model file itself is the inference service's to check). */
+export function readManifest(versionDir: string): ModelManifest {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(join(versionDir, "manifest.json"), "utf8"));
@@ -76,18 +75,5 @@ export function readManifest(versionDir: string): { manifest: ModelManifest; mod
   if (manifest.task === "binary-classification" && !manifest.classLabels.includes(manifest.positiveClass ?? "")) {
     throw new StreamscoreError("MODEL_INVALID", "a binary classifier needs positiveClass among classLabels");
   }
-  let modelBytes: Buffer;
-  try {
-    modelBytes = readFileSync(join(versionDir, manifest.file));
-  } catch (error) {
-    throw new StreamscoreError("MODEL_INVALID", `cannot read model file: ${(error as Error).message}`);
-  }
-  const digest = createHash("sha256").update(modelBytes).digest("hex");
-  if (digest !== manifest.sha256) {
-    throw new StreamscoreError(
-      "MODEL_INVALID",
-      `${manifest.file} does not match the manifest's sha256 (corrupt or replaced)`,
-    );
-  }
-  return { manifest, modelBytes };
+  return manifest;
 }

@@ -1,5 +1,5 @@
 // Compares a current sample with a reference from the command line:
-//   node services/monitor/drift-cli.ts --reference ref.json --current cur.csv
+//   node tools/drift-cli.ts --reference ref.json --current cur.csv
 //        [--type numerical|categorical] [--mode parity|streaming] [--column NAME] [--bins N] [--json]
 // Inputs are JSON arrays (of values, or of objects with --column) or CSV files with a header row
 // (--column, default the first column). Without --type, a column of strings is categorical.
@@ -16,7 +16,7 @@ import {
   streamingDefaultTest,
   streamingStatistics,
   streamingVerdicts,
-} from "./drift/index.ts";
+} from "../services/monitor/drift/index.ts";
 
 const USAGE =
   "usage: drift-cli --reference FILE --current FILE [--type numerical|categorical] " +
