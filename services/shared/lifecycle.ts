@@ -13,7 +13,7 @@ export function runService(options: {
   shutdownTimeoutMs: number;
 }): void {
   const { logger } = options;
-  let handle: ServiceHandle | undefined;
+  const startup = options.start();
   let stopping = false;
 
   const shutdown = (signal: string) => {
@@ -25,7 +25,10 @@ export function runService(options: {
       process.exit(1);
     }, options.shutdownTimeoutMs);
     timer.unref();
-    Promise.resolve(handle?.stop())
+    // A signal can arrive while start-up is still opening clients: wait for it, then stop what it
+    // opened. Exiting 0 before that would leave clients half-open.
+    startup
+      .then((handle) => handle.stop())
       .then(() => {
         logger.info("stopped");
         process.exit(0);
@@ -43,16 +46,10 @@ export function runService(options: {
     process.exit(1);
   });
 
-  options
-    .start()
-    .then((started) => {
-      handle = started;
-      if (stopping) shutdown("SIGTERM");
-    })
-    .catch((error: unknown) => {
-      logger.fatal({ err: error }, "start-up failed");
-      process.exit(1);
-    });
+  startup.catch((error: unknown) => {
+    logger.fatal({ err: error }, "start-up failed");
+    process.exit(1);
+  });
 }
 
 /** For failures after start-up that leave the process unable to work (a consumer given up for good): exit 1, loudly. */

@@ -1,0 +1,64 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it, onTestFinished } from "vitest";
+
+const serviceFile = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "fixtures",
+  "lifecycle",
+  "slow-start-service.ts",
+);
+
+interface RunningService {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startService(args: string[]): RunningService {
+  const child = spawn(process.execPath, [serviceFile, ...args], { stdio: ["pipe", "pipe", "inherit"] });
+  onTestFinished(() => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  return { child, output: () => output, exited };
+}
+
+/** Resolves once the service has printed `text` (without consuming its stdout), or its exit code. */
+async function untilPrinted({ child, output, exited }: RunningService, text: string): Promise<void> {
+  while (!output().includes(text) && child.exitCode === null) {
+    await Promise.race([once(child.stdout as NodeJS.ReadableStream, "data"), exited]);
+  }
+}
+
+describe("runService", () => {
+  it("on SIGTERM during start-up waits for start-up, stops what it opened, then exits 0", async () => {
+    const service = startService([]);
+    await untilPrinted(service, "opened");
+    service.child.kill("SIGTERM");
+    await untilPrinted(service, "shutting down");
+    service.child.stdin?.on("error", () => {}).end("go\n");
+    const code = await service.exited;
+    expect(code).toBe(0);
+    expect(service.output()).toContain("closed");
+  });
+
+  it("exits 1 when start-up fails after a SIGTERM", async () => {
+    const service = startService(["fail"]);
+    await untilPrinted(service, "opened");
+    service.child.kill("SIGTERM");
+    await untilPrinted(service, "shutting down");
+    service.child.stdin?.on("error", () => {}).end("go\n");
+    const code = await service.exited;
+    expect(code).toBe(1);
+    expect(service.output()).not.toContain("closed");
+  });
+});
