@@ -1,8 +1,9 @@
 // Wires, per pipeline, a model store and a transactional processor: features in, scored out.
 import { join } from "node:path";
+import { errorCode } from "../shared/errors.ts";
 import { type AvroCodec, createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
-import type { Kafka, Message } from "../shared/kafka/client.ts";
-import { deadLetter } from "../shared/kafka/dead-letter.ts";
+import type { Kafka, KafkaMessage, Message } from "../shared/kafka/client.ts";
+import { deadLetter, decodeOrDeadLetter } from "../shared/kafka/dead-letter.ts";
 import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import { createTransactionalProcessor, type TransactionalProcessor } from "../shared/kafka/transactional-processor.ts";
 import type { Logger } from "../shared/logger.ts";
@@ -101,20 +102,19 @@ export function createInferenceService(deps: {
         const dlq: Message[] = [];
         const records: FeaturesRecord[] = [];
         const sources: number[] = [];
+        const rejectUndecodable = (message: KafkaMessage, error: unknown) => {
+          dlq.push(deadLetter(message, { topic: topics.features, partition, offset: message.offset }, "decode", error));
+          deps.metrics.deadLettered.inc({ pipeline, stage: "decode", code: errorCode(error) });
+        };
         messages.forEach((message, i) => {
-          try {
-            records.push(codec.decode(message.value).record as FeaturesRecord);
-            sources.push(i);
-          } catch (error) {
-            dlq.push(
-              deadLetter(message, { topic: topics.features, partition, offset: message.offset }, "decode", error),
-            );
-            deps.metrics.deadLettered.inc({
-              pipeline,
-              stage: "decode",
-              code: (error as { code?: string }).code ?? "UNEXPECTED",
-            });
-          }
+          const decoded = decodeOrDeadLetter(
+            message,
+            (m) => codec.decode(m.value).record as FeaturesRecord,
+            rejectUndecodable,
+          );
+          if (!decoded.ok) return;
+          records.push(decoded.value);
+          sources.push(i);
         });
         const startedAt = performance.now();
         const { scored, failures } = await scoreRecords(
@@ -161,8 +161,7 @@ export function createInferenceService(deps: {
           Math.max(0, Number(BigInt(highWatermark) - BigInt(lastOffset) - 1n)),
         );
       },
-      onError: (error) =>
-        deps.metrics.errors.inc({ pipeline, code: (error as { code?: string }).code ?? "UNEXPECTED" }),
+      onError: (error) => deps.metrics.errors.inc({ pipeline, code: errorCode(error) }),
     });
   }
 

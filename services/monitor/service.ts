@@ -3,9 +3,10 @@
 import type { ClickHouse } from "../shared/clickhouse/client.ts";
 import { checkSchema } from "../shared/clickhouse/migrations.ts";
 import { encodeRows, type RowBinaryTable } from "../shared/clickhouse/row-binary.ts";
+import { errorCode } from "../shared/errors.ts";
 import { createAvroCodec } from "../shared/kafka/avro-codec.ts";
 import type { Kafka, KafkaMessage, Message, Producer } from "../shared/kafka/client.ts";
-import { deadLetter } from "../shared/kafka/dead-letter.ts";
+import { deadLetter, decodeOrDeadLetter } from "../shared/kafka/dead-letter.ts";
 import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import type { Logger } from "../shared/logger.ts";
 import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
@@ -73,15 +74,17 @@ export function createMonitorService(deps: {
       const poison: Message[] = [];
       const reject = (message: KafkaMessage, error: unknown) => {
         poison.push(deadLetter(message, { topic: sourceTopic, partition, offset: message.offset }, stage, error));
-        deps.metrics.deadLettered.inc({ pipeline, stage, code: (error as { code?: string }).code ?? "UNEXPECTED" });
+        deps.metrics.deadLettered.inc({ pipeline, stage, code: errorCode(error) });
       };
       for (const message of messages) {
-        try {
-          rows.push(toRow(codec.decode(message.value).record as T, partition, message.offset, nowMs));
-          sources.push(message);
-        } catch (error) {
-          reject(message, error);
-        }
+        const decoded = decodeOrDeadLetter(
+          message,
+          (m) => toRow(codec.decode(m.value).record as T, partition, m.offset, nowMs),
+          reject,
+        );
+        if (!decoded.ok) continue;
+        rows.push(decoded.value);
+        sources.push(message);
       }
       const invalid = new Set<number>();
       const encoded = encodeRows(table, rows, (index, error) => {

@@ -26,6 +26,9 @@ export const errorCodes = {
   TEST_ABORT_INJECTED: { retriable: true },
   REQUEST_INVALID: { retriable: false },
   DRIFT_INPUT_INVALID: { retriable: false },
+  // A thrown value that is not a StreamscoreError (a library's own error) where a record's decode
+  // or mapping failed: the record is dead-lettered under this code rather than stopping its batch.
+  UNEXPECTED: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;
 
 export type ErrorCode = keyof typeof errorCodes;
@@ -44,6 +47,11 @@ export class StreamscoreError extends Error {
 
 export function isStreamscoreError(error: unknown): error is StreamscoreError {
   return error instanceof StreamscoreError;
+}
+
+/** The closed-list code of any thrown value: its own code, or UNEXPECTED. */
+export function errorCode(error: unknown): ErrorCode {
+  return isStreamscoreError(error) ? error.code : "UNEXPECTED";
 }
 
 /** A one-line description of any thrown value, for logs and dead-letter headers. */

@@ -1,4 +1,6 @@
 // Wires one transactional processor per pipeline around its transformer.
+
+import { errorCode } from "../shared/errors.ts";
 import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
 import type { Kafka } from "../shared/kafka/client.ts";
 import { readTopicToEnd } from "../shared/kafka/read-to-end.ts";
@@ -97,8 +99,7 @@ export function createTransformerService(deps: {
         );
         deps.metrics.entities.set({ pipeline }, transformer.entityCount());
       },
-      onError: (error) =>
-        deps.metrics.errors.inc({ pipeline, code: (error as { code?: string }).code ?? "UNEXPECTED" }),
+      onError: (error) => deps.metrics.errors.inc({ pipeline, code: errorCode(error) }),
     });
     await processor.start();
     processors.push({ name: pipeline, processor });

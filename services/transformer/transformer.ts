@@ -1,10 +1,10 @@
 // One pipeline's transformer: raw records in, feature records (or dead letters) out, with the
 // per-entity state kept in memory per partition and its changes (an event added, events evicted)
 // written to the changelog in the same transaction as the outputs.
-import { StreamscoreError } from "../shared/errors.ts";
+import { errorCode, StreamscoreError } from "../shared/errors.ts";
 import type { AvroCodec, AvroType } from "../shared/kafka/avro-codec.ts";
 import type { KafkaMessage, Message } from "../shared/kafka/client.ts";
-import { deadLetter, type SourcePosition } from "../shared/kafka/dead-letter.ts";
+import { deadLetter, decodeOrDeadLetter, type SourcePosition } from "../shared/kafka/dead-letter.ts";
 import type { OutputBatch } from "../shared/kafka/transactional-processor.ts";
 import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
 import { changelogKey, decodeStateEvent, encodeStateEvent } from "./changelog.ts";
@@ -90,16 +90,19 @@ export function createPipelineTransformer(deps: {
       const stats: TransformStats = { transformed: 0, duplicates: 0, deadLettered: [] };
       const now = deps.now();
 
+      const rejectUndecodable = (message: KafkaMessage, error: unknown) => {
+        dlq.push(toDeadLetter(message, { topic: topics.raw, partition, offset: message.offset }, "decode", error));
+        stats.deadLettered.push({ stage: "decode", code: errorCode(error) });
+      };
+
       for (const message of messages) {
-        let record: RawRecord;
-        try {
-          record = codec.decode(message.value).record as RawRecord;
-        } catch (error) {
-          dlq.push(toDeadLetter(message, { topic: topics.raw, partition, offset: message.offset }, "decode", error));
-          stats.deadLettered.push({ stage: "decode", code: (error as StreamscoreError).code ?? "UNEXPECTED" });
-          continue;
-        }
-        const cleaned = cleanRecord(definition.cleaning, definition.eventTime, record, now);
+        const decoded = decodeOrDeadLetter(
+          message,
+          (m) => codec.decode(m.value).record as RawRecord,
+          rejectUndecodable,
+        );
+        if (!decoded.ok) continue;
+        const cleaned = cleanRecord(definition.cleaning, definition.eventTime, decoded.value, now);
         if (!cleaned.ok) {
           const error = new StreamscoreError("CLEANING_REJECTED", `${cleaned.field} ${cleaned.reason}`);
           dlq.push(toDeadLetter(message, { topic: topics.raw, partition, offset: message.offset }, "clean", error));
