@@ -8,10 +8,10 @@ import { deadLetter, decodeOrDeadLetter, type SourcePosition } from "../shared/k
 import type { OutputBatch } from "../shared/kafka/transactional-processor.ts";
 import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
 import { changelogKey, decodeStateEvent, encodeStateEvent } from "./changelog.ts";
-import { cleanRecord, type RawRecord } from "./cleaning.ts";
-import { addEvent, type EntityState, emptyEntityState, isDuplicate, stateRetention } from "./entity-state.ts";
-import { computeFeatures } from "./features.ts";
+import type { RawRecord } from "./cleaning.ts";
+import { addEvent, type EntityState, emptyEntityState, stateRetention } from "./entity-state.ts";
 import { createPersonalData } from "./personal-data.ts";
+import { transformEvent } from "./transform-event.ts";
 
 export interface TransformStats {
   transformed: number;
@@ -44,6 +44,7 @@ export function createPipelineTransformer(deps: {
   const personal = createPersonalData(definition, deps.personalDataKey);
   const topics = pipelineTopics(definition.name);
   const retention = stateRetention(definition);
+  const featurePath = { definition, retention, protect: (event: RawRecord) => personal.protect(event) };
   const names = featureNames(definition);
   // avsc's generated class for the features record: objects of one fixed shape, filled in field
   // order, where assigning feature names one by one made each record a slow dictionary.
@@ -102,36 +103,26 @@ export function createPipelineTransformer(deps: {
           rejectUndecodable,
         );
         if (!decoded.ok) continue;
-        const cleaned = cleanRecord(definition.cleaning, definition.eventTime, decoded.value, now);
-        if (!cleaned.ok) {
-          const error = new StreamscoreError("CLEANING_REJECTED", `${cleaned.field} ${cleaned.reason}`);
+        const outcome = transformEvent(featurePath, entities, decoded.value, now);
+        if (outcome.kind === "rejected") {
+          const error = new StreamscoreError("CLEANING_REJECTED", `${outcome.field} ${outcome.reason}`);
           dlq.push(toDeadLetter(message, { topic: topics.raw, partition, offset: message.offset }, "clean", error));
           stats.deadLettered.push({ stage: "clean", code: error.code });
           continue;
         }
-        const event = cleaned.record;
-        personal.protect(event);
-        const entity = String(event[definition.entityKey]);
-        const eventId = String(event[definition.cleaning.dedupe.key]);
-        const eventTime = Number(event[definition.eventTime]);
-        let state = entities.get(entity);
-        if (!state) {
-          state = emptyEntityState(retention);
-          entities.set(entity, state);
-        }
-        if (isDuplicate(state, retention, eventId)) {
+        if (outcome.kind === "duplicate") {
           stats.duplicates += 1;
           continue;
         }
-        const evicted = addEvent(state, retention, eventId, eventTime, event);
+        const { entity, eventId, eventTime } = outcome;
         // The changelog keeps the input's partitioning so whoever owns raw partition p restores it.
         changelog.push({
           key: changelogKey(entity, eventId),
-          value: encodeStateEvent({ entity, eventId, time: eventTime, values: sourceValues(event) }),
+          value: encodeStateEvent({ entity, eventId, time: eventTime, values: sourceValues(outcome.event) }),
           partition,
         });
-        for (const id of evicted) changelog.push({ key: changelogKey(entity, id), value: null, partition });
-        const values = computeFeatures(definition, event, state);
+        for (const id of outcome.evicted) changelog.push({ key: changelogKey(entity, id), value: null, partition });
+        const values = outcome.features;
         const out = new FeaturesRecord(eventId, entity, eventTime, Number(message.timestamp), now, ...values);
         // Same partition as the raw record, not the key's: a hashed key would land elsewhere, and a
         // features partition fed by several raw partitions would lose their event-time order.

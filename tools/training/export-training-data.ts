@@ -1,5 +1,5 @@
 // Writes a labelled training set for one pipeline as CSV: seeded generator events (no drift) run
-// through the transformer's own pure code (cleaning, per-entity state, features), so the model is
+// through the transformer's own feature path (`transformEvent`: cleaning, per-entity state, features), so the model is
 // trained on exactly the vectors the streaming transformer will produce at serving time.
 //
 //   node tools/training/export-training-data.ts --pipeline payments --out .stack/training-data/payments.csv
@@ -13,15 +13,8 @@ import { irisStream } from "../../services/producer/generator/iris.ts";
 import { paymentStream } from "../../services/producer/generator/payments.ts";
 import { featureNames, type PipelineDefinition } from "../../services/shared/pipeline/definition.ts";
 import { getPipeline } from "../../services/shared/pipelines/index.ts";
-import { cleanRecord } from "../../services/transformer/cleaning.ts";
-import {
-  addEvent,
-  type EntityState,
-  emptyEntityState,
-  isDuplicate,
-  stateRetention,
-} from "../../services/transformer/entity-state.ts";
-import { computeFeatures } from "../../services/transformer/features.ts";
+import { type EntityState, stateRetention } from "../../services/transformer/entity-state.ts";
+import { transformEvent } from "../../services/transformer/transform-event.ts";
 
 interface LabelledEvent {
   event: object;
@@ -58,33 +51,21 @@ function* labelledFeatures(
   events: Iterable<LabelledEvent>,
   summary: ExportSummary,
 ): Generator<[number[], number]> {
-  const retention = stateRetention(definition);
+  const path = { definition, retention: stateRetention(definition) };
   const states = new Map<string, EntityState>();
   for (const { event, label } of events) {
     summary.generated += 1;
     const raw = event as Record<string, unknown>;
     // Offline, processing time is the event time: nothing is in the future.
-    const eventTime = Number(raw[definition.eventTime]);
-    const cleaned = cleanRecord(definition.cleaning, definition.eventTime, raw, eventTime);
-    if (!cleaned.ok) {
+    const outcome = transformEvent(path, states, raw, Number(raw[definition.eventTime]));
+    if (outcome.kind === "rejected") {
       summary.rejected += 1;
-      continue;
-    }
-    const record = cleaned.record;
-    const entity = String(record[definition.entityKey]);
-    const eventId = String(record[definition.cleaning.dedupe.key]);
-    let state = states.get(entity);
-    if (!state) {
-      state = emptyEntityState(retention);
-      states.set(entity, state);
-    }
-    if (isDuplicate(state, retention, eventId)) {
+    } else if (outcome.kind === "duplicate") {
       summary.duplicates += 1;
-      continue;
+    } else {
+      summary.written += 1;
+      yield [outcome.features, label];
     }
-    addEvent(state, retention, eventId, Number(record[definition.eventTime]), record);
-    summary.written += 1;
-    yield [computeFeatures(definition, record, state), label];
   }
 }
 
