@@ -124,6 +124,8 @@ export const deadLettersTable = rowBinaryTable<ReturnType<typeof deadLetterRow>>
   { name: "value_base64", type: "String" },
 ]);
 
+export type DeadLetterRow = ReturnType<typeof deadLetterRow>;
+
 export interface LabelRecord {
   event_id: string;
   label: string;
@@ -169,3 +171,5 @@ export const driftMetricsTable = rowBinaryTable<object>([
   { name: "reference_size", type: "UInt64" },
   { name: "computed_at", type: utc },
 ]);
+
+export type LabelRow = ReturnType<typeof labelRow>;

@@ -16,16 +16,18 @@ import { createDriftMonitor, type DriftMonitor } from "./drift-monitor.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import { createQualityJob, type QualityJob } from "./quality-job.ts";
 import {
+  type DeadLetterRow,
   deadLetterRow,
   deadLettersTable,
   type LabelRecord,
+  type LabelRow,
   labelRow,
   labelsTable,
   type PredictionRow,
   predictionRow,
   predictionsTable,
 } from "./rows.ts";
-import { createSink, type Sink, type SinkRows } from "./sink.ts";
+import { createSink, type Sink, type SinkOptions, type SinkRows } from "./sink.ts";
 
 export interface MonitorService {
   start(): Promise<void>;
@@ -95,82 +97,96 @@ export function createMonitorService(deps: {
     };
   }
 
-  function predictionsSink(definition: PipelineDefinition, drift: DriftMonitor): Sink {
+  /**
+   * A sink of one of the pipeline's topics into one table: the sinks differ only in these fields.
+   * Rows carry their source position in `partitionColumn`/`offsetColumn`, which is how a restart
+   * skips what is already stored.
+   */
+  function tableSink<Row>(
+    definition: PipelineDefinition,
+    spec: {
+      table: "predictions" | "dead_letters" | "labels";
+      topic: string;
+      partitionColumn: string;
+      offsetColumn: string;
+      /** Whether records that cannot become rows are dead-lettered (not for the DLQ's own sink). */
+      deadLetters: boolean;
+      toRows: SinkOptions<Row>["toRows"];
+      /** For the predictions sink, on the hot path: hands rows to drift monitoring, reports time and lag. */
+      drift?: Pick<SinkOptions<Row>, "onAssigned" | "onStored">;
+    },
+  ): Sink {
+    const pipeline = definition.name;
+    const topics = pipelineTopics(pipeline);
+    const table = `${deps.database}.${spec.table}`;
+    const groupSuffix = spec.table.replace("_", "-");
+    const { drift } = spec;
+    return createSink<Row>({
+      kafka: deps.kafka,
+      clickhouse: deps.clickhouse,
+      logger: deps.logger.child({ pipeline }),
+      groupId: `${deps.groupPrefix ?? "streamscore-monitor"}-${pipeline}-${groupSuffix}`,
+      topic: spec.topic,
+      deadLetterTopic: spec.deadLetters ? topics.dlq : undefined,
+      table,
+      storedOffsetsQuery: `SELECT ${spec.partitionColumn} AS partition, toString(max(${spec.offsetColumn})) AS offset FROM ${table} WHERE pipeline = '${pipeline}' GROUP BY ${spec.partitionColumn}`,
+      maxBackoffMs: deps.maxBackoffMs,
+      toRows: spec.toRows,
+      ...drift,
+      onInserted: (partition, rows, seconds, lag) => {
+        deps.metrics.rowsInserted.inc({ pipeline, table: spec.table }, rows);
+        if (!drift) return;
+        deps.metrics.insertSeconds.observe({ pipeline, table: spec.table }, seconds);
+        deps.metrics.consumerLag.set({ pipeline, topic: spec.topic, partition: String(partition) }, lag);
+      },
+      onRetry: () => deps.metrics.insertRetries.inc({ pipeline, table: spec.table }),
+    });
+  }
+
+  function sinksOf(definition: PipelineDefinition, drift: DriftMonitor): Sink[] {
     const pipeline = definition.name;
     const topics = pipelineTopics(pipeline);
     const names = featureNames(definition);
-    const table = `${deps.database}.predictions`;
-    return createSink({
-      kafka: deps.kafka,
-      clickhouse: deps.clickhouse,
-      logger: deps.logger.child({ pipeline }),
-      groupId: `${deps.groupPrefix ?? "streamscore-monitor"}-${pipeline}-predictions`,
-      topic: topics.scored,
-      deadLetterTopic: topics.dlq,
-      table,
-      storedOffsetsQuery: `SELECT source_partition AS partition, toString(max(source_offset)) AS offset FROM ${table} WHERE pipeline = '${pipeline}' GROUP BY source_partition`,
-      maxBackoffMs: deps.maxBackoffMs,
-      toRows: decodedRows<ScoredRecord, PredictionRow>(
-        pipeline,
-        topics.scored,
-        "sink",
-        predictionsTable,
-        (record, partition, offset, nowMs) => predictionRow(record, names, partition, offset, nowMs),
-      ),
-      onAssigned: (partitions) => drift.assign(partitions),
-      onStored: (partition, rows, caughtUp) => drift.observe(partition, rows, caughtUp),
-      onInserted: (partition, rows, seconds, lag) => {
-        deps.metrics.rowsInserted.inc({ pipeline, table: "predictions" }, rows);
-        deps.metrics.insertSeconds.observe({ pipeline, table: "predictions" }, seconds);
-        deps.metrics.consumerLag.set({ pipeline, topic: topics.scored, partition: String(partition) }, lag);
-      },
-      onRetry: () => deps.metrics.insertRetries.inc({ pipeline, table: "predictions" }),
-    });
-  }
-
-  function deadLettersSink(definition: PipelineDefinition): Sink {
-    const pipeline = definition.name;
-    const topics = pipelineTopics(pipeline);
-    const table = `${deps.database}.dead_letters`;
-    return createSink({
-      kafka: deps.kafka,
-      clickhouse: deps.clickhouse,
-      logger: deps.logger.child({ pipeline }),
-      groupId: `${deps.groupPrefix ?? "streamscore-monitor"}-${pipeline}-dead-letters`,
-      topic: topics.dlq,
-      table,
-      storedOffsetsQuery: `SELECT dlq_partition AS partition, toString(max(dlq_offset)) AS offset FROM ${table} WHERE pipeline = '${pipeline}' GROUP BY dlq_partition`,
-      maxBackoffMs: deps.maxBackoffMs,
-      toRows: async (partition, messages) => {
-        const nowMs = Date.now();
-        const rows = messages.map((m) => deadLetterRow(pipeline, m, partition, nowMs));
-        return { rows, encoded: encodeRows(deadLettersTable, rows) };
-      },
-      onInserted: (_partition, rows) => deps.metrics.rowsInserted.inc({ pipeline, table: "dead_letters" }, rows),
-      onRetry: () => deps.metrics.insertRetries.inc({ pipeline, table: "dead_letters" }),
-    });
-  }
-
-  function labelsSink(definition: PipelineDefinition): Sink {
-    const pipeline = definition.name;
-    const topics = pipelineTopics(pipeline);
-    const table = `${deps.database}.labels`;
-    return createSink({
-      kafka: deps.kafka,
-      clickhouse: deps.clickhouse,
-      logger: deps.logger.child({ pipeline }),
-      groupId: `${deps.groupPrefix ?? "streamscore-monitor"}-${pipeline}-labels`,
-      topic: topics.labels,
-      deadLetterTopic: topics.dlq,
-      table,
-      storedOffsetsQuery: `SELECT source_partition AS partition, toString(max(source_offset)) AS offset FROM ${table} WHERE pipeline = '${pipeline}' GROUP BY source_partition`,
-      maxBackoffMs: deps.maxBackoffMs,
-      toRows: decodedRows(pipeline, topics.labels, "labels", labelsTable, (label: LabelRecord, partition, offset) =>
-        labelRow(pipeline, label, partition, offset),
-      ),
-      onInserted: (_partition, rows) => deps.metrics.rowsInserted.inc({ pipeline, table: "labels" }, rows),
-      onRetry: () => deps.metrics.insertRetries.inc({ pipeline, table: "labels" }),
-    });
+    const bySource = { partitionColumn: "source_partition", offsetColumn: "source_offset", deadLetters: true };
+    // The predictions sink joins its group last, so that it is fetching when start() returns.
+    return [
+      tableSink<DeadLetterRow>(definition, {
+        table: "dead_letters",
+        topic: topics.dlq,
+        partitionColumn: "dlq_partition",
+        offsetColumn: "dlq_offset",
+        deadLetters: false,
+        toRows: async (partition, messages) => {
+          const nowMs = Date.now();
+          const rows = messages.map((m) => deadLetterRow(pipeline, m, partition, nowMs));
+          return { rows, encoded: encodeRows(deadLettersTable, rows) };
+        },
+      }),
+      tableSink<LabelRow>(definition, {
+        table: "labels",
+        topic: topics.labels,
+        ...bySource,
+        toRows: decodedRows(pipeline, topics.labels, "labels", labelsTable, (label: LabelRecord, partition, offset) =>
+          labelRow(pipeline, label, partition, offset),
+        ),
+      }),
+      tableSink<PredictionRow>(definition, {
+        table: "predictions",
+        topic: topics.scored,
+        ...bySource,
+        toRows: decodedRows<ScoredRecord, PredictionRow>(
+          pipeline,
+          topics.scored,
+          "sink",
+          predictionsTable,
+          (record, partition, offset, nowMs) => predictionRow(record, names, partition, offset, nowMs),
+        ),
+        drift: {
+          onAssigned: (partitions) => drift.assign(partitions),
+          onStored: (partition, rows, caughtUp) => drift.observe(partition, rows, caughtUp),
+        },
+      }),
+    ];
   }
 
   return {
@@ -180,8 +196,7 @@ export function createMonitorService(deps: {
         await setUpPipeline(deps.kafka, deps.registry, definition);
         const drift = createDriftMonitor({ ...deps, definition, logger: deps.logger, modelsRoot: deps.modelsRoot });
         driftMonitors.push({ name: definition.name, drift });
-        // The predictions sink joins its group last, so that it is fetching when start() returns.
-        for (const sink of [deadLettersSink(definition), labelsSink(definition), predictionsSink(definition, drift)]) {
+        for (const sink of sinksOf(definition, drift)) {
           await sink.start();
           sinks.push({ name: definition.name, sink });
         }

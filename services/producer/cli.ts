@@ -1,11 +1,11 @@
 // `npm run cli -- <command>`: publish events, tail any pipeline topic decoded, run a generator.
-import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { loadConnectionConfig } from "../shared/connection-settings.ts";
 import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
 import { createIdempotentProducer, createKafka } from "../shared/kafka/client.ts";
 import { createSchemaRegistry } from "../shared/kafka/registry.ts";
+import { tailTopic } from "../shared/kafka/tail.ts";
 import { createLogger } from "../shared/logger.ts";
 import { pipelineTopics } from "../shared/pipeline/definition.ts";
 import { readSchema } from "../shared/schemas.ts";
@@ -88,20 +88,19 @@ program
     async (topic: string, options: { fromBeginning?: boolean; group?: string; max?: number; timeout?: number }) => {
       const { kafka, registry } = services();
       const codec = createAvroCodec(registry.resolve);
-      const groupId = options.group ?? `streamscore-tail-${randomBytes(4).toString("hex")}`;
-      const consumer = kafka.consumer({ groupId, readUncommitted: false });
       let seen = 0;
-      let finish: () => void = () => {};
-      const done = new Promise<void>((resolve) => {
-        finish = resolve;
+      const until = new Promise<void>((resolve) => {
+        if (options.timeout) setTimeout(resolve, options.timeout * 1000).unref();
+        process.once("SIGINT", () => resolve());
       });
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? false });
-      await consumer.run({
-        autoCommit: options.group !== undefined,
-        eachBatch: async ({ batch }) => {
-          await codec.prepare(batch.messages.map((m) => m.value));
-          for (const message of batch.messages) {
+      await tailTopic(kafka, {
+        topic,
+        groupId: options.group,
+        fromBeginning: options.fromBeginning ?? false,
+        until,
+        onBatch: async (partition, messages) => {
+          await codec.prepare(messages.map((m) => m.value));
+          for (const message of messages) {
             if (options.max !== undefined && seen >= options.max) break;
             let value: unknown;
             try {
@@ -112,7 +111,7 @@ program
             const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
             console.log(
               JSON.stringify({
-                partition: batch.partition,
+                partition,
                 offset: message.offset,
                 key: message.key?.toString(),
                 value,
@@ -121,19 +120,9 @@ program
             );
             seen += 1;
           }
-          if (options.max !== undefined && seen >= options.max) finish();
+          return options.max !== undefined && seen >= options.max;
         },
       });
-      if (options.timeout) setTimeout(finish, options.timeout * 1000).unref();
-      process.once("SIGINT", finish);
-      await done;
-      await consumer.disconnect();
-      if (!options.group) {
-        const admin = kafka.admin();
-        await admin.connect();
-        await admin.deleteGroups([groupId]).catch(() => undefined);
-        await admin.disconnect();
-      }
     },
   );
 

@@ -1,5 +1,5 @@
 // Topic creation, idempotent: what exists is left alone.
-import type { Admin, ITopicConfig } from "./client.ts";
+import type { Admin, ITopicConfig, Kafka } from "./client.ts";
 
 export interface TopicSpec {
   topic: string;
@@ -19,4 +19,21 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
       configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
     }));
   if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+}
+
+/** Creates what is missing of `specs`, then returns the partition count of each of `counted`. */
+export async function ensureTopicsAndCountPartitions(
+  kafka: Kafka,
+  specs: readonly TopicSpec[],
+  counted: readonly string[],
+): Promise<Map<string, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, specs);
+    const { topics } = await admin.fetchTopicMetadata({ topics: [...counted] });
+    return new Map(topics.map((t) => [t.name, t.partitions.length]));
+  } finally {
+    await admin.disconnect();
+  }
 }

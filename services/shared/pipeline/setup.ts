@@ -1,9 +1,9 @@
 // Creates a pipeline's topics and registers its schemas; every service runs this at start-up,
 // so any of them can be started first.
 import { StreamscoreError } from "../errors.ts";
-import type { Admin, Kafka } from "../kafka/client.ts";
+import type { Kafka } from "../kafka/client.ts";
 import type { SchemaRegistryClient } from "../kafka/registry.ts";
-import { ensureTopics } from "../kafka/topics.ts";
+import { ensureTopicsAndCountPartitions } from "../kafka/topics.ts";
 import { type PipelineDefinition, pipelineTopics } from "./definition.ts";
 import { type PipelineSchemaIds, pipelineTopicSpecs, registerPipelineSchemas } from "./records.ts";
 
@@ -12,27 +12,18 @@ export async function setUpPipeline(
   registry: SchemaRegistryClient,
   definition: PipelineDefinition,
 ): Promise<PipelineSchemaIds> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await ensureTopics(admin, pipelineTopicSpecs(definition));
-    const problems = partitionProblems(definition.name, await partitionCounts(admin, definition.name));
-    if (problems.length > 0) {
-      throw new StreamscoreError("CONFIG_INVALID", `pipeline "${definition.name}": ${problems.join("; ")}`);
-    }
-  } finally {
-    await admin.disconnect();
+  const topics = pipelineTopics(definition.name);
+  const counts = await ensureTopicsAndCountPartitions(kafka, pipelineTopicSpecs(definition), [
+    topics.raw,
+    topics.features,
+    topics.scored,
+    topics.transformerState,
+  ]);
+  const problems = partitionProblems(definition.name, counts);
+  if (problems.length > 0) {
+    throw new StreamscoreError("CONFIG_INVALID", `pipeline "${definition.name}": ${problems.join("; ")}`);
   }
   return registerPipelineSchemas(registry, definition);
-}
-
-/** Partitions of the topics that follow the raw topic's partitioning. */
-async function partitionCounts(admin: Admin, pipeline: string): Promise<Map<string, number>> {
-  const topics = pipelineTopics(pipeline);
-  const { topics: found } = await admin.fetchTopicMetadata({
-    topics: [topics.raw, topics.features, topics.scored, topics.transformerState],
-  });
-  return new Map(found.map((t) => [t.name, t.partitions.length]));
 }
 
 /**
