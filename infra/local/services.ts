@@ -4,30 +4,14 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { processEnvironment } from "../../services/shared/config.ts";
+import { defaultPorts, kafkaPrincipals, type ServiceName, serviceNames } from "../../services/shared/services.ts";
 import { clickhouseWriterEnvironment } from "./clickhouse.ts";
 import { componentPaths, daemonComponent, type StackComponent } from "./component.ts";
 import { projectRoot, type StackConfig } from "./config.ts";
 import { kafkaServiceEnvironment } from "./kafka.ts";
 import { httpOk } from "./processes.ts";
 
-export const serviceNames = ["transformer", "inference", "monitor", "producer"] as const;
-
-export type ServiceName = (typeof serviceNames)[number];
-
-/** The Kafka principal each service connects as on a secured stack. */
-const kafkaUsers: Record<ServiceName, string> = {
-  producer: "ingest",
-  inference: "inference",
-  transformer: "transformer",
-  monitor: "monitor",
-};
-
-const ports: Record<ServiceName, number> = {
-  producer: 8080,
-  inference: 8081,
-  transformer: 8082,
-  monitor: 8083,
-};
+export { type ServiceName, serviceNames };
 
 /**
  * Each service's memory budget: the resident memory (MiB) it must stay under, under overload too.
@@ -81,7 +65,7 @@ export function serviceEnvironment(
   return {
     ...clickhouseEnv,
     ...personalDataEnv,
-    ...kafkaServiceEnvironment(config, kafkaUsers[name]),
+    ...kafkaServiceEnvironment(config, kafkaPrincipals[name]),
     ...processEnv,
     ...env,
   };
@@ -95,7 +79,7 @@ export function serviceScript(name: ServiceName): string {
 export function serviceComponents(config: StackConfig, env: Record<string, string> = {}): StackComponent[] {
   return serviceNames.map((name) => {
     const paths = componentPaths(config, name);
-    const port = ports[name];
+    const port = defaultPorts[name];
     return daemonComponent({
       name,
       endpoint: `http://127.0.0.1:${port}`,

@@ -1,9 +1,13 @@
 // The inference service's settings (plus the shared connection settings).
 import { loadConfig, parse, setting } from "../shared/config.ts";
 import { loadConnectionConfig } from "../shared/connection-settings.ts";
+import { defaultPorts } from "../shared/services.ts";
 
 export const inferenceSettings = {
-  INFERENCE_PORT: setting(parse.port(), { default: "8081", doc: "Port of /predict, /v1/models and /metrics." }),
+  INFERENCE_PORT: setting(parse.port(), {
+    default: String(defaultPorts.inference),
+    doc: "Port of /predict, /v1/models and /metrics.",
+  }),
   INFERENCE_BATCH_SIZE: setting(parse.positiveInt(), {
     default: "256",
     doc: "Rows per onnxruntime run (micro-batch).",

@@ -1,9 +1,13 @@
 // The monitor's settings (plus the shared connection settings).
 import { type Environment, loadConfig, parse, secretFromFile, setting } from "../shared/config.ts";
 import { type ConnectionConfig, loadConnectionConfig } from "../shared/connection-settings.ts";
+import { defaultPorts } from "../shared/services.ts";
 
 export const monitorSettings = {
-  MONITOR_PORT: setting(parse.port(), { default: "8083", doc: "Port of /healthz, /readyz and /metrics." }),
+  MONITOR_PORT: setting(parse.port(), {
+    default: String(defaultPorts.monitor),
+    doc: "Port of /healthz, /readyz and /metrics.",
+  }),
   MONITOR_MAX_BACKOFF_MS: setting(parse.positiveInt(), {
     default: "10000",
     doc: "Longest wait between insert retries while ClickHouse is down.",

@@ -9,6 +9,7 @@ import { tailTopic } from "../shared/kafka/tail.ts";
 import { createLogger } from "../shared/logger.ts";
 import { pipelineTopics } from "../shared/pipeline/definition.ts";
 import { readSchema } from "../shared/schemas.ts";
+import { defaultPorts } from "../shared/services.ts";
 import { createKey } from "./api-keys.ts";
 import { parseNdjsonBody } from "./body.ts";
 import { type GeneratorRun, type LabelRecord, parseDrift, runGenerator } from "./generator/run.ts";
@@ -55,7 +56,7 @@ async function labelPublisher(pipeline: string) {
 }
 
 const program = new Command("streamscore").description("Publish events, tail topics, generate traffic");
-program.option("--url <url>", "ingest API", "http://127.0.0.1:8080");
+program.option("--url <url>", "ingest API", `http://127.0.0.1:${defaultPorts.producer}`);
 
 program
   .command("publish")

@@ -1,9 +1,13 @@
 // The ingest service's settings (plus the shared connection settings).
 import { loadConfig, parse, setting } from "../shared/config.ts";
 import { loadConnectionConfig } from "../shared/connection-settings.ts";
+import { defaultPorts } from "../shared/services.ts";
 
 export const producerSettings = {
-  PRODUCER_PORT: setting(parse.port(), { default: "8080", doc: "Port of the ingest API (and its /metrics)." }),
+  PRODUCER_PORT: setting(parse.port(), {
+    default: String(defaultPorts.producer),
+    doc: "Port of the ingest API (and its /metrics).",
+  }),
   INGEST_MAX_BODY_BYTES: setting(parse.positiveInt(), {
     default: "1048576",
     doc: "Largest request body; larger gets 413.",

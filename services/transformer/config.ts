@@ -2,9 +2,13 @@
 import { type Environment, loadConfig, parse, secretFromFile, setting } from "../shared/config.ts";
 import { loadConnectionConfig } from "../shared/connection-settings.ts";
 import { StreamscoreError } from "../shared/errors.ts";
+import { defaultPorts } from "../shared/services.ts";
 
 export const transformerSettings = {
-  TRANSFORMER_PORT: setting(parse.port(), { default: "8082", doc: "Port of /healthz, /readyz and /metrics." }),
+  TRANSFORMER_PORT: setting(parse.port(), {
+    default: String(defaultPorts.transformer),
+    doc: "Port of /healthz, /readyz and /metrics.",
+  }),
   TRANSFORMER_MAX_BATCH: setting(parse.positiveInt(), { default: "2000", doc: "Records per transaction." }),
   TRANSFORMER_CONCURRENCY: setting(parse.positiveInt(), {
     default: "3",

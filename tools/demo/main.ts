@@ -16,10 +16,11 @@ import { createSchemaRegistry } from "../../services/shared/kafka/registry.ts";
 import { createLogger } from "../../services/shared/logger.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { readSchema } from "../../services/shared/schemas.ts";
+import { defaultPorts } from "../../services/shared/services.ts";
 import { loadDemoConfig } from "./config.ts";
 import { fetchMetrics, sumMetric } from "./metrics-text.ts";
 
-const ingestUrl = "http://127.0.0.1:8080";
+const ingestUrl = `http://127.0.0.1:${defaultPorts.producer}`;
 
 /** Model quality runs on a timer in the monitor (every 10 s as the demo starts it); wait one pass. */
 async function monitorQualityPass(): Promise<void> {
@@ -144,7 +145,9 @@ async function main(): Promise<void> {
   await clickhouse.close();
 
   const [transformerText = "", inferenceText = "", monitorText = ""] = await Promise.all(
-    [8082, 8081, 8083].map((port) => fetchMetrics(`http://127.0.0.1:${port}/metrics`)),
+    [defaultPorts.transformer, defaultPorts.inference, defaultPorts.monitor].map((port) =>
+      fetchMetrics(`http://127.0.0.1:${port}/metrics`),
+    ),
   );
   const stage = (text: string, name: string, labels: Record<string, string> = {}) => sumMetric(text, name, labels);
 
@@ -164,7 +167,7 @@ streamscore demo — ${((Date.now() - startedAt) / 1000).toFixed(0)} s
   latency           ingest → scored: p50 ${latency?.p50 ?? "?"} ms, p99 ${latency?.p99 ?? "?"} ms, max ${latency?.max ?? "?"} ms
 
 Try next:
-  curl -s -XPOST ${"http://127.0.0.1:8081"}/predict -H 'content-type: application/json' -d '{"input": [5.1, 3.5, 1.4, 0.2]}'
+  curl -s -XPOST http://127.0.0.1:${defaultPorts.inference}/predict -H 'content-type: application/json' -d '{"input": [5.1, 3.5, 1.4, 0.2]}'
   npm run cli -- tail payments.scored --max 5 --from-beginning
   npm run cli -- generate --pipeline payments --rate 100 --seconds 30 --drift merchant_category:new-category:crypto@10
   curl -s '${config.CLICKHOUSE_URL}/?query=SELECT+model_version,label,count(),round(avg(score),4)+FROM+${db}.predictions+FINAL+WHERE+pipeline%3D%27payments%27+GROUP+BY+model_version,label+FORMAT+PrettyCompact'

@@ -2,6 +2,7 @@
 // the consumer groups and transactional ids its services use. Pure: the Kafka adapter
 // (client.ts) turns these entries into CreateAcls/DeleteAcls requests.
 import { pipelineTopics } from "../pipeline/definition.ts";
+import { kafkaPrincipals } from "../services.ts";
 
 export type AclResource = "topic" | "group" | "transactional-id" | "cluster";
 export type AclOperation = "read" | "write" | "describe" | "delete" | "idempotent-write";
@@ -25,10 +26,10 @@ export interface ServicePrincipals {
 }
 
 export const defaultServiceUsers: ServicePrincipals = {
-  ingest: "ingest",
-  transformer: "transformer",
-  inference: "inference",
-  monitor: "monitor",
+  ingest: kafkaPrincipals.producer,
+  transformer: kafkaPrincipals.transformer,
+  inference: kafkaPrincipals.inference,
+  monitor: kafkaPrincipals.monitor,
 };
 
 /**
