@@ -12,32 +12,33 @@
 // one monitor per pipeline: windows are not merged across instances.
 
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { ClickHouse } from "../shared/clickhouse/client.ts";
 import { encodeRows } from "../shared/clickhouse/row-binary.ts";
-import { describeError, isStreamscoreError } from "../shared/errors.ts";
+import { describeError } from "../shared/errors.ts";
 import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
 import type { Message, Producer } from "../shared/kafka/client.ts";
 import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import type { Logger } from "../shared/logger.ts";
 import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
+import { withBackoff } from "../shared/retry.ts";
 import { readSchema } from "../shared/schemas.ts";
-import { createWindow, streamingStatistics, streamingVerdicts, type WindowAccumulator } from "./drift/streaming.ts";
-import { type DriftThresholds, defaultThresholds, type Threshold } from "./drift/thresholds.ts";
+import { type DriftThresholds, defaultThresholds } from "./drift/thresholds.ts";
 import type { MonitorMetrics } from "./metrics.ts";
-import { driftMetricsTable, type PredictionRow } from "./rows.ts";
-import { AlertState } from "./windowing/alerts.ts";
+import { driftMetricsTable } from "./rows.ts";
+import { AlertBook } from "./windowing/alerts.ts";
+import {
+  addToWindow,
+  type DriftDecision,
+  type DriftInput,
+  evaluateWindow,
+  featureThresholds,
+  openWindowState,
+  type WindowState,
+} from "./windowing/evaluation.ts";
 import { loadVersionReference, type VersionReference } from "./windowing/reference.ts";
 import { type ClosedWindow, WindowTracker } from "./windowing/windows.ts";
 
-interface WindowState {
-  reference: VersionReference;
-  accumulators: Map<string, WindowAccumulator>;
-  size: number;
-}
-
-/** What the monitor reads of a stored prediction. */
-export type DriftInput = Pick<PredictionRow, "model_version" | "event_time_ms" | "feature_values" | "label" | "score">;
+export type { DriftInput };
 
 export interface DriftMonitor {
   /**
@@ -66,6 +67,8 @@ export function createDriftMonitor(deps: {
   metrics: MonitorMetrics;
   definition: PipelineDefinition;
   modelsRoot: string;
+  /** Longest wait between retries of a failed drift_metrics insert (MONITOR_MAX_BACKOFF_MS, as the sinks). */
+  maxBackoffMs: number;
   thresholds?: DriftThresholds;
   now?: () => number;
 }): DriftMonitor {
@@ -74,16 +77,7 @@ export function createDriftMonitor(deps: {
   const topics = pipelineTopics(pipeline);
   const monitoring = definition.monitoring;
   const baseThresholds = deps.thresholds ?? defaultThresholds;
-  /** The defaults with the pipeline's overrides for one feature. */
-  function thresholdsFor(feature: string): DriftThresholds {
-    const overrides = monitoring.thresholds[feature] ?? {};
-    const merged: Record<string, Threshold> = { ...baseThresholds };
-    for (const [statistic, threshold] of Object.entries(overrides)) {
-      const base = merged[statistic];
-      if (base && threshold !== undefined) merged[statistic] = { ...base, threshold };
-    }
-    return merged as DriftThresholds;
-  }
+  const thresholdsFor = (feature: string) => featureThresholds(baseThresholds, monitoring, feature);
   const names = featureNames(definition);
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ module: "drift", pipeline });
@@ -91,7 +85,7 @@ export function createDriftMonitor(deps: {
   const alertType = parseAvroSchema(readSchema("alert-event.avsc"));
   let alertSchemaId: number | undefined;
   const references = new Map<number, VersionReference | null>();
-  const alerts = new Map<string, AlertState>();
+  const alerts = new AlertBook(monitoring.alertAfterWindows, monitoring.resolveAfterWindows);
   let lastError: string | undefined;
 
   function reference(version: number): VersionReference | undefined {
@@ -117,135 +111,36 @@ export function createDriftMonitor(deps: {
       allowedLatenessMs: monitoring.allowedLatenessSeconds * 1000,
       idleMs: 30_000,
     },
-    (group) => {
-      const ref = reference(Number(group)) as VersionReference;
-      return {
-        reference: ref,
-        accumulators: new Map([...ref.profiles].map(([name, profile]) => [name, createWindow(profile)])),
-        size: 0,
-      };
-    },
+    (group) => openWindowState(reference(Number(group)) as VersionReference),
   );
 
   function addRecord(record: DriftInput, partition: string): void {
-    const ref = reference(record.model_version);
-    if (!ref) return;
-    const update = (state: WindowState) => {
-      state.size += 1;
-      for (const [name, accumulator] of state.accumulators) {
-        const column = state.reference.columns.get(name) ?? -1;
-        if (column >= 0) {
-          const value = record.feature_values[column];
-          accumulator.add((accumulator.kind === "categorical" ? String(value) : value) as never);
-        } else {
-          const prediction = accumulator.kind === "categorical" ? record.label : record.score;
-          accumulator.add(prediction as never);
-        }
-      }
-    };
-    const added = tracker.add(String(record.model_version), record.event_time_ms, update, partition, now());
+    if (!reference(record.model_version)) return;
+    const added = tracker.add(
+      String(record.model_version),
+      record.event_time_ms,
+      (state) => addToWindow(state, record),
+      partition,
+      now(),
+    );
     if (!added) deps.metrics.lateEvents.inc({ pipeline });
-  }
-
-  interface Evaluated {
-    rows: object[];
-    decisions: Array<{ feature: string; statistic: string; value: number; threshold: number; drifted: boolean }>;
-  }
-
-  function evaluate(window: ClosedWindow<WindowState>): Evaluated {
-    const { reference: ref, accumulators, size } = window.state;
-    const rows: object[] = [];
-    const decisions: Evaluated["decisions"] = [];
-    const enough = size >= monitoring.minWindowSize;
-    const computedAt = Math.floor(now() / 1000);
-    const row = (
-      feature: string,
-      featureType: string,
-      statistic: string,
-      value: number,
-      threshold: number,
-      drifted: boolean,
-      referenceSize: number,
-    ) => ({
-      pipeline,
-      model_name: ref.modelName,
-      model_version: ref.version,
-      window_start: Math.floor(window.start / 1000),
-      window_end: Math.floor(window.end / 1000),
-      feature,
-      feature_type: featureType,
-      statistic,
-      value,
-      threshold,
-      drifted: drifted && enough ? 1 : 0,
-      sample_size: size,
-      reference_size: referenceSize,
-      computed_at: computedAt,
-    });
-    for (const [feature, accumulator] of accumulators) {
-      const profile = ref.profiles.get(feature);
-      if (!profile) continue;
-      let statistics: ReturnType<typeof streamingStatistics>;
-      try {
-        statistics = streamingStatistics(profile, accumulator);
-      } catch {
-        continue; // a window without usable values for this feature
-      }
-      const verdicts = streamingVerdicts(statistics, thresholdsFor(feature));
-      for (const [statistic, verdict] of Object.entries(verdicts)) {
-        if (verdict && Number.isFinite(verdict.value)) {
-          rows.push(
-            row(feature, profile.kind, statistic, verdict.value, verdict.threshold, verdict.drifted, profile.count),
-          );
-        }
-      }
-      // The pipeline's deciding statistic, or PSI where that statistic does not apply to the type.
-      const decidingName = verdicts[monitoring.driftStatistic] ? monitoring.driftStatistic : "psi";
-      const deciding = verdicts[decidingName];
-      if (deciding && Number.isFinite(deciding.value)) {
-        rows.push(
-          row(
-            feature,
-            profile.kind,
-            `drift:${decidingName}`,
-            deciding.value,
-            deciding.threshold,
-            deciding.drifted,
-            profile.count,
-          ),
-        );
-        decisions.push({
-          feature,
-          statistic: decidingName,
-          value: deciding.value,
-          threshold: deciding.threshold,
-          drifted: deciding.drifted && enough,
-        });
-      }
-    }
-    return { rows, decisions };
   }
 
   /** Alert transitions of one window, in order, as messages for the alerts topic. */
   async function alertMessages(
     window: ClosedWindow<WindowState>,
-    decisions: Evaluated["decisions"],
+    decisions: DriftDecision[],
     messages: Message[],
   ): Promise<void> {
     for (const decision of decisions) {
-      let state = alerts.get(decision.feature);
-      if (!state) {
-        state = new AlertState(monitoring.alertAfterWindows, monitoring.resolveAfterWindows);
-        alerts.set(decision.feature, state);
-      }
-      const transition = state.observe(decision.drifted);
+      const change = alerts.observe(decision.feature, decision.drifted);
       deps.metrics.driftDetected.set({ pipeline, feature: decision.feature }, decision.drifted ? 1 : 0);
-      if (!transition) continue;
+      if (!change) continue;
       alertSchemaId ??= await deps.registry.register(`${topics.alerts}-value`, readSchema("alert-event.avsc"));
       const event = {
         pipeline,
         feature: decision.feature,
-        status: transition,
+        status: change.transition,
         model_name: window.state.reference.modelName,
         model_version: window.state.reference.version,
         window_start: window.start,
@@ -253,13 +148,13 @@ export function createDriftMonitor(deps: {
         statistic: decision.statistic,
         value: decision.value,
         threshold: decision.threshold,
-        consecutive_windows: state.run,
+        consecutive_windows: change.run,
         alert_time: now(),
       };
       messages.push({ key: decision.feature, value: codec.encode(alertSchemaId, alertType, event) });
-      deps.metrics.alerts.inc({ pipeline, status: transition });
+      deps.metrics.alerts.inc({ pipeline, status: change.transition });
       log.warn(
-        { feature: decision.feature, status: transition, window: new Date(window.start).toISOString() },
+        { feature: decision.feature, status: change.transition, window: new Date(window.start).toISOString() },
         "drift alert",
       );
     }
@@ -267,22 +162,27 @@ export function createDriftMonitor(deps: {
 
   /** Stores the windows that closed with one insert, then sends their alerts in one request. */
   async function closeWindows(): Promise<void> {
-    const closed = [...tracker.advance(now())].map((window) => ({ window, ...evaluate(window) }));
+    const computedAtSeconds = Math.floor(now() / 1000);
+    const closed = [...tracker.advance(now())].map((window) => ({
+      window,
+      ...evaluateWindow(window, { pipeline, monitoring, thresholdsFor, computedAtSeconds }),
+    }));
     const rows = closed.flatMap((c) => c.rows);
-    for (let backoff = 200; rows.length > 0; backoff = Math.min(backoff * 2, 10_000)) {
-      try {
-        await deps.clickhouse.insertRowBinary(`${deps.database}.drift_metrics`, encodeRows(driftMetricsTable, rows));
-        lastError = undefined;
-        break;
-      } catch (error) {
-        if (!(isStreamscoreError(error) && error.retriable)) throw error;
-        lastError = describeError(error);
-        await sleep(backoff);
-      }
+    if (rows.length > 0) {
+      await withBackoff(
+        () => deps.clickhouse.insertRowBinary(`${deps.database}.drift_metrics`, encodeRows(driftMetricsTable, rows)),
+        {
+          maxBackoffMs: deps.maxBackoffMs,
+          onRetry: (error) => {
+            lastError = describeError(error);
+          },
+        },
+      );
+      lastError = undefined;
     }
     const messages: Message[] = [];
     for (const { window, rows: windowRows, decisions } of closed) {
-      for (const r of windowRows as Array<{ feature: string; statistic: string; value: number }>) {
+      for (const r of windowRows) {
         deps.metrics.driftStatistic.set({ pipeline, feature: r.feature, statistic: r.statistic }, r.value);
       }
       deps.metrics.windowsClosed.inc({ pipeline });

@@ -46,3 +46,26 @@ export class AlertState {
     return this.firing ? this.driftedRun : this.cleanRun;
   }
 }
+
+/** The alert state of every feature of one pipeline, fed one closed window's decisions at a time. */
+export class AlertBook {
+  private readonly states = new Map<string, AlertState>();
+  private readonly fireAfter: number;
+  private readonly resolveAfter: number;
+
+  constructor(fireAfter: number, resolveAfter: number) {
+    this.fireAfter = fireAfter;
+    this.resolveAfter = resolveAfter;
+  }
+
+  /** Feeds one feature's verdict; returns the transition it caused, with the run behind it. */
+  observe(feature: string, drifted: boolean): { transition: AlertTransition; run: number } | undefined {
+    let state = this.states.get(feature);
+    if (!state) {
+      state = new AlertState(this.fireAfter, this.resolveAfter);
+      this.states.set(feature, state);
+    }
+    const transition = state.observe(drifted);
+    return transition ? { transition, run: state.run } : undefined;
+  }
+}

@@ -58,6 +58,7 @@ function setUp(insert: (table: string, encoded: EncodedRows) => Promise<void>) {
     metrics: createMonitorMetrics(createRegistry("test")),
     definition,
     modelsRoot: projectRoot,
+    maxBackoffMs: 1000,
     now: () => start + 100 * windowMs,
   });
   return { drift, sent };
