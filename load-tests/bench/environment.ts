@@ -6,6 +6,7 @@ import { migrate } from "../../services/shared/clickhouse/migrations.ts";
 import { type ConnectionConfig, loadConnectionConfig } from "../../services/shared/connection-settings.ts";
 import { createKafka, type Kafka } from "../../services/shared/kafka/client.ts";
 import { createSchemaRegistry, type SchemaRegistryClient } from "../../services/shared/kafka/registry.ts";
+import { deleteTopics as deleteKafkaTopics } from "../../services/shared/kafka/topics.ts";
 import { createLogger, type Logger } from "../../services/shared/logger.ts";
 import { type PipelineDefinition, pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import type { PipelineSchemaIds } from "../../services/shared/pipeline/records.ts";
@@ -54,13 +55,7 @@ export async function createBenchPipeline(env: BenchEnvironment, base = "payment
 }
 
 export async function deleteTopics(env: BenchEnvironment, topics: string[]): Promise<void> {
-  const admin = env.kafka.admin();
-  await admin.connect();
-  try {
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-  } finally {
-    await admin.disconnect();
-  }
+  await deleteKafkaTopics(env.kafka, topics);
 }
 
 export interface BenchDatabase {

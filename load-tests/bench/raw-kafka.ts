@@ -1,8 +1,10 @@
 // Kafka alone: pre-encoded payment records produced with the project's idempotent producer in
 // large batches, then consumed back by a consumer group (eachBatch, no processing). A fresh
 // three-partition topic per run, deleted afterwards.
-import { createIdempotentProducer, type Message } from "../../services/shared/kafka/client.ts";
-import { type BenchEnvironment, deleteTopics, uniqueName, waitUntil } from "./environment.ts";
+import { consumeCount, sendChunks } from "../../services/shared/kafka/bulk.ts";
+import type { Message } from "../../services/shared/kafka/client.ts";
+import { createTopic } from "../../services/shared/kafka/topics.ts";
+import { type BenchEnvironment, deleteTopics, uniqueName } from "./environment.ts";
 import { type Summary, summarize } from "./stats.ts";
 
 export interface KafkaLimits {
@@ -19,55 +21,26 @@ async function oneRun(
   batch: number,
 ): Promise<{ produce: number; consume: number }> {
   const topic = uniqueName("bench-kafka").replace(/_/g, "-");
-  const admin = env.kafka.admin();
-  await admin.connect();
+  await createTopic(env.kafka, topic, 3);
   try {
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 3, replicationFactor: -1 }],
-      waitForLeaders: true,
+    const chunks = function* () {
+      for (let sent = 0; sent < count; sent += batch) {
+        const chunk: Message[] = [];
+        for (let i = sent; i < Math.min(count, sent + batch); i += 1)
+          chunk.push(messages[i % messages.length] as Message);
+        yield chunk;
+      }
+    };
+    const produceSeconds = await sendChunks(env.kafka, topic, chunks());
+    const consumeSeconds = await consumeCount(env.kafka, {
+      topic,
+      groupId: uniqueName("bench-kafka"),
+      count,
+      partitions: 3,
+      timeoutMs: 120_000,
     });
+    return { produce: count / produceSeconds, consume: count / consumeSeconds };
   } finally {
-    await admin.disconnect();
-  }
-  const producer = createIdempotentProducer(env.kafka);
-  const consumer = env.kafka.consumer({
-    groupId: uniqueName("bench-kafka"),
-    readUncommitted: false,
-    maxWaitTimeInMs: 50,
-  });
-  try {
-    await producer.connect();
-    const producedAt = performance.now();
-    for (let sent = 0; sent < count; sent += batch) {
-      const chunk: Message[] = [];
-      for (let i = sent; i < Math.min(count, sent + batch); i += 1)
-        chunk.push(messages[i % messages.length] as Message);
-      await producer.sendBatch({ topicMessages: [{ topic, messages: chunk }], acks: -1 });
-    }
-    const produceSeconds = (performance.now() - producedAt) / 1000;
-
-    let received = 0;
-    let joinedAt = 0;
-    let lastAt = 0;
-    // From the group join (fetching starts right after it) to the last record, so the time the
-    // group coordinator takes to form the group is left out.
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      joinedAt = performance.now();
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      partitionsConsumedConcurrently: 3,
-      eachBatch: async ({ batch: fetched }) => {
-        received += fetched.messages.length;
-        lastAt = performance.now();
-      },
-    });
-    await waitUntil("every record consumed", () => (received >= count ? true : undefined), 120_000, 5);
-    return { produce: count / produceSeconds, consume: count / ((lastAt - joinedAt) / 1000) };
-  } finally {
-    await consumer.disconnect().catch(() => undefined);
-    await producer.disconnect().catch(() => undefined);
     await deleteTopics(env, [topic]);
   }
 }

@@ -9,13 +9,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { InferenceMetrics } from "../../services/inference/metrics.ts";
 import { parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
-import { createIdempotentProducer, type Message } from "../../services/shared/kafka/client.ts";
+import { chunksOf, openOffsetReader, sendChunks } from "../../services/shared/kafka/bulk.ts";
+import type { Message } from "../../services/shared/kafka/client.ts";
 import { encodeWireFormat } from "../../services/shared/kafka/wire-format.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { type ScoredRecord, scoredSchema } from "../../services/shared/pipeline/records.ts";
 import { type BenchEnvironment, type BenchPipeline, createBenchDatabase, createBenchPipeline } from "./environment.ts";
 import { runLoadProcess } from "./load-process.ts";
-import { committedRecords, predictionCount } from "./progress.ts";
+import { predictionCount } from "./progress.ts";
 import { startServices } from "./services.ts";
 import { cpuSecondsPerThousand, ratePerSecond, type Summary, summarize } from "./stats.ts";
 
@@ -89,15 +90,7 @@ function reframe(messages: readonly Message[], schemaId: number, count: number):
 }
 
 async function preload(env: BenchEnvironment, topic: string, messages: readonly Message[], batch: number) {
-  const producer = createIdempotentProducer(env.kafka);
-  await producer.connect();
-  try {
-    for (let i = 0; i < messages.length; i += batch) {
-      await producer.sendBatch({ topicMessages: [{ topic, messages: messages.slice(i, i + batch) }], acks: -1 });
-    }
-  } finally {
-    await producer.disconnect();
-  }
+  await sendChunks(env.kafka, topic, chunksOf(messages, batch));
 }
 
 /**
@@ -169,8 +162,7 @@ async function kafkaStage(
 ): Promise<StageResult> {
   return repeatStage(service, options, async (records) => {
     const pipeline = await createBenchPipeline(env);
-    const admin = env.kafka.admin();
-    await admin.connect();
+    const offsets = await openOffsetReader(env.kafka);
     try {
       const topics = pipelineTopics(pipeline.definition.name);
       const input = service === "transformer" ? topics.raw : topics.features;
@@ -183,11 +175,11 @@ async function kafkaStage(
         service,
         records,
         options,
-        () => committedRecords(admin, groupId, input),
+        () => offsets.committedRecords(groupId, input),
         20,
       );
     } finally {
-      await admin.disconnect();
+      await offsets.close();
       await pipeline.delete();
     }
   });

@@ -37,3 +37,27 @@ export async function ensureTopicsAndCountPartitions(
     await admin.disconnect();
   }
 }
+
+export async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: partitions, replicationFactor: -1 }],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Deletes what exists of `topics` (a missing one is no error). */
+export async function deleteTopics(kafka: Kafka, topics: readonly string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: [...topics] }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+}
