@@ -15,7 +15,7 @@ import { measureClickHouse } from "./raw-clickhouse.ts";
 import { measureHttp } from "./raw-http.ts";
 import { measureKafka } from "./raw-kafka.ts";
 import { measureOnnx } from "./raw-onnx.ts";
-import { type BenchReport, renderMarkdown, renderTable } from "./report.ts";
+import { type BenchReport, renderMarkdown, renderTable, unmeasuredSections } from "./report.ts";
 import { measureInference, measureIngest, measureSink, measureTransformer } from "./stages.ts";
 
 async function main(): Promise<void> {
@@ -142,7 +142,8 @@ async function main(): Promise<void> {
       notes,
     };
     console.log(`\n${renderTable(report.rows)}\n`);
-    for (const note of notes.filter((n) => n.includes("not measured"))) console.log(note);
+    const unmeasured = unmeasuredSections(report);
+    for (const note of unmeasured) console.log(note);
     const dir = resolve(projectRoot, config.BENCH_RESULTS_DIR);
     mkdirSync(dir, { recursive: true });
     const stamp = report.startedAt.replace(/[:.]/g, "-");
@@ -153,6 +154,10 @@ async function main(): Promise<void> {
       writeFileSync(join(dir, `${name}.json`), json);
     }
     log(`wrote ${join(config.BENCH_RESULTS_DIR, `bench-${stamp}.md`)} and bench-latest.md/.json`);
+    // A run that left rows empty is no result to quote: say so with the exit code too.
+    if (unmeasured.length > 0) {
+      throw new Error(`the bench could not measure ${unmeasured.length} section(s); see the notes above`);
+    }
   } finally {
     await env.close();
   }

@@ -87,3 +87,11 @@ export function renderMarkdown(report: BenchReport): string {
   if (report.notes.length > 0) parts.push("## Notes", report.notes.map((n) => `- ${n}`).join("\n"));
   return `${parts.join("\n\n")}\n`;
 }
+
+/**
+ * The sections a run could not measure (their notes), so that the bench fails instead of reporting
+ * success with rows left empty.
+ */
+export function unmeasuredSections(report: Pick<BenchReport, "notes">): string[] {
+  return report.notes.filter((note) => note.includes(": not measured — "));
+}

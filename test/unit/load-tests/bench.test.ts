@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { buildRows, type Measurements } from "../../../load-tests/bench/assemble.ts";
 import { boundOf, meets, pipelineParts, ratio } from "../../../load-tests/bench/bounds.ts";
-import { formatNumber, renderMarkdown, renderTable } from "../../../load-tests/bench/report.ts";
+import { formatNumber, renderMarkdown, renderTable, unmeasuredSections } from "../../../load-tests/bench/report.ts";
 import { cpuSecondsPerThousand, percentile, ratePerSecond, summarize } from "../../../load-tests/bench/stats.ts";
 
 const flat = (value: number) => summarize([value, value, value]);
@@ -179,5 +179,17 @@ describe("rows and the table", () => {
     expect(formatNumber(0.01234)).toBe("0.0123");
     expect(formatNumber(0.7, "%")).toBe("70.0%");
     expect(formatNumber(0)).toBe("0");
+  });
+});
+
+describe("a run that could not measure", () => {
+  it("names every section left unmeasured, and nothing else", () => {
+    const notes = [
+      "whole pipeline: not measured — 12030 of 14211 latency events accepted",
+      "Stages alone run in this process; nothing here was not measured",
+      "raw: Kafka: not measured — broker unreachable",
+    ];
+    expect(unmeasuredSections({ notes })).toEqual([notes[0], notes[2]]);
+    expect(unmeasuredSections({ notes: [notes[1] as string] })).toEqual([]);
   });
 });
