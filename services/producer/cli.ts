@@ -91,7 +91,6 @@ program
       const codec = createAvroCodec(registry.resolve);
       let seen = 0;
       const until = new Promise<void>((resolve) => {
-        if (options.timeout) setTimeout(resolve, options.timeout * 1000).unref();
         process.once("SIGINT", () => resolve());
       });
       await tailTopic(kafka, {
@@ -99,6 +98,7 @@ program
         groupId: options.group,
         fromBeginning: options.fromBeginning ?? false,
         until,
+        timeoutMs: options.timeout ? options.timeout * 1000 : undefined,
         onBatch: async (partition, messages) => {
           await codec.prepare(messages.map((m) => m.value));
           for (const message of messages) {

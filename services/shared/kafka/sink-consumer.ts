@@ -190,64 +190,67 @@ export function createSinkConsumer<Row>(options: SinkConsumerOptions<Row>): Sink
         eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning }) => {
           const first = batch.messages[0];
           const batchId = `sink-${instance}-${options.storeName}-${batch.partition}-${first?.offset ?? batch.firstOffset()}`;
-          await withBackoff(
-            async (retry) => {
-              // After a wait: the group must still be ours before the batch is tried again.
-              if (retry) await heartbeat();
-              // An insert may wait 60 s for its answer, twice the session timeout. A failed heartbeat
-              // (a rebalance under way) makes the commit after the insert fail as well.
-              const heartbeats = keepHeartbeating(heartbeat);
-              try {
-                let offsets = storedOffsets;
-                if (needsOffsets || retry) {
-                  // A retry reads them itself: a reload another partition started before this batch's
-                  // failure may predate the rows the failed attempt stored.
-                  offsets = await loadStoredOffsets();
-                  needsOffsets = false;
+          // Heartbeats go on through every attempt and every wait between them: an insert may wait
+          // 60 s for its answer, twice the session timeout, and a wait can be as long as the backoff
+          // cap. A failed heartbeat (a rebalance under way) makes the commit after the insert fail.
+          const heartbeats = keepHeartbeating(heartbeat);
+          try {
+            await withBackoff(
+              async (retry) => {
+                // After a wait: the group must still be ours before the batch is tried again.
+                if (retry) await heartbeat();
+                try {
+                  let offsets = storedOffsets;
+                  if (needsOffsets || retry) {
+                    // A retry reads them itself: a reload another partition started before this batch's
+                    // failure may predate the rows the failed attempt stored.
+                    offsets = await loadStoredOffsets();
+                    needsOffsets = false;
+                  }
+                  const stored = offsets.get(batch.partition) ?? -1n;
+                  // Replays only: a batch that starts past what is stored needs no per-record check.
+                  const fresh =
+                    first && BigInt(first.offset) > stored
+                      ? batch.messages
+                      : batch.messages.filter((m) => BigInt(m.offset) > stored);
+                  const startedAt = performance.now();
+                  const { rows, deadLetters, write } = await options.prepare(batch.partition, fresh);
+                  const written = await write(batchId);
+                  await assignment;
+                  await options.onStored?.(batch.partition, rows, batch.offsetLag() === "0");
+                  const last = batch.messages[batch.messages.length - 1];
+                  if (last) {
+                    resolveOffset(last.offset);
+                    await commit(batch.partition, (BigInt(last.offset) + 1n).toString(), deadLetters);
+                    storedOffsets.set(batch.partition, BigInt(last.offset));
+                  }
+                  lastError = undefined;
+                  options.onInserted?.(
+                    batch.partition,
+                    written,
+                    (performance.now() - startedAt) / 1000,
+                    Number(batch.offsetLag()),
+                  );
+                  await commitOffsetsIfNecessary();
+                } catch (error) {
+                  // The failed attempt may have stored its rows all the same.
+                  needsOffsets = true;
+                  throw error;
                 }
-                const stored = offsets.get(batch.partition) ?? -1n;
-                // Replays only: a batch that starts past what is stored needs no per-record check.
-                const fresh =
-                  first && BigInt(first.offset) > stored
-                    ? batch.messages
-                    : batch.messages.filter((m) => BigInt(m.offset) > stored);
-                const startedAt = performance.now();
-                const { rows, deadLetters, write } = await options.prepare(batch.partition, fresh);
-                const written = await write(batchId);
-                await assignment;
-                await options.onStored?.(batch.partition, rows, batch.offsetLag() === "0");
-                const last = batch.messages[batch.messages.length - 1];
-                if (last) {
-                  resolveOffset(last.offset);
-                  await commit(batch.partition, (BigInt(last.offset) + 1n).toString(), deadLetters);
-                  storedOffsets.set(batch.partition, BigInt(last.offset));
-                }
-                lastError = undefined;
-                options.onInserted?.(
-                  batch.partition,
-                  written,
-                  (performance.now() - startedAt) / 1000,
-                  Number(batch.offsetLag()),
-                );
-                await commitOffsetsIfNecessary();
-              } catch (error) {
-                // The failed attempt may have stored its rows all the same.
-                needsOffsets = true;
-                throw error;
-              } finally {
-                clearInterval(heartbeats);
-              }
-            },
-            {
-              maxBackoffMs: options.maxBackoffMs ?? 10_000,
-              shouldRetry: (error) => isRetriable(error) && isRunning(),
-              onRetry: (error, backoffMs) => {
-                lastError = describeError(error);
-                options.onRetry?.(error);
-                log.warn({ error: lastError, backoffMs }, "write failed; retrying");
               },
-            },
-          );
+              {
+                maxBackoffMs: options.maxBackoffMs ?? 10_000,
+                shouldRetry: (error) => isRetriable(error) && isRunning(),
+                onRetry: (error, backoffMs) => {
+                  lastError = describeError(error);
+                  options.onRetry?.(error);
+                  log.warn({ error: lastError, backoffMs }, "write failed; retrying");
+                },
+              },
+            );
+          } finally {
+            clearInterval(heartbeats);
+          }
         },
       });
     },

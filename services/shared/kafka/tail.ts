@@ -10,8 +10,10 @@ export interface TailOptions {
   fromBeginning: boolean;
   /** Gets each batch; returns true once it wants no more. */
   onBatch(partition: number, messages: KafkaMessage[]): Promise<boolean>;
-  /** Stops the tail early (a timeout, Ctrl-C). */
+  /** Stops the tail early (Ctrl-C). */
   until: Promise<void>;
+  /** Stops the tail this long after it started reading (connecting is not counted). */
+  timeoutMs?: number;
 }
 
 export async function tailTopic(kafka: Kafka, options: TailOptions): Promise<void> {
@@ -31,6 +33,7 @@ export async function tailTopic(kafka: Kafka, options: TailOptions): Promise<voi
         if (await options.onBatch(batch.partition, batch.messages)) finish();
       },
     });
+    if (options.timeoutMs) setTimeout(finish, options.timeoutMs).unref();
     await done;
   } finally {
     await consumer.disconnect();
