@@ -79,5 +79,3 @@ export async function openOffsetReader(kafka: Kafka) {
     close: () => admin.disconnect(),
   };
 }
-
-export type OffsetReader = Awaited<ReturnType<typeof openOffsetReader>>;

@@ -39,26 +39,27 @@ async function untilPrinted({ child, output, exited }: RunningService, text: str
   }
 }
 
+/** Starts the service, sends SIGTERM once start-up has opened its server, then lets start-up go on. */
+async function sigtermDuringStartup(args: string[]): Promise<{ code: number | null; output: string }> {
+  const service = startService(args);
+  await untilPrinted(service, "opened");
+  service.child.kill("SIGTERM");
+  await untilPrinted(service, "shutting down");
+  service.child.stdin?.on("error", () => {}).end("go\n");
+  const code = await service.exited;
+  return { code, output: service.output() };
+}
+
 describe("runService", () => {
   it("on SIGTERM during start-up waits for start-up, stops what it opened, then exits 0", async () => {
-    const service = startService([]);
-    await untilPrinted(service, "opened");
-    service.child.kill("SIGTERM");
-    await untilPrinted(service, "shutting down");
-    service.child.stdin?.on("error", () => {}).end("go\n");
-    const code = await service.exited;
+    const { code, output } = await sigtermDuringStartup([]);
     expect(code).toBe(0);
-    expect(service.output()).toContain("closed");
+    expect(output).toContain("closed");
   });
 
   it("exits 1 when start-up fails after a SIGTERM", async () => {
-    const service = startService(["fail"]);
-    await untilPrinted(service, "opened");
-    service.child.kill("SIGTERM");
-    await untilPrinted(service, "shutting down");
-    service.child.stdin?.on("error", () => {}).end("go\n");
-    const code = await service.exited;
+    const { code, output } = await sigtermDuringStartup(["fail"]);
     expect(code).toBe(1);
-    expect(service.output()).not.toContain("closed");
+    expect(output).not.toContain("closed");
   });
 });
