@@ -1,4 +1,8 @@
-// Apicurio Registry 3.x with in-memory storage, used through its Confluent-compatible API.
+// Apicurio Registry 3.x, used through its Confluent-compatible API, with its state in an H2 file
+// database under the stack's data folder: schemas and their ids outlive a restart, so records
+// written before it still name the schema they were written with, and no id is handed out twice.
+// A file rather than Apicurio's kafkasql journal topic: the registry keeps answering lookups while
+// the broker restarts, and needs no Kafka principal or ACLs of its own in the secured modes.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { componentPaths, daemonComponent, type StackComponent } from "./component.ts";
@@ -26,6 +30,8 @@ export function schemaRegistryComponent(config: StackConfig): StackComponent {
     },
     prepare: () => {
       mkdirSync(paths.dataDir, { recursive: true });
+      // WRITE_DELAY=0: H2 writes each commit at once; its default (500 ms) loses what a kill -9 catches.
+      const database = `jdbc:h2:file:${join(paths.dataDir, "registry")};WRITE_DELAY=0`;
       return {
         command: java,
         args: [
@@ -36,6 +42,9 @@ export function schemaRegistryComponent(config: StackConfig): StackComponent {
           // Quarkus's management interface defaults to 0.0.0.0:9000, ClickHouse's native port.
           "-Dquarkus.management.host=127.0.0.1",
           `-Dquarkus.management.port=${config.STACK_REGISTRY_MANAGEMENT_PORT}`,
+          "-Dapicurio.storage.kind=sql",
+          "-Dapicurio.storage.sql.kind=h2",
+          `-Dapicurio.datasource.url=${database}`,
           "-jar",
           apicurioRunJar(home()),
         ],

@@ -4,12 +4,11 @@
 // starts is killed when the run ends, on failure too. A schema registry of its own too, unless one is given.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { clickhouseComponent } from "../../infra/local/clickhouse.ts";
 import type { StackComponent } from "../../infra/local/component.ts";
-import { loadStackConfig } from "../../infra/local/config.ts";
 import { kafkaComponent } from "../../infra/local/kafka.ts";
 import { freePort, httpOk, isAlive, readPid } from "../../infra/local/processes.ts";
 import { schemaRegistryComponent } from "../../infra/local/schema-registry.ts";
@@ -25,6 +24,7 @@ import { pipelineTopicSpecs } from "../../services/shared/pipeline/records.ts";
 import { getPipeline } from "../../services/shared/pipelines/index.ts";
 import { projectRoot } from "../../services/shared/project.ts";
 import { waitUntil } from "../../services/shared/wait.ts";
+import { linkSharedInstalls, ownStackConfig } from "../helpers/own-stack.ts";
 import { type InstanceName, instanceNames, memoryCapsMiB, type ScheduledFault, spareInstances } from "./schedule.ts";
 
 export interface ClusterOptions {
@@ -98,18 +98,7 @@ const portSetting = {
 
 export async function createChaosCluster(options: ClusterOptions) {
   const { dir, log } = options;
-  const sharedStack = loadStackConfig().STACK_DIR;
-  const stackConfig = loadStackConfig({
-    STACK_DIR: dir,
-    STACK_KAFKA_PORT: String(await freePort()),
-    STACK_KAFKA_CONTROLLER_PORT: String(await freePort()),
-    STACK_CLICKHOUSE_HTTP_PORT: String(await freePort()),
-    STACK_CLICKHOUSE_TCP_PORT: String(await freePort()),
-    STACK_KAFKA_HEAP: "384m",
-    STACK_REGISTRY_PORT: String(await freePort()),
-    STACK_REGISTRY_MANAGEMENT_PORT: String(await freePort()),
-    STACK_START_TIMEOUT_SECONDS: "180",
-  });
+  const stackConfig = await ownStackConfig(dir, { STACK_KAFKA_HEAP: "384m" });
   const kafka: StackComponent = kafkaComponent(stackConfig);
   const clickhouse: StackComponent = clickhouseComponent(stackConfig);
   const ownRegistry = options.registryUrl === undefined ? schemaRegistryComponent(stackConfig) : undefined;
@@ -368,17 +357,7 @@ export async function createChaosCluster(options: ClusterOptions) {
       killLeftovers();
       rmSync(join(dir, "data"), { recursive: true, force: true });
       mkdirSync(join(dir, "logs"), { recursive: true });
-      // The broker's jars and the registry are the shared stack's installs (read only), so no second
-      // download; without them the stack library fetches its own copy into this run's folder.
-      for (const install of [
-        `kafka-${stackConfig.STACK_KAFKA_VERSION}`,
-        `apicurio-${stackConfig.STACK_APICURIO_VERSION}`,
-      ]) {
-        const shared = join(sharedStack, install);
-        if (!existsSync(join(dir, install)) && existsSync(join(shared, ".complete"))) {
-          symlinkSync(realpathSync(shared), join(dir, install));
-        }
-      }
+      linkSharedInstalls(stackConfig);
       process.once("exit", onExit);
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);

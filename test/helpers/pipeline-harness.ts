@@ -54,11 +54,16 @@ export interface PipelineHarness {
   personalDataKey: Buffer;
   /** Each in-process service's metrics, e.g. to count batch failures (retries) after a run. */
   metrics: Partial<Record<ServiceName, Registry>>;
-  stop(): Promise<void>;
+  /** Stops the services; unless `keep` is set, deletes the pipeline's topics and ClickHouse rows too. */
+  stop(options?: { keep?: boolean }): Promise<void>;
 }
 
 export async function startPipelineHarness(options: {
   base: string;
+  /** The pipeline's name: an earlier harness's, to go on with its topics (default: a unique one). */
+  name?: string;
+  /** Servers other than the test servers (e.g. a broker and registry of the test's own). */
+  connection?: Partial<Pick<ConnectionConfig, "KAFKA_BROKERS" | "SCHEMA_REGISTRY_URL">>;
   /** Services run in this process; leave one out to run it as a separate process. */
   services?: ServiceName[];
   /** Folder the model directories are relative to (default: the project root). */
@@ -78,10 +83,10 @@ export async function startPipelineHarness(options: {
   /** API keys the ingest API demands (default: none, open on loopback). */
   auth?: IngestAuth;
 }): Promise<PipelineHarness> {
-  const name = uniqueName(`t-${options.base}`).replace(/_/g, "-").toLowerCase();
+  const name = options.name ?? uniqueName(`t-${options.base}`).replace(/_/g, "-").toLowerCase();
   const definition = getPipeline(`${name}=${options.base}`);
   const services = new Set(options.services ?? ["producer", "transformer", "inference", "monitor"]);
-  const config = testConnectionConfig();
+  const config = { ...testConnectionConfig(), ...options.connection };
   const personalDataKey = randomBytes(32);
   const sharedDatabase = options.monitorClickHouse !== undefined;
   const database = sharedDatabase ? "streamscore" : uniqueName("streamscore_test");
@@ -211,8 +216,9 @@ export async function startPipelineHarness(options: {
     rawSchemaId: ids.raw,
     personalDataKey,
     metrics,
-    async stop() {
+    async stop(stopOptions = {}) {
       for (const stop of stops.reverse()) await stop().catch(() => undefined);
+      if (stopOptions.keep) return clickhouse.close();
       if (sharedDatabase) await deletePipelineRows(clickhouse, database, name);
       else await clickhouse.command(`DROP DATABASE IF EXISTS ${database}`).catch(() => undefined);
       const admin = kafka.admin();

@@ -24,6 +24,7 @@ interface ComposeService {
 
 const compose = parse(readFileSync(join(projectRoot, "docker-compose.yml"), "utf8"), { merge: true }) as {
   services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
 };
 const services = compose.services;
 
@@ -57,6 +58,16 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  it("keeps the registry's schemas in a file on a named volume, as the local stack does", () => {
+    const registry = services["schema-registry"];
+    const url = registry?.environment?.APICURIO_DATASOURCE_URL ?? "";
+    expect(registry?.environment?.APICURIO_STORAGE_KIND).toBe("sql");
+    expect(url).toMatch(/^jdbc:h2:file:\/var\/lib\/apicurio\/.+;WRITE_DELAY=0$/);
+    const [volume, mountedAt] = (registry?.volumes?.[0] ?? "").split(":");
+    expect(mountedAt).toBe("/var/lib/apicurio");
+    expect(Object.keys(compose.volumes ?? {})).toContain(volume);
+  });
+
   it("names only services that exist in depends_on", () => {
     for (const service of Object.values(services)) {
       const deps = Array.isArray(service.depends_on) ? service.depends_on : Object.keys(service.depends_on ?? {});
@@ -66,8 +77,12 @@ describe("docker-compose.yml", () => {
 
   it("mounts and builds from files that exist", () => {
     for (const service of Object.values(services)) {
-      for (const volume of service.volumes ?? [])
-        expect(existsSync(join(projectRoot, volume.split(":")[0] ?? ""))).toBe(true);
+      for (const volume of service.volumes ?? []) {
+        const source = volume.split(":")[0] ?? "";
+        // A bind mount names a path; anything else must be a named volume.
+        if (source.startsWith(".")) expect(existsSync(join(projectRoot, source))).toBe(true);
+        else expect(Object.keys(compose.volumes ?? {})).toContain(source);
+      }
       if (service.build)
         expect(existsSync(join(projectRoot, service.build.context, service.build.dockerfile))).toBe(true);
       const entry = service.command?.find((part) => part.endsWith(".ts"));
