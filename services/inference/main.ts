@@ -1,7 +1,7 @@
 // The inference process: wiring only.
 import { createKafka } from "../shared/kafka/client.ts";
 import { createSchemaRegistry } from "../shared/kafka/registry.ts";
-import { exitOnFatal, runService } from "../shared/lifecycle.ts";
+import { runService } from "../shared/lifecycle.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createRegistry } from "../shared/metrics.ts";
 import { getPipeline } from "../shared/pipelines/index.ts";
@@ -19,12 +19,7 @@ runService({
   start: async () => {
     const registry = createRegistry("inference");
     const service = createInferenceService({
-      kafka: createKafka(config, logger, "inference", {
-        onConsumerCrash: exitOnFatal(
-          logger,
-          "a Kafka consumer stopped for good; exiting so the supervisor restarts the service",
-        ),
-      }),
+      kafka: createKafka(config, logger, "inference"),
       registry: createSchemaRegistry(config),
       logger,
       metrics: createInferenceMetrics(registry),

@@ -203,6 +203,8 @@ export function createInferenceService(deps: {
       if (starting) return "starting";
       for (const scorer of scorers.values()) {
         if (!scorer.store.current) return `${scorer.definition.name}: ${scorer.store.problem}`;
+        const trouble = scorer.processor?.trouble;
+        if (trouble) return `${scorer.definition.name}: ${trouble}`;
         if (!scorer.processor?.ready) return `${scorer.definition.name}: waiting for partitions`;
       }
       return undefined;

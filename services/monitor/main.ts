@@ -3,7 +3,7 @@
 import { createClickHouse } from "../shared/clickhouse/client.ts";
 import { createIdempotentProducer, createKafka } from "../shared/kafka/client.ts";
 import { createSchemaRegistry } from "../shared/kafka/registry.ts";
-import { exitOnFatal, runService } from "../shared/lifecycle.ts";
+import { runService } from "../shared/lifecycle.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createRegistry } from "../shared/metrics.ts";
 import { buildOpsServer } from "../shared/ops-routes.ts";
@@ -21,12 +21,7 @@ runService({
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   start: async () => {
     const registry = createRegistry("monitor");
-    const kafka = createKafka(config, logger, "monitor", {
-      onConsumerCrash: exitOnFatal(
-        logger,
-        "a Kafka consumer stopped for good; exiting so the supervisor restarts the service",
-      ),
-    });
+    const kafka = createKafka(config, logger, "monitor");
     const producer = createIdempotentProducer(kafka);
     await producer.connect();
     const clickhouse = createClickHouse(config);

@@ -225,7 +225,7 @@ export function createMonitorService(deps: {
     notReadyReason() {
       if (!started) return "starting";
       const failing = [
-        ...sinks.map(({ name, sink }) => ({ name, error: sink.lastError })),
+        ...sinks.map(({ name, sink }) => ({ name, error: sink.lastError ?? sink.trouble })),
         ...driftMonitors.map(({ name, drift }) => ({ name, error: drift.lastError })),
       ].find(({ error }) => error !== undefined);
       return failing ? `${failing.name}: ${failing.error}` : undefined;

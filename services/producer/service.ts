@@ -1,7 +1,7 @@
 // The ingest service: each pipeline's topics, schemas and validator, one idempotent producer behind
 // a batching sender, and the HTTP API in front of them.
 import { parseAvroSchema } from "../shared/kafka/avro-codec.ts";
-import { createBatchingSender } from "../shared/kafka/batching-sender.ts";
+import { type BatchingSender, createBatchingSender } from "../shared/kafka/batching-sender.ts";
 import { createIdempotentProducer, type Kafka, type Producer } from "../shared/kafka/client.ts";
 import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import type { Logger } from "../shared/logger.ts";
@@ -58,6 +58,16 @@ export function createIngestService(deps: {
   let stopping = false;
   let running: { close(): Promise<void> } | undefined;
 
+  /** Not ready while stopping, or while Kafka has left records unacknowledged past the send timeout (away). */
+  function notReadyReason(sender: BatchingSender): string | undefined {
+    if (stopping) return "shutting down";
+    const waitedMs = sender.oldestPendingMs;
+    if (waitedMs > deps.limits.sendTimeoutMs) {
+      return `Kafka has not acknowledged records for ${Math.round(waitedMs / 1000)} s`;
+    }
+    return undefined;
+  }
+
   return {
     async start() {
       const pipelines = await ingestPipelines(deps.kafka, deps.schemaRegistry, deps.pipelines);
@@ -86,7 +96,7 @@ export function createIngestService(deps: {
         limits: deps.limits,
         metrics: createProducerMetrics(deps.registry),
         registry: deps.registry,
-        readiness: { notReadyReason: () => (stopping ? "shutting down" : undefined) },
+        readiness: { notReadyReason: () => notReadyReason(sender) },
         logger,
       });
       running = {

@@ -51,11 +51,3 @@ export function runService(options: {
     process.exit(1);
   });
 }
-
-/** For failures after start-up that leave the process unable to work (a consumer given up for good): exit 1, loudly. */
-export function exitOnFatal(logger: Logger, what: string): (error: Error) => void {
-  return (error) => {
-    logger.fatal({ err: error }, what);
-    process.exit(1);
-  };
-}

@@ -2,7 +2,7 @@
 
 import { createKafka } from "../shared/kafka/client.ts";
 import { createSchemaRegistry } from "../shared/kafka/registry.ts";
-import { exitOnFatal, runService } from "../shared/lifecycle.ts";
+import { runService } from "../shared/lifecycle.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createRegistry } from "../shared/metrics.ts";
 import { buildOpsServer } from "../shared/ops-routes.ts";
@@ -20,12 +20,7 @@ runService({
   start: async () => {
     const registry = createRegistry("transformer");
     const service = createTransformerService({
-      kafka: createKafka(config, logger, "transformer", {
-        onConsumerCrash: exitOnFatal(
-          logger,
-          "a Kafka consumer stopped for good; exiting so the supervisor restarts the service",
-        ),
-      }),
+      kafka: createKafka(config, logger, "transformer"),
       registry: createSchemaRegistry(config),
       logger,
       metrics: createTransformerMetrics(registry),

@@ -114,6 +114,8 @@ export function createTransformerService(deps: {
     },
     notReadyReason() {
       if (processors.length < deps.pipelines.length) return "starting";
+      const troubled = processors.find((p) => p.processor.trouble !== undefined);
+      if (troubled) return `${troubled.name}: ${troubled.processor.trouble}`;
       const waiting = processors.filter((p) => !p.processor.ready).map((p) => p.name);
       return waiting.length > 0 ? `waiting for partitions or state restore: ${waiting.join(", ")}` : undefined;
     },

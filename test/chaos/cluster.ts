@@ -51,6 +51,15 @@ export interface FaultRecord {
   note?: string;
 }
 
+/** An instance's /readyz answer changed: to ready, or to not ready and why (also "no answer"). */
+export interface ReadinessChange {
+  instance: InstanceName;
+  /** ms since the run started. */
+  at: number;
+  ready: boolean;
+  reason: string;
+}
+
 /** Peak resident memory of one process (over its restarts) against its service's cap. */
 export interface MemoryPeak {
   process: string;
@@ -176,6 +185,26 @@ export async function createChaosCluster(options: ClusterOptions) {
   }
   let memoryTimer: NodeJS.Timeout | undefined;
 
+  /** Each change of an instance's /readyz answer (ready or why not), from when the services were up. */
+  const readiness: ReadinessChange[] = [];
+  const lastReadiness = new Map<InstanceName, string>();
+  let readinessTimer: NodeJS.Timeout | undefined;
+  async function sampleReadiness(): Promise<void> {
+    await Promise.all(
+      [...instances.values()].map(async (i) => {
+        if (!i.child || i.child.exitCode !== null || i.child.signalCode !== null || i.expectingExit) return;
+        const answer = await fetch(`http://127.0.0.1:${i.port}/readyz`, { signal: AbortSignal.timeout(900) })
+          .then(async (r) =>
+            r.ok ? "ready" : (((await r.json()) as { reason?: string }).reason ?? `HTTP ${r.status}`),
+          )
+          .catch(() => "no answer");
+        if (lastReadiness.get(i.name) === answer) return;
+        lastReadiness.set(i.name, answer);
+        readiness.push({ instance: i.name, at: since(), ready: answer === "ready", reason: answer });
+      }),
+    );
+  }
+
   async function killDaemon(component: StackComponent, signal: NodeJS.Signals): Promise<void> {
     const pid = daemonPid(component);
     process.kill(pid, signal);
@@ -268,6 +297,10 @@ export async function createChaosCluster(options: ClusterOptions) {
       case "broker-hard":
       case "broker-clean":
         await killDaemon(kafka, fault.kind === "broker-hard" ? "SIGKILL" : "SIGTERM");
+        if (fault.downMs) {
+          await sleep(fault.downMs);
+          note = `down for ${fault.downMs / 1000} s`;
+        }
         await startDaemon(kafka);
         break;
       case "broker-pause": {
@@ -314,6 +347,7 @@ export async function createChaosCluster(options: ClusterOptions) {
   function killAllNow(): void {
     stopping = true;
     clearInterval(memoryTimer);
+    clearInterval(readinessTimer);
     for (const i of instances.values()) {
       if (i.child?.exitCode === null && i.child.signalCode === null) i.child.kill("SIGKILL");
     }
@@ -333,6 +367,7 @@ export async function createChaosCluster(options: ClusterOptions) {
     registryUrl,
     faults,
     crashes,
+    readiness,
     since,
     producerUrl: () => `http://127.0.0.1:${instances.get("producer")?.port ?? 1}`,
 
@@ -407,6 +442,8 @@ export async function createChaosCluster(options: ClusterOptions) {
       for (const [name, used] of cpuUsed) cpuAtReady.set(name, used.before + used.now);
       memoryTimer = setInterval(sampleMemory, 1000);
       memoryTimer.unref();
+      readinessTimer = setInterval(() => void sampleReadiness(), 1000);
+      readinessTimer.unref();
     },
 
     inject,

@@ -9,7 +9,13 @@ import { createKafka } from "../../services/shared/kafka/client.ts";
 import { createLogger } from "../../services/shared/logger.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { type CheckReport, check, formatReport, type LedgerEntry } from "./checker.ts";
-import { type ChaosCluster, createChaosCluster, type FaultRecord, type MemoryPeak } from "./cluster.ts";
+import {
+  type ChaosCluster,
+  createChaosCluster,
+  type FaultRecord,
+  type MemoryPeak,
+  type ReadinessChange,
+} from "./cluster.ts";
 import { type LedgerOptions, runLedger } from "./ledger.ts";
 import { groupLag, observe, storedIds } from "./observe.ts";
 import { type Scenario, scheduleFaults } from "./schedule.ts";
@@ -38,6 +44,8 @@ export interface RunResult {
   report: CheckReport;
   faults: FaultRecord[];
   crashes: Array<{ instance: string; at: number; code: number | null; signal: string | null }>;
+  /** Every change of an instance's readiness while the run went on. */
+  readiness: ReadinessChange[];
   /** Seconds from the later of the last fault's recovery and the last send until ClickHouse held every event. */
   drainSeconds: number | undefined;
   drainTimeoutSeconds: number;
@@ -241,6 +249,8 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       // Events no answer ever came for mean the API stayed unavailable for minutes: a failure too.
       if (drainSeconds === undefined || report.sent.unknown > 0) report.ok = false;
       if (memory.some((m) => m.peakMiB > m.capMiB)) report.ok = false;
+      // A service that exits by itself needs a supervisor to go on; none is allowed one.
+      if (cluster.crashes.length > 0) report.ok = false;
       return {
         scenario: scenario.name,
         seed,
@@ -249,6 +259,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
         report,
         faults: cluster.faults,
         crashes: cluster.crashes,
+        readiness: cluster.readiness,
         drainSeconds,
         drainTimeoutSeconds: drainTimeoutMs / 1000,
         lagAfterDrain,
@@ -271,6 +282,29 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
 /** A folder for one run's broker and ClickHouse: under the stack folder, beside (never inside) the shared stack's data. */
 export function chaosDir(stackDir: string, run: string): string {
   return join(stackDir, "chaos", run);
+}
+
+/** The reasons an instance gave for not being ready at some time within [from, to] ms of the run. */
+export function notReadyWithin(result: RunResult, instance: string, from: number, to: number): string[] {
+  const changes = result.readiness.filter((c) => c.instance === instance);
+  const reasons: string[] = [];
+  changes.forEach((change, i) => {
+    const until = changes[i + 1]?.at ?? Number.POSITIVE_INFINITY;
+    if (!change.ready && change.at <= to && until >= from) reasons.push(change.reason);
+  });
+  return reasons;
+}
+
+/** Per instance: how often it went not ready, and the first reason it gave. */
+function formatReadiness(result: RunResult): string[] {
+  const byInstance = new Map<string, ReadinessChange[]>();
+  for (const change of result.readiness) {
+    if (!change.ready) byInstance.set(change.instance, [...(byInstance.get(change.instance) ?? []), change]);
+  }
+  return [...byInstance].map(
+    ([instance, changes]) =>
+      `  ${instance}: ${changes.length}× (first at ${((changes[0]?.at ?? 0) / 1000).toFixed(1)}s: ${changes[0]?.reason})`,
+  );
 }
 
 export function formatRun(result: RunResult): string {
@@ -312,7 +346,9 @@ export function formatRun(result: RunResult): string {
       .join(", ")}`,
     `faults (${result.faults.length}):`,
     ...faults,
-    `unplanned exits (restarted): ${result.crashes.length}`,
+    `not ready after start-up (${result.readiness.filter((c) => !c.ready).length} times):`,
+    ...formatReadiness(result),
+    `unplanned exits (restarted by the harness; any fails the run): ${result.crashes.length}`,
     ...crashes,
     formatReport(result.report),
   ].join("\n");

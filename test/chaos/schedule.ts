@@ -11,9 +11,9 @@ export type FaultKind =
   | "term"
   /** SIGSTOP for `pauseMs`, then SIGCONT: a zombie that wakes up after the group moved on. */
   | "pause"
-  /** kill -9 of the broker, then start it again. */
+  /** kill -9 of the broker, then start it again (after `downMs`). */
   | "broker-hard"
-  /** SIGTERM of the broker (controlled shutdown), then start it again. */
+  /** SIGTERM of the broker (controlled shutdown), then start it again (after `downMs`). */
   | "broker-clean"
   /** SIGSTOP of the broker for `pauseMs`. */
   | "broker-pause"
@@ -44,6 +44,8 @@ export interface FaultSpec {
   target?: InstanceName;
   count: number;
   pauseMs?: number;
+  /** How long a stopped broker stays down before it is started again (0: at once). */
+  downMs?: number;
 }
 
 export interface ScheduledFault {
@@ -51,6 +53,7 @@ export interface ScheduledFault {
   kind: FaultKind;
   target?: InstanceName;
   pauseMs?: number;
+  downMs?: number;
 }
 
 export interface Scenario {
@@ -101,7 +104,9 @@ export function scheduleFaults(
   const random = seededRandom(seed);
   const flat: Omit<ScheduledFault, "atMs">[] = [];
   for (const f of faults) {
-    for (let i = 0; i < f.count; i += 1) flat.push({ kind: f.kind, target: f.target, pauseMs: f.pauseMs });
+    for (let i = 0; i < f.count; i += 1) {
+      flat.push({ kind: f.kind, target: f.target, pauseMs: f.pauseMs, downMs: f.downMs });
+    }
   }
   // Fisher–Yates with the seeded source: which fault comes first is part of the seed.
   for (let i = flat.length - 1; i > 0; i -= 1) {
@@ -189,18 +194,30 @@ export const scenarios: Record<string, Scenario> = {
   },
   broker: {
     name: "broker",
-    description: "3 hard broker bounces and a broker pause",
+    description: "3 hard broker bounces (one of them down for 60 s) and a broker pause",
     faults: [
-      { kind: "broker-hard", count: 3 },
+      { kind: "broker-hard", count: 2 },
+      { kind: "broker-hard", count: 1, downMs: 60_000 },
       { kind: "broker-pause", count: 1, pauseMs: 10_000 },
     ],
     events: 100_000,
     ratePerSecond: 1000,
   },
+  "broker-outage": {
+    name: "broker-outage",
+    description:
+      "the broker killed with kill -9 and kept down for 60 s mid-stream: every service waits it out by itself",
+    faults: [{ kind: "broker-hard", count: 1, downMs: 60_000 }],
+    events: 20_000,
+    ratePerSecond: 250,
+  },
   "broker-clean": {
     name: "broker-clean",
-    description: "3 clean broker bounces (SIGTERM: controlled shutdown, then a start)",
-    faults: [{ kind: "broker-clean", count: 3 }],
+    description: "3 clean broker bounces (SIGTERM: controlled shutdown, then a start; one of them down for 60 s)",
+    faults: [
+      { kind: "broker-clean", count: 2 },
+      { kind: "broker-clean", count: 1, downMs: 60_000 },
+    ],
     events: 100_000,
     ratePerSecond: 1000,
   },
@@ -233,10 +250,11 @@ export const scenarios: Record<string, Scenario> = {
   gate: {
     name: "gate",
     description:
-      "release gate: 10 kill -9 of each service, 2 hard + 1 clean broker bounce, 1 ClickHouse kill, 2 pauses of 45 s, 5% aborts",
+      "release gate: 10 kill -9 of each service, 2 hard (one down for 60 s) + 1 clean broker bounce, 1 ClickHouse kill, 2 pauses of 45 s, 5% aborts",
     faults: [
       ...every("kill", 10, instanceNames),
-      { kind: "broker-hard", count: 2 },
+      { kind: "broker-hard", count: 1 },
+      { kind: "broker-hard", count: 1, downMs: 60_000 },
       { kind: "broker-clean", count: 1 },
       { kind: "clickhouse-kill", count: 1 },
       { kind: "pause", target: "transformer-2", count: 1, pauseMs: 45_000 },
@@ -254,6 +272,7 @@ export const matrixScenarios = [
   "term",
   "pause",
   "broker",
+  "broker-outage",
   "broker-clean",
   "clickhouse",
   "aborts",

@@ -19,10 +19,12 @@ import {
 import type { ConnectionConfig } from "../connection-settings.ts";
 import type { Logger } from "../logger.ts";
 import type { AclEntry, AclOperation, AclResource } from "./acls.ts";
+import { superviseConsumer } from "./consumer-supervisor.ts";
 
 export type {
   Admin,
   Consumer,
+  ConsumerRunConfig,
   EachBatchPayload,
   IHeaders,
   ITopicConfig,
@@ -68,21 +70,7 @@ const levelNames: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.DEBUG]: "debug",
 };
 
-export interface KafkaOptions {
-  /**
-   * Called when kafkajs gives a consumer up for good (a crash it does not restart, e.g. no group
-   * coordinator found within its retries while the broker restarts): the consumer is dead from then
-   * on, so a service exits and its supervisor starts it again. Unset: the crash is only logged.
-   */
-  onConsumerCrash?: (error: Error) => void;
-}
-
-export function createKafka(
-  config: KafkaConnectionConfig,
-  logger: Logger,
-  clientSuffix?: string,
-  kafkaOptions: KafkaOptions = {},
-): Kafka {
+export function createKafka(config: KafkaConnectionConfig, logger: Logger, clientSuffix?: string): Kafka {
   const log = logger.child({ module: "kafkajs" });
   const options: KafkaConfig = {
     clientId: clientSuffix ? `${config.KAFKA_CLIENT_ID}-${clientSuffix}` : config.KAFKA_CLIENT_ID,
@@ -108,11 +96,7 @@ export function createKafka(
   const createConsumer = kafka.consumer.bind(kafka);
   kafka.consumer = (consumerConfig) => {
     const consumer = createConsumer(consumerConfig);
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart) return;
-      log.error({ groupId: payload.groupId, error: payload.error.message }, "consumer crashed and will not restart");
-      kafkaOptions.onConsumerCrash?.(payload.error);
-    });
+    superviseConsumer(consumer, log);
     return consumer;
   };
   return kafka;

@@ -16,6 +16,7 @@ import type { Logger } from "../logger.ts";
 import { isRetriable, withBackoff } from "../retry.ts";
 import { transactionalIdPrefix } from "./acls.ts";
 import { type Consumer, type Kafka, type KafkaMessage, type Message, partitionProducers } from "./client.ts";
+import { consumerTrouble } from "./consumer-supervisor.ts";
 import { keepHeartbeating } from "./heartbeat.ts";
 
 /** A batch made ready for the store. */
@@ -61,6 +62,8 @@ export interface Sink {
   stop(): Promise<void>;
   readonly healthy: boolean;
   readonly lastError: string | undefined;
+  /** Why the consumer cannot work right now (down, or the broker silent), if so. */
+  readonly trouble: string | undefined;
 }
 
 /**
@@ -167,7 +170,10 @@ export function createSinkConsumer<Row>(options: SinkConsumerOptions<Row>): Sink
 
   return {
     get healthy() {
-      return joined && lastError === undefined;
+      return joined && lastError === undefined && consumerTrouble(consumer) === undefined;
+    },
+    get trouble() {
+      return consumerTrouble(consumer);
     },
     get lastError() {
       return lastError;

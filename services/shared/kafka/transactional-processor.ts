@@ -8,6 +8,7 @@ import { describeError, isStreamscoreError, StreamscoreError } from "../errors.t
 import type { Logger } from "../logger.ts";
 import { transactionalIdPrefix } from "./acls.ts";
 import { type Consumer, type Kafka, type KafkaMessage, type Message, partitionProducers } from "./client.ts";
+import { consumerTrouble } from "./consumer-supervisor.ts";
 import { isRebalanceError, keepHeartbeating } from "./heartbeat.ts";
 import { splitTopicsBySize } from "./split-by-size.ts";
 
@@ -55,8 +56,10 @@ export interface TransactionalProcessor {
   start(): Promise<void>;
   /** Stops fetching, lets the in-flight transaction finish, closes the clients. */
   stop(): Promise<void>;
-  /** Partitions assigned and restored. */
+  /** Partitions assigned and restored, and the consumer in touch with the broker. */
   readonly ready: boolean;
+  /** Why the consumer cannot work right now (down, or the broker silent), if so. */
+  readonly trouble: string | undefined;
 }
 
 export function createTransactionalProcessor(options: TransactionalProcessorOptions): TransactionalProcessor {
@@ -202,7 +205,10 @@ export function createTransactionalProcessor(options: TransactionalProcessorOpti
 
   return {
     get ready() {
-      return started && stale.size === 0;
+      return started && stale.size === 0 && consumerTrouble(consumer) === undefined;
+    },
+    get trouble() {
+      return consumerTrouble(consumer);
     },
     async start() {
       await consumer.connect();
