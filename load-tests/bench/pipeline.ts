@@ -21,7 +21,12 @@ export interface LatencySummary {
 export interface PipelineResult {
   rate: Summary;
   cpuPerThousand: Summary;
+  /** Events/s the latency figures were measured at: the planned rate, or the highest lower one the API fully accepted. */
   offeredRate: number;
+  /** Events/s the latency runs were planned at (half the measured maximum unless set). */
+  plannedRate: number;
+  /** Each rate tried and given up because the API refused part of it, highest first. */
+  refused: Array<{ rate: number; accepted: number; sent: number }>;
   scored: LatencySummary;
   clickhouse: LatencySummary;
   /** Highest p99 of the services' event-loop delay (ms) during each latency run. */
@@ -40,6 +45,10 @@ export interface PipelineOptions {
   cards: number;
   /** Events/s of the latency runs; half the measured maximum when undefined. */
   offeredRate?: number;
+  /** Lower rates tried after the planned one is refused, each this share of the one before. */
+  stepDown?: number;
+  /** How many lower rates are tried before the latency is reported as not measured. */
+  maxStepDowns?: number;
   log: (line: string) => void;
 }
 
@@ -116,10 +125,10 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
       options.log(`  pipeline run ${run}: ${Math.round(r.rate)} events/s, ${r.cpu.toFixed(3)} CPU-s/1k`);
     }
     const rate = summarize(rates);
-    const offeredRate = options.offeredRate ?? Math.max(1, Math.round(rate.median / 2));
+    const plannedRate = options.offeredRate ?? Math.max(1, Math.round(rate.median / 2));
 
-    // Latency at half the measured maximum.
-    async function latencyRun(run: number, seconds: number) {
+    // Latency at half the measured maximum; events the API refuses would leave the slowest out.
+    async function latencyRun(run: number, seconds: number, offeredRate: number) {
       const runPrefix = `${prefix}l${run}`;
       const offsets = new Map<number, bigint>();
       for (const row of await env.clickhouse.query<{ p: number; o: string }>(
@@ -128,7 +137,7 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
         offsets.set(Number(row.p), BigInt(row.o));
       }
       const visible: number[] = [];
-      let loadDone = false;
+      let accepted: number | undefined;
       const load = runLoadProcess(
         {
           url: services.eventsUrl,
@@ -142,15 +151,17 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
           cards: options.cards,
         },
         seconds * 1000 + 120_000,
-      ).finally(() => {
-        loadDone = true;
+      ).then((result) => {
+        accepted = result.accepted;
+        return result;
       });
       const expected = Math.round(offeredRate * seconds);
       let seen = 0;
       const deadline = Date.now() + seconds * 1000 + 120_000;
       // Each poll asks for rows past the highest offset seen per partition; a row's visibility time
-      // is the moment the poll that first returned it was sent (an upper bound, ±pollMs).
-      while (seen < expected && Date.now() < deadline) {
+      // is the moment the poll that first returned it was sent (an upper bound, ±pollMs). Once the
+      // load is done, only what the API accepted is waited for.
+      while (seen < (accepted ?? expected) && Date.now() < deadline) {
         const sentAt = Date.now();
         const partitions = [...offsets].map(([p, o]) => `(source_partition = ${p} AND source_offset > ${o})`);
         const known = [...offsets.keys()];
@@ -166,42 +177,69 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
             seen += 1;
           }
         }
-        if (loadDone && seen >= expected) break;
+        if (accepted !== undefined && seen >= accepted) break;
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, options.pollMs - (Date.now() - sentAt))));
       }
       const result = await load;
-      if (result.accepted !== expected) throw new Error(`${result.accepted} of ${expected} latency events accepted`);
-      stored += expected;
+      stored += result.accepted;
       const scored = await env.clickhouse.query<{ d: string }>(
         `SELECT toString(toInt64(score_time_ms) - toInt64(ingest_time_ms)) AS d FROM ${table} WHERE pipeline = '${name}' AND event_id LIKE '${runPrefix}-%'`,
       );
-      return { scored: scored.map((r) => Number(r.d)), visible };
+      return { scored: scored.map((r) => Number(r.d)), visible, accepted: result.accepted, sent: expected };
     }
 
-    await latencyRun(0, Math.min(3, options.latencySeconds));
-    const scoredRuns: number[][] = [];
-    const visibleRuns: number[][] = [];
-    const loopDelayP99: number[] = [];
-    for (let run = 1; run <= options.runs; run += 1) {
-      // How long each service's event loop was held is part of the latency; the first read resets it.
-      await services.loopDelayP99();
-      const r = await latencyRun(run, options.latencySeconds);
-      const delay = Math.max(...(await services.loopDelayP99()));
-      loopDelayP99.push(delay);
-      scoredRuns.push(r.scored);
-      visibleRuns.push(r.visible);
-      options.log(
-        `  latency run ${run} at ${offeredRate}/s: scored p99 ${percentile(r.scored, 0.99)} ms, ClickHouse p99 ${percentile(r.visible, 0.99)} ms, event-loop delay p99 ${Math.round(delay)} ms (slowest service)`,
-      );
+    /** The latency runs at one rate, or the refusal when the API did not take all of a run. */
+    async function latencyRuns(offeredRate: number, run0: number) {
+      await latencyRun(run0, Math.min(3, options.latencySeconds), offeredRate);
+      const scoredRuns: number[][] = [];
+      const visibleRuns: number[][] = [];
+      const loopDelayP99: number[] = [];
+      for (let run = 1; run <= options.runs; run += 1) {
+        // How long each service's event loop was held is part of the latency; the first read resets it.
+        await services.loopDelayP99();
+        const r = await latencyRun(run0 + run, options.latencySeconds, offeredRate);
+        if (r.accepted < r.sent) {
+          options.log(`  latency run ${run} at ${offeredRate}/s: the API accepted ${r.accepted} of ${r.sent} events`);
+          return { refused: { rate: offeredRate, accepted: r.accepted, sent: r.sent } };
+        }
+        const delay = Math.max(...(await services.loopDelayP99()));
+        loopDelayP99.push(delay);
+        scoredRuns.push(r.scored);
+        visibleRuns.push(r.visible);
+        options.log(
+          `  latency run ${run} at ${offeredRate}/s: scored p99 ${percentile(r.scored, 0.99)} ms, ClickHouse p99 ${percentile(r.visible, 0.99)} ms, event-loop delay p99 ${Math.round(delay)} ms (slowest service)`,
+        );
+      }
+      return { measured: { scoredRuns, visibleRuns, loopDelayP99 } };
     }
-    return {
-      rate,
-      cpuPerThousand: summarize(cpus),
-      offeredRate,
-      scored: latencySummary(scoredRuns),
-      clickhouse: latencySummary(visibleRuns),
-      loopDelayP99: summarize(loopDelayP99),
-    };
+
+    // A rate the API refuses part of is measured again lower, down to the highest it takes whole.
+    const refused: PipelineResult["refused"] = [];
+    const stepDown = options.stepDown ?? 0.75;
+    const maxStepDowns = options.maxStepDowns ?? 4;
+    let offeredRate = plannedRate;
+    for (;;) {
+      const outcome = await latencyRuns(offeredRate, (refused.length + 1) * 100);
+      if (outcome.measured) {
+        const { scoredRuns, visibleRuns, loopDelayP99 } = outcome.measured;
+        return {
+          rate,
+          cpuPerThousand: summarize(cpus),
+          offeredRate,
+          plannedRate,
+          refused,
+          scored: latencySummary(scoredRuns),
+          clickhouse: latencySummary(visibleRuns),
+          loopDelayP99: summarize(loopDelayP99),
+        };
+      }
+      refused.push(outcome.refused);
+      if (refused.length > maxStepDowns) {
+        const tried = refused.map((r) => `${r.accepted} of ${r.sent} accepted at ${r.rate}/s`).join(", ");
+        throw new Error(`latency: the API refused events at every rate tried (${tried})`);
+      }
+      offeredRate = Math.max(1, Math.floor(offeredRate * stepDown));
+    }
   } finally {
     await running?.stop();
     await pipeline.delete();

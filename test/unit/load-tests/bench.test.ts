@@ -173,6 +173,30 @@ describe("rows and the table", () => {
     expect(buildRows(measurements()).find((r) => r.measure === "event-loop delay p99")?.value).toBeUndefined();
   });
 
+  it("reports a latency measured below its planned load beside that load, and never as meeting the target", () => {
+    const latency = { p50: flat(40), p99: flat(60), p999: flat(90), samples: 3000 };
+    const rows = buildRows({
+      ...measurements(),
+      pipeline: {
+        rate: flat(8000),
+        cpuPerThousand: flat(0.1),
+        offeredRate: 3000,
+        plannedRate: 4000,
+        refused: [{ rate: 4000, accepted: 35_000, sent: 40_000 }],
+        scored: latency,
+        clickhouse: latency,
+      },
+    });
+    const p99 = rows.find((r) => r.measure === "ingest → scored topic p99 at 3000 events/s");
+    expect(p99?.value?.median).toBe(60);
+    expect(p99?.met).toBe(false);
+    expect(p99?.note).toBe(
+      "measured at 3000/s, the highest load fully accepted; planned 4000/s (half the max), refused: 35000 of 40000 accepted at 4000/s",
+    );
+    const p50 = rows.find((r) => r.measure === "ingest → scored topic p50 at 3000 events/s");
+    expect(p50?.note).toMatch(/^3000 samples; measured at 3000\/s/);
+  });
+
   it("formats numbers compactly", () => {
     expect(formatNumber(1234567.8)).toBe("1,234,568");
     expect(formatNumber(12.345)).toBe("12.3");
