@@ -1,6 +1,7 @@
 // Turns the measurements into the table's rows: raw limits, stages with their bounds, the
 // pipeline, and the ratios checked against the issue's targets. Pure.
 import { boundOf, meets, type Part, pipelineParts, ratio, type StageParts, type Target } from "./bounds.ts";
+import type { PeerName, PeerResult } from "./peers.ts";
 import type { Row } from "./report.ts";
 import { type Summary, summarize } from "./stats.ts";
 
@@ -34,6 +35,8 @@ export interface Measurements {
   inferenceModel: string;
   inferenceBatch: number;
   stages: { ingest?: StageFigures; transformer?: StageFigures; inference?: StageFigures; sink?: StageFigures };
+  /** The peer scorers on the inference stage's records (peers.ts). */
+  peers?: Partial<Record<PeerName, PeerResult>>;
   pipeline?: {
     rate: Summary;
     cpuPerThousand: Summary;
@@ -53,6 +56,10 @@ export const targets = {
   pipeline: { label: "pipeline ≥ 60% of its bound", kind: "min", threshold: 0.6 },
   latency: { label: "ingest → scored p99 < 100 ms at half max load", kind: "max", threshold: 100 },
   inference: { label: "inference ≥ 80% of raw onnxruntime at its batch size", kind: "min", threshold: 0.8 },
+  peer1: { label: "inference ≥ 150% of PEER-1's events/s", kind: "min", threshold: 1.5 },
+  // "max" passes below its threshold: a hair above 1 lets equal CPU pass.
+  peer1Cpu: { label: "inference CPU per 1k events ≤ 100% of PEER-1's", kind: "max", threshold: 1.000001 },
+  peer2: { label: "inference ≥ 400% of PEER-2's events/s", kind: "min", threshold: 4 },
 } satisfies Record<string, Target>;
 
 function formatRows(value: number): string {
@@ -100,7 +107,7 @@ function ratioRow(measure: string, value: Summary | undefined, reference: number
     measure,
     unit: "%",
     value: r,
-    target: target.label.replace(/^.*?([≥<].*)$/, "$1"),
+    target: target.label.replace(/^.*?([≥≤<].*)$/, "$1"),
     met: meets(target, r?.median),
   };
 }
@@ -227,5 +234,59 @@ export function buildRows(m: Measurements): Row[] {
       targets.inference,
     ),
   );
+  rows.push(...peerRows(m));
   return rows;
+}
+
+/** Each peer's figures, and the inference stage against them (its runs over the peer's median). */
+function peerRows(m: Measurements): Row[] {
+  const peer = (name: PeerName) => m.peers?.[name];
+  const stage = m.stages.inference;
+  const rows: Row[] = [];
+  for (const name of ["PEER-1 python", "PEER-1 python per poll", "PEER-2 quix"] as const) {
+    const p = peer(name);
+    const perTxn =
+      p?.recordsPerTransaction === undefined ? "" : `, ${Math.round(p.recordsPerTransaction)} records per transaction`;
+    rows.push({
+      section: "5 peers",
+      measure: name,
+      unit: "events/s",
+      value: p?.rate,
+      note: `same records, model and batch as inference @${m.inferenceBatch}${perTxn}`,
+    });
+    rows.push({
+      section: "5 peers",
+      measure: `${name} CPU`,
+      unit: "CPU-s/1k events",
+      value: p?.cpuPerThousand,
+      note: "the peer's own, all threads",
+    });
+    rows.push({
+      section: "5 peers",
+      measure: `${name} broker CPU`,
+      unit: "CPU-s/1k events",
+      value: p?.brokerCpuPerThousand,
+    });
+  }
+  const ratios = [
+    ratioRow(
+      `inference @${m.inferenceBatch} ÷ PEER-1 python`,
+      stage?.rate,
+      peer("PEER-1 python")?.rate.median,
+      targets.peer1,
+    ),
+    ratioRow(
+      `inference @${m.inferenceBatch} CPU ÷ PEER-1 python CPU`,
+      stage?.cpuPerThousand,
+      peer("PEER-1 python")?.cpuPerThousand.median,
+      targets.peer1Cpu,
+    ),
+    ratioRow(
+      `inference @${m.inferenceBatch} ÷ PEER-2 quix`,
+      stage?.rate,
+      peer("PEER-2 quix")?.rate.median,
+      targets.peer2,
+    ),
+  ];
+  return [...rows, ...ratios.map((r) => ({ ...r, section: "5 peers" }))];
 }

@@ -9,6 +9,7 @@ import { loadBenchConfig } from "./config.ts";
 import { createBenchPipeline, openEnvironment } from "./environment.ts";
 import { buildRecords, recordTypes } from "./fixtures.ts";
 import { describeMachine } from "./machine.ts";
+import { measurePeers } from "./peers.ts";
 import { measurePipeline } from "./pipeline.ts";
 import { measureAvro } from "./raw-avro.ts";
 import { measureClickHouse } from "./raw-clickhouse.ts";
@@ -16,6 +17,7 @@ import { measureHttp } from "./raw-http.ts";
 import { measureKafka } from "./raw-kafka.ts";
 import { measureOnnx } from "./raw-onnx.ts";
 import { type BenchReport, renderMarkdown, renderTable, unmeasuredSections } from "./report.ts";
+import { inferenceTransactionRecords } from "./services.ts";
 import { measureInference, measureIngest, measureSink, measureTransformer } from "./stages.ts";
 
 async function main(): Promise<void> {
@@ -93,6 +95,15 @@ async function main(): Promise<void> {
       );
       const transformer = await attempt("stage: transformer", () => measureTransformer(env, set.raw, stageOptions));
       const inference = await attempt("stage: inference", () => measureInference(env, set.features, stageOptions));
+      const peers = await attempt("peers: Python scorer, Quix Streams", () =>
+        measurePeers(env, set.features, set.scoredRecords, {
+          ...runs,
+          records: config.BENCH_STAGE_RECORDS,
+          batch: config.BENCH_KAFKA_BATCH,
+          inferenceBatch: config.BENCH_INFERENCE_BATCH,
+          transactionRecords: inferenceTransactionRecords,
+        }),
+      );
       const sink = await attempt("stage: sink", () => measureSink(env, set.scoredRecords, stageOptions));
       const pipeline = await attempt("whole pipeline", () =>
         measurePipeline(env, {
@@ -118,6 +129,7 @@ async function main(): Promise<void> {
         inferenceModel: "payments",
         inferenceBatch: config.BENCH_INFERENCE_BATCH,
         stages: { ingest, transformer, inference, sink },
+        peers,
         pipeline,
       };
     } finally {

@@ -20,6 +20,8 @@ import { createTransformerMetrics } from "../../services/transformer/metrics.ts"
 import { createTransformerService, type TransformerService } from "../../services/transformer/service.ts";
 import type { BenchEnvironment, BenchPipeline } from "./environment.ts";
 
+/** Records per transaction of the inference stage alone (the service's default), which PEER-1 uses too. */
+export const inferenceTransactionRecords = 2000;
 export type ServiceName = "producer" | "transformer" | "inference" | "monitor";
 
 export interface RunningServices {
@@ -107,7 +109,7 @@ export async function startServices(
         metrics: inferenceMetrics,
         pipelines: [definition],
         batchSize: options.inferenceBatch,
-        maxTransactionRecords: 2000,
+        maxTransactionRecords: inferenceTransactionRecords,
         lingerMs: 20,
         concurrency: 3,
         threads: 1,

@@ -206,6 +206,41 @@ describe("rows and the table", () => {
   });
 });
 
+describe("the peers", () => {
+  it("puts the inference stage's runs over each peer's median, with the issue's targets", () => {
+    const peers = {
+      "PEER-1 python": {
+        rate: flat(8000),
+        cpuPerThousand: flat(0.02),
+        brokerCpuPerThousand: flat(0.01),
+        recordsPerTransaction: 2000,
+      },
+      "PEER-2 quix": { rate: flat(2000), cpuPerThousand: flat(0.1) },
+    };
+    const rows = buildRows({ ...measurements(), peers });
+    const row = (measure: string) => rows.find((r) => r.measure === measure);
+    // The stage: 10,000 events/s at 0.03 CPU-s/1k.
+    expect(row("inference @256 ÷ PEER-1 python")?.value?.median).toBeCloseTo(1.25);
+    expect(row("inference @256 ÷ PEER-1 python")?.met).toBe(false);
+    expect(row("inference @256 CPU ÷ PEER-1 python CPU")?.value?.median).toBeCloseTo(1.5);
+    expect(row("inference @256 CPU ÷ PEER-1 python CPU")?.met).toBe(false);
+    expect(row("inference @256 ÷ PEER-2 quix")?.value?.median).toBeCloseTo(5);
+    expect(row("inference @256 ÷ PEER-2 quix")?.met).toBe(true);
+    expect(row("inference @256 ÷ PEER-2 quix")?.target).toBe("≥ 400% of PEER-2's events/s");
+    expect(row("PEER-1 python")?.note).toContain("2000 records per transaction");
+    expect(row("PEER-1 python broker CPU")?.value?.median).toBe(0.01);
+    // A peer not measured: no value and no verdict.
+    expect(row("PEER-1 python per poll")?.value).toBeUndefined();
+    expect(buildRows(measurements()).find((r) => r.measure === "inference @256 ÷ PEER-1 python")?.met).toBeUndefined();
+  });
+
+  it("passes the CPU target at equal CPU, not above it", () => {
+    const equal = { rate: flat(10_000), cpuPerThousand: flat(0.03) };
+    const rows = buildRows({ ...measurements(), peers: { "PEER-1 python": equal } });
+    expect(rows.find((r) => r.measure === "inference @256 CPU ÷ PEER-1 python CPU")?.met).toBe(true);
+  });
+});
+
 describe("a run that could not measure", () => {
   it("names every section left unmeasured, and nothing else", () => {
     const notes = [
