@@ -152,6 +152,7 @@ def main():
         committed += len(records)
         transactions += 1
     last_at = time.time()
+    cpu_at_last = sum(os.times()[:2])
     consumer.close()
     print(
         json.dumps(
@@ -161,7 +162,7 @@ def main():
                 "firstAt": int((first_at or last_at) * 1000),
                 "lastAt": int(last_at * 1000),
                 # This process's user + system CPU (librdkafka's and onnxruntime's threads too) from the first record on.
-                "cpuSeconds": sum(os.times()[:2]) - cpu_at_first,
+                "cpuSeconds": cpu_at_last - cpu_at_first,
             }
         ),
         flush=True,
