@@ -2,6 +2,7 @@
 // pipeline, and the ratios checked against the issue's targets. Pure.
 import { boundOf, meets, type Part, pipelineParts, ratio, type StageParts, type Target } from "./bounds.ts";
 import type { PeerName, PeerResult } from "./peers.ts";
+import type { KafkaClientFigures } from "./raw-kafka-clients.ts";
 import type { Row } from "./report.ts";
 import { type Summary, summarize } from "./stats.ts";
 
@@ -23,6 +24,8 @@ export interface LatencyFigures {
 
 export interface Measurements {
   kafka: { produce: Summary; consume: Summary; hop: Summary };
+  /** A candidate client beside kafkajs, and one transaction's cost in each. */
+  kafkaClients?: KafkaClientFigures;
   avro: Record<string, Summary>;
   /** model → batch → rows/s. */
   onnx: Map<string, Map<number, Summary>>;
@@ -119,6 +122,32 @@ export function buildRows(m: Measurements): Row[] {
   raw("Kafka produce (idempotent, acks=all)", m.kafka.produce);
   raw("Kafka consume (group, eachBatch)", m.kafka.consume);
   raw("Kafka one hop produce→consume", m.kafka.hop, "records/s", "1/(1/produce + 1/consume) per run");
+  const clients = m.kafkaClients;
+  raw(
+    "Kafka produce, @platformatic/kafka",
+    clients?.platformatic.produce,
+    "records/s",
+    "candidate client, same records",
+  );
+  raw(
+    "Kafka consume, @platformatic/kafka",
+    clients?.platformatic.consume,
+    "records/s",
+    "candidate client, same records",
+  );
+  const records = clients?.transactionRecords ?? "N";
+  raw(
+    `one transaction of ${records} records, kafkajs`,
+    clients?.transactionMs.kafkajs,
+    "ms",
+    "the services' transactional processor: records out, offset with group metadata, commit; median transaction per run",
+  );
+  raw(
+    `one transaction of ${records} records, @platformatic/kafka`,
+    clients?.transactionMs.platformatic,
+    "ms",
+    "addConsumer, send, addOffset of the chunk's last record, commit; median transaction per run",
+  );
   for (const kind of ["raw", "features", "scored"]) {
     raw(`Avro encode ${kind}`, m.avro[`encode ${kind}`]);
     raw(`Avro decode ${kind}`, m.avro[`decode ${kind}`]);

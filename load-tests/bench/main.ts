@@ -15,6 +15,7 @@ import { measureAvro } from "./raw-avro.ts";
 import { measureClickHouse } from "./raw-clickhouse.ts";
 import { measureHttp } from "./raw-http.ts";
 import { measureKafka } from "./raw-kafka.ts";
+import { measureKafkaClients } from "./raw-kafka-clients.ts";
 import { measureOnnx } from "./raw-onnx.ts";
 import { type BenchReport, renderMarkdown, renderTable, unmeasuredSections } from "./report.ts";
 import { inferenceTransactionRecords } from "./services.ts";
@@ -59,6 +60,15 @@ async function main(): Promise<void> {
       const types = recordTypes(template.definition, template.ids);
       const kafka = await attempt("raw: Kafka", () =>
         measureKafka(env, set.raw, { records: config.BENCH_KAFKA_RECORDS, batch: config.BENCH_KAFKA_BATCH, ...runs }),
+      );
+      const kafkaClients = await attempt("raw: Kafka clients", () =>
+        measureKafkaClients(env, set.raw, {
+          records: config.BENCH_KAFKA_RECORDS,
+          batch: config.BENCH_KAFKA_BATCH,
+          transactions: 20,
+          transactionRecords: inferenceTransactionRecords,
+          ...runs,
+        }),
       );
       const avro = await attempt("raw: Avro", () =>
         measureAvro(set, types, template.ids, { ms: config.BENCH_MICRO_MS, ...runs }),
@@ -121,6 +131,7 @@ async function main(): Promise<void> {
       const missing = { median: Number.NaN, min: Number.NaN, max: Number.NaN, runs: [] };
       measurements = {
         kafka: kafka ?? { produce: missing, consume: missing, hop: missing },
+        kafkaClients,
         avro: avro ?? {},
         onnx: onnx ?? new Map(),
         clickhouse: clickhouse?.rowBinary ?? missing,

@@ -1,0 +1,41 @@
+// The cost of one exactly-once transaction on the services' own path (the transactional processor
+// over kafkajs), measured by the bench beside the candidate clients: per chunk of `records`
+// consumed records, those records to an output topic and the chunk's offset, then the commit.
+import { createLogger } from "../../logger.ts";
+import type { Kafka } from "../client.ts";
+import { createTransactionalProcessor } from "../transactional-processor.ts";
+
+export async function kafkajsTransactions(
+  kafka: Kafka,
+  options: { inputTopic: string; outputTopic: string; groupId: string; transactions: number; records: number },
+): Promise<number[]> {
+  const durations: number[] = [];
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const processor = createTransactionalProcessor({
+    kafka,
+    logger: createLogger({ name: "probe", level: "error" }),
+    service: "probe",
+    groupId: options.groupId,
+    inputTopic: options.inputTopic,
+    maxBatchRecords: options.records,
+    partitionsConsumedConcurrently: 1,
+    process: async (_partition, messages) => [
+      { topic: options.outputTopic, messages: messages.map((m) => ({ key: m.key, value: m.value })) },
+    ],
+    // A fetch's last chunk can be short: only full ones count.
+    onCommitted: ({ records, seconds }) => {
+      if (records === options.records && durations.length < options.transactions) durations.push(seconds * 1000);
+      if (durations.length >= options.transactions) finish();
+    },
+  });
+  await processor.start();
+  try {
+    await finished;
+    return durations;
+  } finally {
+    await processor.stop();
+  }
+}
