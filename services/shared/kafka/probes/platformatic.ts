@@ -2,12 +2,7 @@
 // broker and records by the bench: produce, consume, and the cost of one exactly-once transaction
 // (records to an output topic plus the consumed offset, committed with the consumer's group
 // metadata). Bench only: no service uses it until the numbers say so.
-import {
-  Consumer,
-  type Message as PlatformaticMessage,
-  MessagesStreamModes,
-  Producer,
-} from "@platformatic/kafka";
+import { Consumer, MessagesStreamModes, type Message as PlatformaticMessage, Producer } from "@platformatic/kafka";
 import type { Message } from "../client.ts";
 
 /** READ_COMMITTED in the Fetch request. */
@@ -20,7 +15,12 @@ export interface ProbeTarget {
 
 /** Sends the chunks one request each (idempotent, acks from all replicas); returns the seconds taken. */
 export async function platformaticProduce(target: ProbeTarget, topic: string, chunks: Iterable<Message[]>) {
-  const producer = new Producer({ clientId: target.clientId, bootstrapBrokers: target.brokers, idempotent: true, acks: -1 });
+  const producer = new Producer({
+    clientId: target.clientId,
+    bootstrapBrokers: target.brokers,
+    idempotent: true,
+    acks: -1,
+  });
   try {
     const startedAt = performance.now();
     for (const chunk of chunks) {
@@ -44,7 +44,11 @@ export async function platformaticConsume(
   target: ProbeTarget,
   options: { topic: string; groupId: string; count: number; timeoutMs: number },
 ): Promise<number> {
-  const consumer = new Consumer({ clientId: target.clientId, bootstrapBrokers: target.brokers, groupId: options.groupId });
+  const consumer = new Consumer({
+    clientId: target.clientId,
+    bootstrapBrokers: target.brokers,
+    groupId: options.groupId,
+  });
   const stream = await consumer.consume({
     topics: [options.topic],
     mode: MessagesStreamModes.EARLIEST,
@@ -54,7 +58,10 @@ export async function platformaticConsume(
   });
   let received = 0;
   let firstAt = 0;
-  const timer = setTimeout(() => stream.destroy(new Error(`${received} of ${options.count} records in ${options.timeoutMs} ms`)), options.timeoutMs);
+  const timer = setTimeout(
+    () => stream.destroy(new Error(`${received} of ${options.count} records in ${options.timeoutMs} ms`)),
+    options.timeoutMs,
+  );
   try {
     for await (const _message of stream) {
       if (received === 0) firstAt = performance.now();
@@ -79,7 +86,11 @@ export async function platformaticTransactions(
   target: ProbeTarget,
   options: { inputTopic: string; outputTopic: string; groupId: string; transactions: number; records: number },
 ): Promise<number[]> {
-  const consumer = new Consumer({ clientId: target.clientId, bootstrapBrokers: target.brokers, groupId: options.groupId });
+  const consumer = new Consumer({
+    clientId: target.clientId,
+    bootstrapBrokers: target.brokers,
+    groupId: options.groupId,
+  });
   const producer = new Producer({
     clientId: target.clientId,
     bootstrapBrokers: target.brokers,
