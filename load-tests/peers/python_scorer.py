@@ -123,8 +123,11 @@ def main():
         for start in range(0, len(records), args.batch):
             labels, probabilities = session.run(outputs, {manifest["input"]["name"]: matrix[start : start + args.batch]})
             score_time = int(time.time() * 1000)
+            # Whole arrays to Python lists at once: per-element float() calls cost more than the model.
+            label_list = [str(label) for label in labels.tolist()]
+            prob_rows = probabilities.astype(np.float64).tolist()
             for i, record in enumerate(records[start : start + args.batch]):
-                probs = [float(p) for p in probabilities[i]]
+                probs = prob_rows[i]
                 out = {
                     "event_id": record["event_id"],
                     "pipeline": args.pipeline,
@@ -135,7 +138,7 @@ def main():
                     "score_time": score_time,
                     "model_name": manifest["name"],
                     "model_version": manifest["version"],
-                    "label": str(labels[i]),
+                    "label": label_list[i],
                     "score": probs[positive] if positive >= 0 else max(probs),
                     "class_labels": class_labels,
                     "probabilities": probs,

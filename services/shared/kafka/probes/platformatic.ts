@@ -97,6 +97,11 @@ export async function platformaticTransactions(
     idempotent: true,
     acks: -1,
     transactionalId: `${options.groupId}-txn`,
+    // As the services' kafkajs producers (transactionalRetry): the next transaction's first request
+    // often meets CONCURRENT_TRANSACTIONS while the last commit's markers are written, and the
+    // client's default 1 s retry delay would then be added to nearly every transaction.
+    retries: 20,
+    retryDelay: (_client, _operation, attempt) => Math.min(5000, 5 * 2 ** attempt),
   });
   const stream = await consumer.consume({
     topics: [options.inputTopic],
