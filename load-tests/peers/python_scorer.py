@@ -19,11 +19,8 @@ import time
 import urllib.request
 
 import fastavro
-import numpy as np
-import onnxruntime as ort
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
-
-METADATA_FIELDS = ("event_id", "entity", "event_time", "ingest_time", "transform_time")
+from confluent_kafka import Consumer, KafkaException, Producer
+from scoring import Model
 
 
 def parse_args():
@@ -62,13 +59,7 @@ class WriterSchemas:
 
 def main():
     args = parse_args()
-    with open(f"{args.model_dir}/manifest.json") as f:
-        manifest = json.load(f)
-    session = ort.InferenceSession(f"{args.model_dir}/{manifest['file']}", providers=["CPUExecutionProvider"])
-    feature_order = manifest["featureOrder"]
-    class_labels = manifest["classLabels"]
-    positive = class_labels.index(manifest["positiveClass"]) if manifest.get("positiveClass") else -1
-    outputs = [manifest["outputs"]["label"], manifest["outputs"]["probabilities"]]
+    model = Model(args.model_dir)
     with open(args.scored_schema) as f:
         scored_schema = fastavro.parse_schema(json.load(f))
     header = struct.pack(">bI", 0, args.scored_schema_id)
@@ -101,7 +92,6 @@ def main():
     first_at = None
     cpu_at_first = 0.0
     deadline = time.monotonic() + args.seconds
-    feature_names = None
     while time.monotonic() < deadline and (args.expect <= 0 or committed < args.expect):
         messages = consumer.consume(num_messages=poll_size, timeout=0.1)
         records = []
@@ -116,34 +106,13 @@ def main():
         if first_at is None:
             first_at = time.time()
             cpu_at_first = sum(os.times()[:2])
-        if feature_names is None:
-            feature_names = [k for k in records[0] if k not in METADATA_FIELDS]
-        matrix = np.array([[r[name] for name in feature_order] for r in records], dtype=np.float32)
+        matrix = model.matrix(records)
         producer.begin_transaction()
         for start in range(0, len(records), args.batch):
-            labels, probabilities = session.run(outputs, {manifest["input"]["name"]: matrix[start : start + args.batch]})
+            labels, probabilities = model.run(matrix[start : start + args.batch])
             score_time = int(time.time() * 1000)
-            # Whole arrays to Python lists at once: per-element float() calls cost more than the model.
-            label_list = [str(label) for label in labels.tolist()]
-            prob_rows = probabilities.astype(np.float64).tolist()
             for i, record in enumerate(records[start : start + args.batch]):
-                probs = prob_rows[i]
-                out = {
-                    "event_id": record["event_id"],
-                    "pipeline": args.pipeline,
-                    "entity": record["entity"],
-                    "event_time": record["event_time"],
-                    "ingest_time": record["ingest_time"],
-                    "transform_time": record["transform_time"],
-                    "score_time": score_time,
-                    "model_name": manifest["name"],
-                    "model_version": manifest["version"],
-                    "label": label_list[i],
-                    "score": probs[positive] if positive >= 0 else max(probs),
-                    "class_labels": class_labels,
-                    "probabilities": probs,
-                    "features": [float(record[name]) for name in feature_names],
-                }
+                out = model.scored(record, args.pipeline, labels[i], probabilities[i], score_time)
                 buffer = io.BytesIO()
                 buffer.write(header)
                 fastavro.schemaless_writer(buffer, scored_schema, out)

@@ -11,16 +11,13 @@ import os
 import sys
 import time
 
-import numpy as np
-import onnxruntime as ort
 from quixstreams import Application
 from quixstreams.models.serializers.avro import AvroDeserializer, AvroSerializer
 from quixstreams.models.serializers.schema_registry import (
     SchemaRegistryClientConfig,
     SchemaRegistrySerializationConfig,
 )
-
-METADATA_FIELDS = ("event_id", "entity", "event_time", "ingest_time", "transform_time")
+from scoring import Model
 
 
 def parse_args():
@@ -41,14 +38,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    with open(f"{args.model_dir}/manifest.json") as f:
-        manifest = json.load(f)
-    session = ort.InferenceSession(f"{args.model_dir}/{manifest['file']}", providers=["CPUExecutionProvider"])
-    feature_order = manifest["featureOrder"]
-    class_labels = manifest["classLabels"]
-    positive = class_labels.index(manifest["positiveClass"]) if manifest.get("positiveClass") else -1
-    outputs = [manifest["outputs"]["label"], manifest["outputs"]["probabilities"]]
-    input_name = manifest["input"]["name"]
+    model = Model(args.model_dir)
     with open(args.scored_schema) as f:
         scored_schema = json.load(f)
 
@@ -78,25 +68,8 @@ def main():
         if marks["first_at"] is None:
             marks["first_at"] = time.time()
             marks["cpu_at_first"] = sum(os.times()[:2])
-        row = np.array([[record[name] for name in feature_order]], dtype=np.float32)
-        labels, probabilities = session.run(outputs, {input_name: row})
-        probs = [float(p) for p in probabilities[0]]
-        return {
-            "event_id": record["event_id"],
-            "pipeline": args.pipeline,
-            "entity": record["entity"],
-            "event_time": record["event_time"],
-            "ingest_time": record["ingest_time"],
-            "transform_time": record["transform_time"],
-            "score_time": int(time.time() * 1000),
-            "model_name": manifest["name"],
-            "model_version": manifest["version"],
-            "label": str(labels[0]),
-            "score": probs[positive] if positive >= 0 else max(probs),
-            "class_labels": class_labels,
-            "probabilities": probs,
-            "features": [float(v) for k, v in record.items() if k not in METADATA_FIELDS],
-        }
+        labels, probabilities = model.run(model.matrix([record]))
+        return model.scored(record, args.pipeline, labels[0], probabilities[0], int(time.time() * 1000))
 
     sdf = app.dataframe(features).apply(score)
     sdf.to_topic(scored)

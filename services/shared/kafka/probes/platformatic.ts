@@ -39,23 +39,25 @@ function toBuffer(value: Message["key"]): Buffer | undefined {
   return typeof value === "string" ? Buffer.from(value) : value;
 }
 
-/** Reads the topic from its start as a new group until `count` records arrived; seconds from the first record to the last. */
-export async function platformaticConsume(
-  target: ProbeTarget,
-  options: { topic: string; groupId: string; count: number; timeoutMs: number },
-): Promise<number> {
-  const consumer = new Consumer({
-    clientId: target.clientId,
-    bootstrapBrokers: target.brokers,
-    groupId: options.groupId,
-  });
+/** A new group's read-committed stream of the topic from its start, committing nothing by itself. */
+async function readFromStart(target: ProbeTarget, groupId: string, topic: string) {
+  const consumer = new Consumer({ clientId: target.clientId, bootstrapBrokers: target.brokers, groupId });
   const stream = await consumer.consume({
-    topics: [options.topic],
+    topics: [topic],
     mode: MessagesStreamModes.EARLIEST,
     autocommit: false,
     isolationLevel: readCommitted,
     maxWaitTime: 50,
   });
+  return { consumer, stream };
+}
+
+/** Reads the topic from its start as a new group until `count` records arrived; seconds from the first record to the last. */
+export async function platformaticConsume(
+  target: ProbeTarget,
+  options: { topic: string; groupId: string; count: number; timeoutMs: number },
+): Promise<number> {
+  const { consumer, stream } = await readFromStart(target, options.groupId, options.topic);
   let received = 0;
   let firstAt = 0;
   const timer = setTimeout(
@@ -86,11 +88,7 @@ export async function platformaticTransactions(
   target: ProbeTarget,
   options: { inputTopic: string; outputTopic: string; groupId: string; transactions: number; records: number },
 ): Promise<number[]> {
-  const consumer = new Consumer({
-    clientId: target.clientId,
-    bootstrapBrokers: target.brokers,
-    groupId: options.groupId,
-  });
+  const { consumer, stream } = await readFromStart(target, options.groupId, options.inputTopic);
   const producer = new Producer({
     clientId: target.clientId,
     bootstrapBrokers: target.brokers,
@@ -102,13 +100,6 @@ export async function platformaticTransactions(
     // client's default 1 s retry delay would then be added to nearly every transaction.
     retries: 20,
     retryDelay: (_client, _operation, attempt) => Math.min(5000, 5 * 2 ** attempt),
-  });
-  const stream = await consumer.consume({
-    topics: [options.inputTopic],
-    mode: MessagesStreamModes.EARLIEST,
-    autocommit: false,
-    isolationLevel: readCommitted,
-    maxWaitTime: 50,
   });
   const durations: number[] = [];
   let chunk: PlatformaticMessage[] = [];
