@@ -1,6 +1,7 @@
 // The inference service's settings (plus the shared connection settings).
 import { loadConfig, parse, setting } from "../shared/config.ts";
 import { loadConnectionConfig } from "../shared/connection-settings.ts";
+import { eosClients } from "../shared/kafka/eos-client.ts";
 import { defaultPorts } from "../shared/services.ts";
 
 export const inferenceSettings = {
@@ -15,6 +16,10 @@ export const inferenceSettings = {
   INFERENCE_LINGER_MS: setting(parse.positiveInt(), {
     default: "20",
     doc: "How long a fetch waits for more records before a smaller micro-batch is scored.",
+  }),
+  INFERENCE_KAFKA_CLIENT: setting(parse.oneOf(eosClients), {
+    default: "librdkafka",
+    doc: "Client of the exactly-once path: librdkafka (one transaction over all owned partitions) or kafkajs (one per partition).",
   }),
   INFERENCE_MAX_TRANSACTION: setting(parse.positiveInt(), { default: "2000", doc: "Records per transaction." }),
   INFERENCE_CONCURRENCY: setting(parse.positiveInt(), {

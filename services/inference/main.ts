@@ -29,6 +29,7 @@ runService({
       testAbortShare: config.CHAOS_ABORT_SHARE,
       lingerMs: config.INFERENCE_LINGER_MS,
       concurrency: config.INFERENCE_CONCURRENCY,
+      kafkaClient: config.INFERENCE_KAFKA_CLIENT,
       threads: config.INFERENCE_THREADS,
       modelPollSeconds: config.INFERENCE_MODEL_POLL_SECONDS,
       modelsRoot: config.MODELS_ROOT,

@@ -4,6 +4,7 @@ import { errorCode } from "../shared/errors.ts";
 import { type AvroCodec, createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
 import type { Kafka, KafkaMessage, Message } from "../shared/kafka/client.ts";
 import { deadLetter, decodeOrDeadLetter } from "../shared/kafka/dead-letter.ts";
+import type { EosClient } from "../shared/kafka/eos-client.ts";
 import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import { createTransactionalProcessor, type TransactionalProcessor } from "../shared/kafka/transactional-processor.ts";
 import type { Logger } from "../shared/logger.ts";
@@ -42,6 +43,8 @@ export function createInferenceService(deps: {
   testAbortShare?: number;
   lingerMs: number;
   concurrency: number;
+  /** The exactly-once path's Kafka client (INFERENCE_KAFKA_CLIENT); librdkafka when not given. */
+  kafkaClient?: EosClient;
   threads: number;
   modelPollSeconds: number;
   modelsRoot?: string;
@@ -93,6 +96,7 @@ export function createInferenceService(deps: {
       testAbortShare: deps.testAbortShare,
       partitionsConsumedConcurrently: deps.concurrency,
       maxWaitTimeMs: deps.lingerMs,
+      client: deps.kafkaClient ?? "librdkafka",
       async process(partition, messages) {
         deps.metrics.recordsIn.inc({ pipeline, topic: topics.features }, messages.length);
         // The model a chunk starts with scores all of it, so a swap never splits a transaction.

@@ -2,12 +2,17 @@
 import { type Environment, loadConfig, parse, secretFromFile, setting } from "../shared/config.ts";
 import { loadConnectionConfig } from "../shared/connection-settings.ts";
 import { StreamscoreError } from "../shared/errors.ts";
+import { eosClients } from "../shared/kafka/eos-client.ts";
 import { defaultPorts } from "../shared/services.ts";
 
 export const transformerSettings = {
   TRANSFORMER_PORT: setting(parse.port(), {
     default: String(defaultPorts.transformer),
     doc: "Port of /healthz, /readyz and /metrics.",
+  }),
+  TRANSFORMER_KAFKA_CLIENT: setting(parse.oneOf(eosClients), {
+    default: "kafkajs",
+    doc: "Client of the exactly-once path: kafkajs (one transaction per partition) or librdkafka (one over all owned partitions).",
   }),
   TRANSFORMER_MAX_BATCH: setting(parse.positiveInt(), { default: "2000", doc: "Records per transaction." }),
   TRANSFORMER_CONCURRENCY: setting(parse.positiveInt(), {

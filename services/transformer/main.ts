@@ -28,6 +28,7 @@ runService({
       maxBatchRecords: config.TRANSFORMER_MAX_BATCH,
       testAbortShare: config.CHAOS_ABORT_SHARE,
       concurrency: config.TRANSFORMER_CONCURRENCY,
+      kafkaClient: config.TRANSFORMER_KAFKA_CLIENT,
       personalDataKey: config.PERSONAL_DATA_KEY,
     });
     const ops = buildOpsServer(registry, service);

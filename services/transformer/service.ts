@@ -3,6 +3,7 @@
 import { errorCode } from "../shared/errors.ts";
 import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
 import type { Kafka } from "../shared/kafka/client.ts";
+import type { EosClient } from "../shared/kafka/eos-client.ts";
 import { readTopicToEnd } from "../shared/kafka/read-to-end.ts";
 import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import { createTransactionalProcessor, type TransactionalProcessor } from "../shared/kafka/transactional-processor.ts";
@@ -31,6 +32,8 @@ export function createTransformerService(deps: {
   /** Test only: share of transactions aborted on purpose (CHAOS_ABORT_SHARE). */
   testAbortShare?: number;
   concurrency: number;
+  /** The exactly-once path's Kafka client (TRANSFORMER_KAFKA_CLIENT); kafkajs when not given. */
+  kafkaClient?: EosClient;
   /** Consumer group; one per pipeline is derived from it. */
   groupPrefix?: string;
   now?: () => number;
@@ -71,6 +74,7 @@ export function createTransformerService(deps: {
       maxBatchRecords: deps.maxBatchRecords,
       testAbortShare: deps.testAbortShare,
       partitionsConsumedConcurrently: deps.concurrency,
+      client: deps.kafkaClient ?? "kafkajs",
       async process(partition, messages) {
         deps.metrics.recordsIn.inc({ pipeline, topic: topics.raw }, messages.length);
         // Schema lookups are the only I/O; after them a chunk is processed synchronously.

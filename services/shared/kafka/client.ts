@@ -70,6 +70,15 @@ const levelNames: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.DEBUG]: "debug",
 };
 
+/** Each client's connection settings, for the librdkafka path, which makes clients of its own. */
+const connections = new WeakMap<Kafka, KafkaConnectionConfig>();
+
+export function kafkaConnection(kafka: Kafka): KafkaConnectionConfig {
+  const config = connections.get(kafka);
+  if (!config) throw new Error("this Kafka client was not made by createKafka()");
+  return config;
+}
+
 export function createKafka(config: KafkaConnectionConfig, logger: Logger, clientSuffix?: string): Kafka {
   const log = logger.child({ module: "kafkajs" });
   const options: KafkaConfig = {
@@ -99,6 +108,7 @@ export function createKafka(config: KafkaConnectionConfig, logger: Logger, clien
     superviseConsumer(consumer, log);
     return consumer;
   };
+  connections.set(kafka, { ...config, KAFKA_CLIENT_ID: options.clientId ?? config.KAFKA_CLIENT_ID });
   return kafka;
 }
 

@@ -9,6 +9,8 @@ import type { Logger } from "../logger.ts";
 import { transactionalIdPrefix } from "./acls.ts";
 import { type Consumer, type Kafka, type KafkaMessage, type Message, partitionProducers } from "./client.ts";
 import { consumerTrouble } from "./consumer-supervisor.ts";
+import type { EosClient } from "./eos-client.ts";
+import { createEosProcessor } from "./eos-processor.ts";
 import { isRebalanceError, keepHeartbeating } from "./heartbeat.ts";
 import { splitTopicsBySize } from "./split-by-size.ts";
 
@@ -50,6 +52,8 @@ export interface TransactionalProcessorOptions {
   testAbortShare?: number;
   /** How long a fetch waits for data (the consumer's linger). */
   maxWaitTimeMs?: number;
+  /** The Kafka client of the exactly-once path (eos-client.ts); kafkajs when not given. */
+  client?: EosClient;
 }
 
 export interface TransactionalProcessor {
@@ -63,6 +67,10 @@ export interface TransactionalProcessor {
 }
 
 export function createTransactionalProcessor(options: TransactionalProcessorOptions): TransactionalProcessor {
+  return options.client === "librdkafka" ? createEosProcessor(options) : createKafkajsProcessor(options);
+}
+
+function createKafkajsProcessor(options: TransactionalProcessorOptions): TransactionalProcessor {
   const log = options.logger.child({ module: "transactional-processor", topic: options.inputTopic });
   const consumer: Consumer = options.kafka.consumer({
     groupId: options.groupId,
