@@ -37,7 +37,14 @@ export interface Measurements {
   /** Model and batch size the inference stage runs at. */
   inferenceModel: string;
   inferenceBatch: number;
-  stages: { ingest?: StageFigures; transformer?: StageFigures; inference?: StageFigures; sink?: StageFigures };
+  stages: {
+    ingest?: StageFigures;
+    transformer?: StageFigures;
+    inference?: StageFigures;
+    /** The inference stage on kafkajs, for comparison with its librdkafka default. */
+    inferenceKafkajs?: StageFigures;
+    sink?: StageFigures;
+  };
   /** The peer scorers on the inference stage's records (peers.ts). */
   peers?: Partial<Record<PeerName, PeerResult>>;
   pipeline?: {
@@ -123,25 +130,18 @@ export function buildRows(m: Measurements): Row[] {
   raw("Kafka consume (group, eachBatch)", m.kafka.consume);
   raw("Kafka one hop produce→consume", m.kafka.hop, "records/s", "1/(1/produce + 1/consume) per run");
   const clients = m.kafkaClients;
-  raw(
-    "Kafka produce, @platformatic/kafka",
-    clients?.platformatic.produce,
-    "records/s",
-    "candidate client, same records",
-  );
-  raw(
-    "Kafka consume, @platformatic/kafka",
-    clients?.platformatic.consume,
-    "records/s",
-    "candidate client, same records",
-  );
+  for (const [client, name, note] of [
+    ["librdkafka", "librdkafka", "inference's exactly-once client, same records"],
+    ["platformatic", "@platformatic/kafka", "candidate client, same records"],
+  ] as const) {
+    raw(`Kafka produce, ${name}`, clients?.[client].produce, "records/s", note);
+    raw(`Kafka consume, ${name}`, clients?.[client].consume, "records/s", note);
+  }
   const records = clients?.transactionRecords ?? "N";
-  raw(
-    `one transaction of ${records} records, kafkajs`,
-    clients?.transactionMs.kafkajs,
-    "ms",
-    "the services' transactional processor: records out, offset with group metadata, commit; median transaction per run",
-  );
+  const processorNote =
+    "the services' transactional processor: records out, the consumed offsets, commit; median transaction per run";
+  raw(`one transaction of ${records} records, kafkajs`, clients?.transactionMs.kafkajs, "ms", processorNote);
+  raw(`one transaction of ${records} records, librdkafka`, clients?.transactionMs.librdkafka, "ms", processorNote);
   raw(
     `one transaction of ${records} records, @platformatic/kafka`,
     clients?.transactionMs.platformatic,
@@ -185,6 +185,21 @@ export function buildRows(m: Measurements): Row[] {
     });
     rows.push({ section: "2 stage", measure: `${label} CPU`, unit: "CPU-s/1k events", value: figures?.cpuPerThousand });
   }
+  const kafkajs = m.stages.inferenceKafkajs;
+  rows.push({
+    section: "2 stage",
+    measure: `inference @${m.inferenceBatch} on kafkajs`,
+    unit: "events/s",
+    value: kafkajs?.rate,
+    bound: boundOf(parts.inference),
+    note: "the same stage on its former client (a producer and a transaction per partition), same run",
+  });
+  rows.push({
+    section: "2 stage",
+    measure: `inference @${m.inferenceBatch} on kafkajs CPU`,
+    unit: "CPU-s/1k events",
+    value: kafkajs?.cpuPerThousand,
+  });
   const onnxAtBatch = m.onnx.get(m.inferenceModel)?.get(m.inferenceBatch)?.median;
   const scoring = m.stages.inference?.scoring;
   const rowsPerRun = m.stages.inference?.rowsPerRun;

@@ -105,6 +105,10 @@ async function main(): Promise<void> {
       );
       const transformer = await attempt("stage: transformer", () => measureTransformer(env, set.raw, stageOptions));
       const inference = await attempt("stage: inference", () => measureInference(env, set.features, stageOptions));
+      // The same stage on the client it ran on before, to show what the switch did.
+      const inferenceKafkajs = await attempt("stage: inference on kafkajs", () =>
+        measureInference(env, set.features, { ...stageOptions, kafkaClient: "kafkajs" }),
+      );
       const peers = await attempt("peers: Python scorer, Quix Streams", () =>
         measurePeers(env, set.features, set.scoredRecords, {
           ...runs,
@@ -139,7 +143,7 @@ async function main(): Promise<void> {
         http: http ?? missing,
         inferenceModel: "payments",
         inferenceBatch: config.BENCH_INFERENCE_BATCH,
-        stages: { ingest, transformer, inference, sink },
+        stages: { ingest, transformer, inference, inferenceKafkajs, sink },
         peers,
         pipeline,
       };

@@ -1,23 +1,29 @@
 // Kafka clients side by side on the same broker and records, to choose the services' client by
-// measurement: @platformatic/kafka's produce and consume beside kafkajs's (raw-kafka.ts), and the
-// cost of one exactly-once transaction of the inference stage's size in each (records out, the
-// consumed offset with group metadata, commit), kafkajs through the services' own processor.
+// measurement: librdkafka's and @platformatic/kafka's produce and consume beside kafkajs's
+// (raw-kafka.ts), and the cost of one exactly-once transaction of the inference stage's size in
+// each (records out, the consumed offset, commit), kafkajs and librdkafka through the services'
+// own processor.
 import { chunksOf, sendChunks } from "../../services/shared/kafka/bulk.ts";
 import type { Message } from "../../services/shared/kafka/client.ts";
-import { kafkajsTransactions } from "../../services/shared/kafka/probes/kafkajs.ts";
+import { librdkafkaConsume, librdkafkaProduce } from "../../services/shared/kafka/probes/librdkafka.ts";
 import {
   platformaticConsume,
   platformaticProduce,
   platformaticTransactions,
 } from "../../services/shared/kafka/probes/platformatic.ts";
+import { processorTransactions } from "../../services/shared/kafka/probes/processor.ts";
 import { createTopic } from "../../services/shared/kafka/topics.ts";
 import { type BenchEnvironment, deleteTopics, uniqueName } from "./environment.ts";
 import { percentile, type Summary, summarize } from "./stats.ts";
 
+type Client = "kafkajs" | "librdkafka" | "platformatic";
+type Throughput = { produce: Summary; consume: Summary };
+
 export interface KafkaClientFigures {
-  platformatic: { produce: Summary; consume: Summary };
+  platformatic: Throughput;
+  librdkafka: Throughput;
   /** ms per transaction: the median transaction of each run. */
-  transactionMs: { kafkajs: Summary; platformatic: Summary };
+  transactionMs: Record<Client, Summary>;
   transactionRecords: number;
 }
 
@@ -48,21 +54,27 @@ export async function measureKafkaClients(
   const target = { brokers: env.config.KAFKA_BROKERS, clientId: "bench-platformatic" };
   const records = Array.from({ length: options.records }, (_, i) => messages[i % messages.length] as Message);
 
-  const throughput = () =>
+  const throughput = (client: "librdkafka" | "platformatic") =>
     withTopics(env, 3, async ([topic]) => {
-      const produceSeconds = await platformaticProduce(target, topic as string, chunksOf(records, options.batch));
-      const consumeSeconds = await platformaticConsume(target, {
+      const chunks = chunksOf(records, options.batch);
+      const read = {
         topic: topic as string,
         groupId: uniqueName("bench-client"),
         count: records.length,
         timeoutMs: 120_000,
-      });
+      };
+      const produceSeconds =
+        client === "platformatic"
+          ? await platformaticProduce(target, topic as string, chunks)
+          : await librdkafkaProduce(env.config, topic as string, chunks);
+      const consumeSeconds =
+        client === "platformatic" ? await platformaticConsume(target, read) : await librdkafkaConsume(env.config, read);
       return { produce: records.length / produceSeconds, consume: records.length / consumeSeconds };
     });
 
   const transactionRecords = options.transactionRecords;
   const input = records.slice(0, Math.min(records.length, (options.transactions + 1) * transactionRecords));
-  const transactions = (client: "kafkajs" | "platformatic") =>
+  const transactions = (client: Client) =>
     withTopics(env, 1, async ([inputTopic, outputTopic]) => {
       await sendChunks(env.kafka, inputTopic as string, chunksOf(input, options.batch));
       const shape = {
@@ -73,31 +85,48 @@ export async function measureKafkaClients(
         records: transactionRecords,
       };
       const durations =
-        client === "kafkajs"
-          ? await kafkajsTransactions(env.kafka, shape)
-          : await platformaticTransactions(target, shape);
+        client === "platformatic"
+          ? await platformaticTransactions(target, shape)
+          : await processorTransactions(env.kafka, client, shape);
       // The first transaction pays for the producer id and the coordinator look-ups.
       return percentile(durations.slice(1), 0.5);
     });
 
-  await throughput();
-  const produce: number[] = [];
-  const consume: number[] = [];
-  const kafkajsMs: number[] = [];
-  const platformaticMs: number[] = [];
+  await throughput("librdkafka");
+  await throughput("platformatic");
+  const rates = {
+    librdkafka: { produce: [] as number[], consume: [] as number[] },
+    platformatic: { produce: [] as number[], consume: [] as number[] },
+  };
+  const transactionMs: Record<Client, number[]> = { kafkajs: [], librdkafka: [], platformatic: [] };
   for (let run = 1; run <= options.runs; run += 1) {
-    const r = await throughput();
-    produce.push(r.produce);
-    consume.push(r.consume);
-    kafkajsMs.push(await transactions("kafkajs"));
-    platformaticMs.push(await transactions("platformatic"));
+    const line: string[] = [];
+    for (const client of ["librdkafka", "platformatic"] as const) {
+      const r = await throughput(client);
+      rates[client].produce.push(r.produce);
+      rates[client].consume.push(r.consume);
+      line.push(`${client} produce ${Math.round(r.produce)}/s, consume ${Math.round(r.consume)}/s`);
+    }
+    for (const client of ["kafkajs", "librdkafka", "platformatic"] as const) {
+      transactionMs[client].push(await transactions(client));
+    }
+    const ms = (client: Client) => `${client} ${transactionMs[client].at(-1)?.toFixed(1)} ms`;
     options.log(
-      `  clients run ${run}: @platformatic/kafka produce ${Math.round(r.produce)}/s, consume ${Math.round(r.consume)}/s; transaction of ${transactionRecords}: kafkajs ${kafkajsMs.at(-1)?.toFixed(1)} ms, @platformatic/kafka ${platformaticMs.at(-1)?.toFixed(1)} ms`,
+      `  clients run ${run}: ${line.join("; ")}; transaction of ${transactionRecords}: ${ms("kafkajs")}, ${ms("librdkafka")}, ${ms("platformatic")}`,
     );
   }
+  const throughputOf = (client: "librdkafka" | "platformatic") => ({
+    produce: summarize(rates[client].produce),
+    consume: summarize(rates[client].consume),
+  });
   return {
-    platformatic: { produce: summarize(produce), consume: summarize(consume) },
-    transactionMs: { kafkajs: summarize(kafkajsMs), platformatic: summarize(platformaticMs) },
+    platformatic: throughputOf("platformatic"),
+    librdkafka: throughputOf("librdkafka"),
+    transactionMs: {
+      kafkajs: summarize(transactionMs.kafkajs),
+      librdkafka: summarize(transactionMs.librdkafka),
+      platformatic: summarize(transactionMs.platformatic),
+    },
     transactionRecords,
   };
 }

@@ -12,6 +12,7 @@ import { createEventValidator } from "../../services/producer/validation.ts";
 import { parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
 import { type BatchingSender, createBatchingSender } from "../../services/shared/kafka/batching-sender.ts";
 import { createIdempotentProducer } from "../../services/shared/kafka/client.ts";
+import type { EosClient } from "../../services/shared/kafka/eos-client.ts";
 import { createRegistry } from "../../services/shared/metrics.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { projectRoot } from "../../services/shared/project.ts";
@@ -72,7 +73,7 @@ export async function startIngest(
 export async function startServices(
   env: BenchEnvironment,
   pipeline: BenchPipeline,
-  options: { services: ServiceName[]; database?: string; inferenceBatch: number },
+  options: { services: ServiceName[]; database?: string; inferenceBatch: number; kafkaClient?: EosClient },
 ): Promise<RunningServices> {
   const services = new Set(options.services);
   const { kafka, registry, logger } = env;
@@ -114,6 +115,7 @@ export async function startServices(
         concurrency: 3,
         threads: 1,
         modelPollSeconds: 3600,
+        kafkaClient: options.kafkaClient,
       });
       await created.start();
       stops.push(() => created.stop());

@@ -11,6 +11,7 @@ import type { InferenceMetrics } from "../../services/inference/metrics.ts";
 import { parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
 import { chunksOf, openOffsetReader, sendChunks } from "../../services/shared/kafka/bulk.ts";
 import type { Message } from "../../services/shared/kafka/client.ts";
+import type { EosClient } from "../../services/shared/kafka/eos-client.ts";
 import { encodeWireFormat } from "../../services/shared/kafka/wire-format.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { type ScoredRecord, scoredSchema } from "../../services/shared/pipeline/records.ts";
@@ -36,6 +37,8 @@ export interface StageOptions {
   inferenceBatch: number;
   cards: number;
   log: (line: string) => void;
+  /** The stage's exactly-once client, when not the service's default. */
+  kafkaClient?: EosClient;
 }
 
 interface OneRun {
@@ -130,6 +133,7 @@ async function timeService(
       services: [service],
       database: options.database,
       inferenceBatch: options.inferenceBatch,
+      kafkaClient: options.kafkaClient,
     });
     if (fromReady) readySample = { at: performance.now(), count: await progress(), cpu: process.cpuUsage() };
     await sampler;
@@ -160,7 +164,8 @@ async function kafkaStage(
   source: readonly Message[],
   options: StageOptions,
 ): Promise<StageResult> {
-  return repeatStage(service, options, async (records) => {
+  const name = options.kafkaClient ? `${service} (${options.kafkaClient})` : service;
+  return repeatStage(name, options, async (records) => {
     const pipeline = await createBenchPipeline(env);
     const offsets = await openOffsetReader(env.kafka);
     try {

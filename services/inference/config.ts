@@ -24,7 +24,7 @@ export const inferenceSettings = {
   INFERENCE_MAX_TRANSACTION: setting(parse.positiveInt(), { default: "2000", doc: "Records per transaction." }),
   INFERENCE_CONCURRENCY: setting(parse.positiveInt(), {
     default: "3",
-    doc: "Partitions processed concurrently per pipeline.",
+    doc: "Partitions processed concurrently per pipeline (kafkajs only: librdkafka takes every owned partition at once).",
   }),
   INFERENCE_THREADS: setting(parse.positiveInt(), { default: "1", doc: "onnxruntime intra-op threads per model." }),
   INFERENCE_MODEL_POLL_SECONDS: setting(parse.positiveInt(), {

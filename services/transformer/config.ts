@@ -17,7 +17,7 @@ export const transformerSettings = {
   TRANSFORMER_MAX_BATCH: setting(parse.positiveInt(), { default: "2000", doc: "Records per transaction." }),
   TRANSFORMER_CONCURRENCY: setting(parse.positiveInt(), {
     default: "3",
-    doc: "Partitions processed concurrently per pipeline.",
+    doc: "Partitions processed concurrently per pipeline (kafkajs only: librdkafka takes every owned partition at once).",
   }),
   PERSONAL_DATA_KEY_FILE: setting(parse.optionalString(), {
     doc: "File holding the HMAC key that hashes personal fields (required when a pipeline hashes any); the local stack generates one.",

@@ -97,6 +97,16 @@ function toHeaders(headers: Message["headers"]): MessageHeader[] | undefined {
   return list;
 }
 
+/** Queues records on the producer (sent in the background; a flush or commit waits for them). */
+function produceAll(producer: RdProducer, topic: string, messages: readonly Message[]): void {
+  for (const m of messages) {
+    const value = m.value === null || m.value === undefined ? null : Buffer.from(m.value);
+    const key = m.key === null || m.key === undefined ? null : m.key;
+    const timestamp = m.timestamp === undefined ? null : Number(m.timestamp);
+    producer.produce(topic, m.partition ?? null, value, key, timestamp, undefined, toHeaders(m.headers));
+  }
+}
+
 export interface FetchedRecord {
   partition: number;
   message: KafkaMessage;
@@ -242,14 +252,7 @@ export async function createTransactionalProducer(
   return {
     begin: () => settle((callback) => producer.beginTransaction(callback)),
     send(outputs) {
-      for (const { topic, messages } of outputs) {
-        for (const m of messages) {
-          const value = m.value === null || m.value === undefined ? null : Buffer.from(m.value);
-          const key = m.key === null || m.key === undefined ? null : m.key;
-          const timestamp = m.timestamp === undefined ? null : Number(m.timestamp);
-          producer.produce(topic, m.partition ?? null, value, key, timestamp, undefined, toHeaders(m.headers));
-        }
-      }
+      for (const { topic, messages } of outputs) produceAll(producer, topic, messages);
     },
     sendOffsets: (topic, offsets, consumer) =>
       settle((callback) =>
@@ -262,6 +265,33 @@ export async function createTransactionalProducer(
       ),
     commit: () => settle((callback) => producer.commitTransaction(30_000, callback)),
     abort: () => settle((callback) => producer.abortTransaction(30_000, callback)),
+    close: () => settle((callback) => producer.disconnect((error) => callback(error))),
+  };
+}
+
+export interface PlainProducer {
+  /** Queues the records and waits until the broker has every one of them. */
+  send(topic: string, messages: readonly Message[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An idempotent producer (acks from all in-sync replicas), for the bench's raw client figures. */
+export async function createPlainProducer(settings: Settings): Promise<PlainProducer> {
+  const producer: RdProducer = new Producer({
+    ...settings,
+    "enable.idempotence": true,
+    partitioner: "murmur2_random",
+    "linger.ms": 5,
+    "queue.buffering.max.messages": 1_000_000,
+    "queue.buffering.max.kbytes": 1_048_576,
+    dr_cb: false,
+  });
+  await settle((callback) => producer.connect({ timeout: 10_000 }, (error) => callback(error)));
+  return {
+    async send(topic, messages) {
+      produceAll(producer, topic, messages);
+      await settle((callback) => producer.flush(60_000, (error) => callback(error)));
+    },
     close: () => settle((callback) => producer.disconnect((error) => callback(error))),
   };
 }

@@ -1,12 +1,14 @@
-// The cost of one exactly-once transaction on the services' own path (the transactional processor
-// over kafkajs), measured by the bench beside the candidate clients: per chunk of `records`
-// consumed records, those records to an output topic and the chunk's offset, then the commit.
+// The cost of one exactly-once transaction on the services' own path (the transactional processor,
+// over kafkajs or librdkafka), measured by the bench beside @platformatic/kafka: per chunk of
+// `records` consumed records, those records to an output topic and the chunk's offset, then the commit.
 import { createLogger } from "../../logger.ts";
 import type { Kafka } from "../client.ts";
+import type { EosClient } from "../eos-client.ts";
 import { createTransactionalProcessor } from "../transactional-processor.ts";
 
-export async function kafkajsTransactions(
+export async function processorTransactions(
   kafka: Kafka,
+  client: EosClient,
   options: { inputTopic: string; outputTopic: string; groupId: string; transactions: number; records: number },
 ): Promise<number[]> {
   const durations: number[] = [];
@@ -22,6 +24,7 @@ export async function kafkajsTransactions(
     inputTopic: options.inputTopic,
     maxBatchRecords: options.records,
     partitionsConsumedConcurrently: 1,
+    client,
     process: async (_partition, messages) => [
       { topic: options.outputTopic, messages: messages.map((m) => ({ key: m.key, value: m.value })) },
     ],
