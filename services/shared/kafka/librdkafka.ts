@@ -15,6 +15,8 @@ import type { KafkaConnectionConfig, KafkaMessage, Message } from "./client.ts";
 
 const { KafkaConsumer, Producer } = rdkafka;
 
+const statisticsIntervalMs = 2000;
+
 /** librdkafka's codes for a rebalance callback's two events. */
 const assignPartitions = -175;
 const revokePartitions = -174;
@@ -135,6 +137,8 @@ export interface GroupConsumer {
   seek(partition: number, offset: bigint): Promise<void>;
   /** The group's committed offsets of these partitions, waiting out pending transactions (require_stable). */
   committed(partitions: number[]): Promise<Map<number, bigint>>;
+  /** Since when no broker has been up, as librdkafka's statistics tell (undefined: one is up). */
+  readonly brokersDownSince: number | undefined;
   /** The partition's end offset as the last fetch saw it ("-1" before any). */
   highWatermark(partition: number): string;
   readonly connected: boolean;
@@ -155,6 +159,8 @@ export async function createGroupConsumer(settings: Settings, options: GroupCons
     "fetch.wait.max.ms": options.maxWaitMs,
     // Eager: every partition is revoked before any is assigned, so no two members ever hold one.
     "partition.assignment.strategy": "range",
+    // The statistics say which brokers are up: librdkafka reconnects by itself and reports no recovery.
+    "statistics.interval.ms": statisticsIntervalMs,
     rebalance_cb(this: RdConsumer, error: LibrdKafkaError, assignment: { topic: string; partition: number }[]) {
       if (error.code === assignPartitions) {
         this.assign(assignment);
@@ -170,6 +176,13 @@ export async function createGroupConsumer(settings: Settings, options: GroupCons
   };
   const consumer = new KafkaConsumer(config, { "auto.offset.reset": "earliest" });
   consumer.on("event.error", (error) => options.onError(new Error(error.message)));
+  let brokersDownSince: number | undefined;
+  consumer.on("event.stats", (event: { message: string }) => {
+    const stats = JSON.parse(event.message) as { brokers?: Record<string, { nodeid: number; state: string }> };
+    // Bootstrap and coordinator entries have no node id of their own (-1).
+    const up = Object.values(stats.brokers ?? {}).some((b) => b.nodeid >= 0 && b.state === "UP");
+    brokersDownSince = up ? undefined : (brokersDownSince ?? Date.now());
+  });
   await settle((callback) => consumer.connect({ timeout: 10_000 }, (error) => callback(error)));
   consumer.setDefaultConsumeTimeout(options.maxWaitMs);
   // Typed as private, but documented: wait only for the first record, then take what is buffered.
@@ -181,6 +194,9 @@ export async function createGroupConsumer(settings: Settings, options: GroupCons
     client: consumer,
     get connected() {
       return consumer.isConnected();
+    },
+    get brokersDownSince() {
+      return brokersDownSince;
     },
     highWatermark(partition) {
       try {
