@@ -152,10 +152,15 @@ export function commandExists(command: string): boolean {
  * Drawn below Linux's ephemeral range (32768 and up), where the kernel picks ports for outgoing
  * connections: a port from `listen(0)` could be taken by one before the server starts.
  */
+/** Ports handed out by this process: one not yet bound by its taker still looks free. */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt += 1) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (await canListen(port)) return port;
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
   }
   throw new Error("no free loopback port between 20000 and 32000");
 }
