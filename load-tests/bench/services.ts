@@ -2,6 +2,7 @@
 // harness (test/helpers/pipeline-harness.ts) wires them; stop() stops them in reverse order.
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { inferenceSettings } from "../../services/inference/config.ts";
 import { createInferenceMetrics, type InferenceMetrics } from "../../services/inference/metrics.ts";
 import { createInferenceService, type InferenceService } from "../../services/inference/service.ts";
 import { createMonitorMetrics } from "../../services/monitor/metrics.ts";
@@ -9,6 +10,7 @@ import { createMonitorService, type MonitorService } from "../../services/monito
 import { buildIngestApp, type IngestPipeline } from "../../services/producer/app.ts";
 import { createProducerMetrics } from "../../services/producer/metrics.ts";
 import { createEventValidator } from "../../services/producer/validation.ts";
+import { loadConfig } from "../../services/shared/config.ts";
 import { parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
 import { type BatchingSender, createBatchingSender } from "../../services/shared/kafka/batching-sender.ts";
 import { createIdempotentProducer } from "../../services/shared/kafka/client.ts";
@@ -17,6 +19,7 @@ import { createRegistry } from "../../services/shared/metrics.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { projectRoot } from "../../services/shared/project.ts";
 import { readSchema } from "../../services/shared/schemas.ts";
+import { transformerSettings } from "../../services/transformer/config.ts";
 import { createTransformerMetrics } from "../../services/transformer/metrics.ts";
 import { createTransformerService, type TransformerService } from "../../services/transformer/service.ts";
 import type { BenchEnvironment, BenchPipeline } from "./environment.ts";
@@ -70,6 +73,12 @@ export async function startIngest(
   return { baseUrl, eventsUrl: `${baseUrl}/v1/pipelines/${name}/events`, stop: () => app.close() };
 }
 
+/** The stages' Kafka clients as the services would read them (the environment may choose). */
+const clients = loadConfig({
+  TRANSFORMER_KAFKA_CLIENT: transformerSettings.TRANSFORMER_KAFKA_CLIENT,
+  INFERENCE_KAFKA_CLIENT: inferenceSettings.INFERENCE_KAFKA_CLIENT,
+});
+
 export async function startServices(
   env: BenchEnvironment,
   pipeline: BenchPipeline,
@@ -94,6 +103,7 @@ export async function startServices(
         maxBatchRecords: 2000,
         concurrency: 3,
         personalDataKey: randomBytes(32),
+        kafkaClient: options.kafkaClient ?? clients.TRANSFORMER_KAFKA_CLIENT,
       });
       await created.start();
       stops.push(() => created.stop());
@@ -115,7 +125,7 @@ export async function startServices(
         concurrency: 3,
         threads: 1,
         modelPollSeconds: 3600,
-        kafkaClient: options.kafkaClient,
+        kafkaClient: options.kafkaClient ?? clients.INFERENCE_KAFKA_CLIENT,
       });
       await created.start();
       stops.push(() => created.stop());

@@ -103,45 +103,42 @@ export function createEosProcessor(options: TransactionalProcessorOptions): Tran
     rewind.clear();
   }
 
-  async function commitBatch(group: GroupConsumer, records: FetchedRecord[]): Promise<void> {
-    const byPartition = new Map<number, KafkaMessage[]>();
-    for (const { partition, message } of records) {
-      const list = byPartition.get(partition);
-      if (list) list.push(message);
-      else byPartition.set(partition, [message]);
+  interface Batch {
+    byPartition: Map<number, KafkaMessage[]>;
+    startedAt: number;
+  }
+
+  /** The batch whose commit runs while the next one is processed, and that commit. */
+  let pending: { batch: Batch; commit: Promise<void> } | undefined;
+
+  /** A failed batch's partitions drop their state and go back to the group's committed offsets. */
+  function markFailed(batch: Batch): void {
+    for (const [partition, messages] of batch.byPartition) {
+      options.dropState?.(partition);
+      stale.add(partition);
+      if (!rewind.has(partition)) rewind.set(partition, BigInt((messages[0] as KafkaMessage).offset));
     }
-    const startedAt = performance.now();
-    const outputs = [];
-    const offsets = new Map<number, bigint>();
+  }
+
+  async function failTransaction(error: unknown, transactions: TransactionalProducer): Promise<never> {
+    if (isLibrdkafkaFailure(error) && error.isFatal) await discardProducer();
+    else await transactions.abort().catch(() => discardProducer());
+    throw error;
+  }
+
+  /** Waits for the commit under way; on success reports it, on failure rewinds its partitions. */
+  async function settlePending(group: GroupConsumer): Promise<void> {
+    const current = pending;
+    if (!current) return;
+    pending = undefined;
     try {
-      for (const [partition, messages] of byPartition) {
-        outputs.push(...(await options.process(partition, messages)));
-        offsets.set(partition, BigInt((messages[messages.length - 1] as KafkaMessage).offset) + 1n);
-      }
-      const transactions = await producerReady();
-      await transactions.begin();
-      try {
-        transactions.send(outputs);
-        await transactions.sendOffsets(options.inputTopic, offsets, group);
-        if (Math.random() < (options.testAbortShare ?? 0)) {
-          throw new StreamscoreError("TEST_ABORT_INJECTED", "transaction aborted by CHAOS_ABORT_SHARE");
-        }
-        await transactions.commit();
-      } catch (error) {
-        await transactions.abort().catch(() => discardProducer());
-        throw error;
-      }
+      await current.commit;
     } catch (error) {
-      if (isLibrdkafkaFailure(error) && error.isFatal) await discardProducer();
-      for (const [partition, messages] of byPartition) {
-        options.dropState?.(partition);
-        stale.add(partition);
-        rewind.set(partition, BigInt((messages[0] as KafkaMessage).offset));
-      }
+      markFailed(current.batch);
       throw error;
     }
-    const seconds = (performance.now() - startedAt) / 1000;
-    for (const [partition, messages] of byPartition) {
+    const seconds = (performance.now() - current.batch.startedAt) / 1000;
+    for (const [partition, messages] of current.batch.byPartition) {
       const last = messages[messages.length - 1] as KafkaMessage;
       options.onCommitted?.({
         partition,
@@ -153,7 +150,49 @@ export function createEosProcessor(options: TransactionalProcessorOptions): Tran
     }
   }
 
+  /**
+   * Processes the records, waits for the previous transaction's commit, then opens this batch's
+   * transaction and starts its commit without waiting: the next batch is processed meanwhile.
+   */
+  async function processBatch(group: GroupConsumer, records: FetchedRecord[]): Promise<void> {
+    const batch: Batch = { byPartition: new Map(), startedAt: performance.now() };
+    for (const { partition, message } of records) {
+      const list = batch.byPartition.get(partition);
+      if (list) list.push(message);
+      else batch.byPartition.set(partition, [message]);
+    }
+    const outputs = [];
+    const offsets = new Map<number, bigint>();
+    try {
+      for (const [partition, messages] of batch.byPartition) {
+        outputs.push(...(await options.process(partition, messages)));
+        offsets.set(partition, BigInt((messages[messages.length - 1] as KafkaMessage).offset) + 1n);
+      }
+      // Transactions of one producer run one after another.
+      await settlePending(group);
+      const transactions = await producerReady();
+      await transactions.begin();
+      try {
+        transactions.send(outputs);
+        await transactions.sendOffsets(options.inputTopic, offsets, group);
+        if (Math.random() < (options.testAbortShare ?? 0)) {
+          throw new StreamscoreError("TEST_ABORT_INJECTED", "transaction aborted by CHAOS_ABORT_SHARE");
+        }
+      } catch (error) {
+        await failTransaction(error, transactions);
+      }
+      const commit = transactions.commit().catch((error: unknown) => failTransaction(error, transactions));
+      // Seen by settlePending; handled there (or at the next step), never left unobserved.
+      commit.catch(() => undefined);
+      pending = { batch, commit };
+    } catch (error) {
+      markFailed(batch);
+      throw error;
+    }
+  }
+
   async function step(group: GroupConsumer): Promise<void> {
+    if (release || rewind.size > 0 || stale.size > 0) await settlePending(group);
     if (release) return letPartitionsGo();
     if (rewind.size > 0) await rewindToCommitted(group);
     if (stale.size > 0) await restoreStale(group);
@@ -161,7 +200,7 @@ export function createEosProcessor(options: TransactionalProcessorOptions): Tran
     if (stale.size > 0) return;
     const records = await group.consume(options.maxBatchRecords);
     // A revocation while waiting: the records go back with the partitions, to their next owner.
-    if (release) return letPartitionsGo();
+    if (release) return;
     const owned: FetchedRecord[] = [];
     for (const record of records) {
       if (!assigned.includes(record.partition)) continue;
@@ -169,7 +208,8 @@ export function createEosProcessor(options: TransactionalProcessorOptions): Tran
       // Assigned while waiting: its records wait for the restore, read again from the commit.
       else if (!rewind.has(record.partition)) rewind.set(record.partition, BigInt(record.message.offset));
     }
-    if (owned.length > 0) await commitBatch(group, owned);
+    if (owned.length > 0) await processBatch(group, owned);
+    else await settlePending(group);
   }
 
   async function run(group: GroupConsumer): Promise<void> {
@@ -234,6 +274,8 @@ export function createEosProcessor(options: TransactionalProcessorOptions): Tran
     async stop() {
       stopping = true;
       await loop;
+      // The last commit finishes (or aborts) before the partitions go.
+      if (consumer) await settlePending(consumer).catch(() => undefined);
       if (release) letPartitionsGo();
       await consumer?.close().catch((error: unknown) => log.warn({ error: describeError(error) }, "close failed"));
       await discardProducer();
