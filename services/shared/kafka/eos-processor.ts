@@ -32,6 +32,8 @@ import type { TransactionalProcessor, TransactionalProcessorOptions } from "./tr
 /** A crashed process's open transaction holds read-committed readers back this long at most. */
 const defaultTransactionTimeoutMs = 10_000;
 const firstRetryMs = 500;
+/** One failed batch is retried at once (an abort, a fencing); a third in a row is worth reporting. */
+const failuresBeforeTrouble = 3;
 /** How long every broker may be away before the processor says so (a restart takes a few seconds). */
 const brokerSilenceMs = 5000;
 const maxRetryMs = 10_000;
@@ -233,7 +235,7 @@ export function createEosProcessor(options: TransactionalProcessorOptions): Tran
 
   return {
     get ready() {
-      return started && stale.size === 0 && failures === 0 && this.trouble === undefined;
+      return started && stale.size === 0 && this.trouble === undefined;
     },
     get trouble() {
       if (started && consumer?.connected !== true) return "consumer disconnected";
@@ -241,7 +243,7 @@ export function createEosProcessor(options: TransactionalProcessorOptions): Tran
       if (downSince !== undefined && Date.now() - downSince >= brokerSilenceMs) {
         return `no broker reachable for ${Math.round((Date.now() - downSince) / 1000)} s`;
       }
-      return failures > 0 ? `${failures} batch(es) failed in a row: ${lastFailure}` : undefined;
+      return failures >= failuresBeforeTrouble ? `${failures} batches failed in a row: ${lastFailure}` : undefined;
     },
     async start() {
       consumer = await createGroupConsumer(settings, {

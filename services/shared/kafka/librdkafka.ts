@@ -80,7 +80,12 @@ function toKafkaMessage(message: RdMessage): KafkaMessage {
     }
   }
   return {
-    key: message.key === undefined || message.key === null ? null : Buffer.from(message.key),
+    key:
+      message.key === undefined || message.key === null
+        ? null
+        : Buffer.isBuffer(message.key)
+          ? message.key
+          : Buffer.from(message.key),
     value: message.value,
     offset: String(message.offset),
     timestamp: String(message.timestamp ?? -1),
