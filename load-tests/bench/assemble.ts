@@ -1,5 +1,7 @@
 // Turns the measurements into the table's rows: raw limits, stages with their bounds, the
 // pipeline, and the ratios checked against the issue's targets. Pure.
+
+import type { EosClient } from "../../services/shared/kafka/eos-client.ts";
 import { boundOf, meets, type Part, pipelineParts, ratio, type StageParts, type Target } from "./bounds.ts";
 import type { PeerName, PeerResult } from "./peers.ts";
 import type { KafkaClientFigures } from "./raw-kafka-clients.ts";
@@ -41,12 +43,14 @@ export interface Measurements {
     ingest?: StageFigures;
     transformer?: StageFigures;
     inference?: StageFigures;
-    /** The inference stage on kafkajs, for comparison with its librdkafka default. */
-    inferenceKafkajs?: StageFigures;
+    /** The inference stage on the other exactly-once client, for comparison. */
+    inferenceOther?: StageFigures;
     sink?: StageFigures;
   };
   /** The peer scorers on the inference stage's records (peers.ts). */
   peers?: Partial<Record<PeerName, PeerResult>>;
+  /** The exactly-once client of each stage in this run, and the inference stage's other one. */
+  clients?: { transformer: EosClient; inference: EosClient; other: EosClient };
   pipeline?: {
     rate: Summary;
     cpuPerThousand: Summary;
@@ -185,20 +189,21 @@ export function buildRows(m: Measurements): Row[] {
     });
     rows.push({ section: "2 stage", measure: `${label} CPU`, unit: "CPU-s/1k events", value: figures?.cpuPerThousand });
   }
-  const kafkajs = m.stages.inferenceKafkajs;
+  const other = m.stages.inferenceOther;
+  const otherName = m.clients?.other ?? "the other client";
   rows.push({
     section: "2 stage",
-    measure: `inference @${m.inferenceBatch} on kafkajs`,
+    measure: `inference @${m.inferenceBatch} on ${otherName}`,
     unit: "events/s",
-    value: kafkajs?.rate,
+    value: other?.rate,
     bound: boundOf(parts.inference),
-    note: "the same stage on its former client (a producer and a transaction per partition), same run",
+    note: `the same stage on the other exactly-once client, same run (stages here: transformer on ${m.clients?.transformer}, inference on ${m.clients?.inference})`,
   });
   rows.push({
     section: "2 stage",
-    measure: `inference @${m.inferenceBatch} on kafkajs CPU`,
+    measure: `inference @${m.inferenceBatch} on ${otherName} CPU`,
     unit: "CPU-s/1k events",
-    value: kafkajs?.cpuPerThousand,
+    value: other?.cpuPerThousand,
   });
   const onnxAtBatch = m.onnx.get(m.inferenceModel)?.get(m.inferenceBatch)?.median;
   const scoring = m.stages.inference?.scoring;

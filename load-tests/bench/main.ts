@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describeError } from "../../services/shared/errors.ts";
+import { type EosClient, eosClients } from "../../services/shared/kafka/eos-client.ts";
 import { projectRoot } from "../../services/shared/project.ts";
 import { buildRows, type Measurements } from "./assemble.ts";
 import { loadBenchConfig } from "./config.ts";
@@ -18,7 +19,7 @@ import { measureKafka } from "./raw-kafka.ts";
 import { measureKafkaClients } from "./raw-kafka-clients.ts";
 import { measureOnnx } from "./raw-onnx.ts";
 import { type BenchReport, renderMarkdown, renderTable, unmeasuredSections } from "./report.ts";
-import { inferenceTransactionRecords } from "./services.ts";
+import { inferenceTransactionRecords, stageClients } from "./services.ts";
 import { measureInference, measureIngest, measureSink, measureTransformer } from "./stages.ts";
 
 async function main(): Promise<void> {
@@ -105,9 +106,10 @@ async function main(): Promise<void> {
       );
       const transformer = await attempt("stage: transformer", () => measureTransformer(env, set.raw, stageOptions));
       const inference = await attempt("stage: inference", () => measureInference(env, set.features, stageOptions));
-      // The same stage on the client it ran on before, to show what the switch did.
-      const inferenceKafkajs = await attempt("stage: inference on kafkajs", () =>
-        measureInference(env, set.features, { ...stageOptions, kafkaClient: "kafkajs" }),
+      // The same stage on the other exactly-once client, side by side.
+      const otherClient = eosClients.find((c) => c !== stageClients.INFERENCE_KAFKA_CLIENT) as EosClient;
+      const inferenceOther = await attempt(`stage: inference on ${otherClient}`, () =>
+        measureInference(env, set.features, { ...stageOptions, kafkaClient: otherClient }),
       );
       const peers = await attempt("peers: Python scorer, Quix Streams", () =>
         measurePeers(env, set.features, set.scoredRecords, {
@@ -143,7 +145,12 @@ async function main(): Promise<void> {
         http: http ?? missing,
         inferenceModel: "payments",
         inferenceBatch: config.BENCH_INFERENCE_BATCH,
-        stages: { ingest, transformer, inference, inferenceKafkajs, sink },
+        stages: { ingest, transformer, inference, inferenceOther, sink },
+        clients: {
+          transformer: stageClients.TRANSFORMER_KAFKA_CLIENT,
+          inference: stageClients.INFERENCE_KAFKA_CLIENT,
+          other: otherClient,
+        },
         peers,
         pipeline,
       };

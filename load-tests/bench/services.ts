@@ -74,7 +74,7 @@ export async function startIngest(
 }
 
 /** The stages' Kafka clients as the services would read them (the environment may choose). */
-const clients = loadConfig({
+export const stageClients = loadConfig({
   TRANSFORMER_KAFKA_CLIENT: transformerSettings.TRANSFORMER_KAFKA_CLIENT,
   INFERENCE_KAFKA_CLIENT: inferenceSettings.INFERENCE_KAFKA_CLIENT,
 });
@@ -103,7 +103,7 @@ export async function startServices(
         maxBatchRecords: 2000,
         concurrency: 3,
         personalDataKey: randomBytes(32),
-        kafkaClient: options.kafkaClient ?? clients.TRANSFORMER_KAFKA_CLIENT,
+        kafkaClient: options.kafkaClient ?? stageClients.TRANSFORMER_KAFKA_CLIENT,
       });
       await created.start();
       stops.push(() => created.stop());
@@ -125,7 +125,7 @@ export async function startServices(
         concurrency: 3,
         threads: 1,
         modelPollSeconds: 3600,
-        kafkaClient: options.kafkaClient ?? clients.INFERENCE_KAFKA_CLIENT,
+        kafkaClient: options.kafkaClient ?? stageClients.INFERENCE_KAFKA_CLIENT,
       });
       await created.start();
       stops.push(() => created.stop());

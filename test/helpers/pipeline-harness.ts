@@ -21,6 +21,7 @@ import {
   type Kafka,
   type Producer,
 } from "../../services/shared/kafka/client.ts";
+import type { EosClient } from "../../services/shared/kafka/eos-client.ts";
 import { createSchemaRegistry, type SchemaRegistryClient } from "../../services/shared/kafka/registry.ts";
 import { createLogger, type Logger } from "../../services/shared/logger.ts";
 import { createRegistry, type Registry } from "../../services/shared/metrics.ts";
@@ -68,6 +69,8 @@ export async function startPipelineHarness(options: {
   services?: ServiceName[];
   /** Folder the model directories are relative to (default: the project root). */
   modelsRoot?: string;
+  /** The transformer's and inference's exactly-once client (default: the services' own default). */
+  kafkaClient?: EosClient;
   /** Kafka clients for set-up and per service (e.g. one SASL principal each); default: one client for all. */
   kafka?: { admin: Kafka; forService(service: ServiceName): Kafka };
   /** Runs once the topics exist, before the services start (e.g. to grant ACLs). */
@@ -116,6 +119,7 @@ export async function startPipelineHarness(options: {
       maxBatchRecords: 2000,
       concurrency: 3,
       personalDataKey,
+      kafkaClient: options.kafkaClient,
     });
     await transformer.start();
     stops.push(() => (transformer as TransformerService).stop());
@@ -135,6 +139,7 @@ export async function startPipelineHarness(options: {
       threads: 1,
       modelPollSeconds: 3600,
       modelsRoot: options.modelsRoot,
+      kafkaClient: options.kafkaClient,
     });
     await inference.start();
     stops.push(() => (inference as InferenceService).stop());

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel } from "../../services/inference/model.ts";
 import { type PaymentEventRecord, paymentStream } from "../../services/producer/generator/payments.ts";
 import { Partitioners } from "../../services/shared/kafka/client.ts";
+import { eosClients } from "../../services/shared/kafka/eos-client.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { projectRoot } from "../../services/shared/project.ts";
 import { readSchema } from "../../services/shared/schemas.ts";
@@ -54,11 +55,12 @@ async function count(h: PipelineHarness, sql: string): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-describe("payments pipeline, end to end", () => {
+// Both exactly-once clients the transformer and inference can run on (eos-client.ts).
+describe.each(eosClients)("payments pipeline, end to end, exactly-once path on %s", (kafkaClient) => {
   let h: PipelineHarness;
 
   beforeAll(async () => {
-    h = await startPipelineHarness({ base: "payments" });
+    h = await startPipelineHarness({ base: "payments", kafkaClient });
   });
   afterAll(async () => {
     await h?.stop();

@@ -11,6 +11,7 @@ import rdkafka, {
   type Message as RdMessage,
   type Producer as RdProducer,
 } from "@confluentinc/kafka-javascript";
+import { StreamscoreError } from "../errors.ts";
 import type { KafkaConnectionConfig, KafkaMessage, Message } from "./client.ts";
 
 const { KafkaConsumer, Producer } = rdkafka;
@@ -64,9 +65,30 @@ export function isLibrdkafkaFailure(error: unknown): error is LibrdkafkaFailure 
   return error instanceof Error && typeof (error as { code?: unknown }).code === "number" && "origin" in error;
 }
 
-function settle<T>(run: (callback: (error: LibrdKafkaError | null | undefined, value?: T) => void) => void) {
+/** Longer than any timeout given to librdkafka itself: only a call that never answers reaches it. */
+const unansweredMs = 60_000;
+
+/**
+ * A librdkafka call as a promise. A call that never calls back (seen once around a broker restart)
+ * fails after `unansweredMs` with the call's name, so the processor's retry path takes over.
+ */
+function settle<T>(
+  what: string,
+  run: (callback: (error: LibrdKafkaError | null | undefined, value?: T) => void) => void,
+) {
   return new Promise<T>((resolve, reject) => {
-    run((error, value) => (error ? reject(error) : resolve(value as T)));
+    const timer = setTimeout(
+      () =>
+        reject(
+          new StreamscoreError("KAFKA_UNAVAILABLE", `librdkafka ${what} did not answer in ${unansweredMs / 1000} s`),
+        ),
+      unansweredMs,
+    );
+    run((error, value) => {
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve(value as T);
+    });
   });
 }
 
@@ -188,7 +210,7 @@ export async function createGroupConsumer(settings: Settings, options: GroupCons
     const up = Object.values(stats.brokers ?? {}).some((b) => b.nodeid >= 0 && b.state === "UP");
     brokersDownSince = up ? undefined : (brokersDownSince ?? Date.now());
   });
-  await settle((callback) => consumer.connect({ timeout: 10_000 }, (error) => callback(error)));
+  await settle("consumer.connect", (callback) => consumer.connect({ timeout: 10_000 }, (error) => callback(error)));
   consumer.setDefaultConsumeTimeout(options.maxWaitMs);
   // Typed as private, but documented: wait only for the first record, then take what is buffered.
   (
@@ -211,16 +233,16 @@ export async function createGroupConsumer(settings: Settings, options: GroupCons
       }
     },
     async consume(max) {
-      const messages = await settle<RdMessage[]>((callback) => consumer.consume(max, callback));
+      const messages = await settle<RdMessage[]>("consumer.consume", (callback) => consumer.consume(max, callback));
       return messages.map((m) => ({ partition: m.partition, message: toKafkaMessage(m) }));
     },
     async seek(partition, offset) {
-      await settle((callback) =>
+      await settle("consumer.seek", (callback) =>
         consumer.seek({ topic: options.topic, partition, offset: Number(offset) }, 5000, (error) => callback(error)),
       );
     },
     async committed(partitions) {
-      const offsets = await settle<{ partition: number; offset?: number }[]>((callback) =>
+      const offsets = await settle<{ partition: number; offset?: number }[]>("consumer.committed", (callback) =>
         consumer.committed(
           partitions.map((partition) => ({ topic: options.topic, partition })),
           10_000,
@@ -235,7 +257,7 @@ export async function createGroupConsumer(settings: Settings, options: GroupCons
       // As the library's own KafkaJS layer closes: leave the subscription (the revocation
       // releases the partitions), then disconnect (the binding takes only a callback).
       consumer.unsubscribe();
-      await settle((callback) => consumer.disconnect((error) => callback(error)));
+      await settle("consumer.disconnect", (callback) => consumer.disconnect((error) => callback(error)));
     },
   };
 }
@@ -268,15 +290,15 @@ export async function createTransactionalProducer(
     "queue.buffering.max.kbytes": 1_048_576,
     dr_cb: false,
   });
-  await settle((callback) => producer.connect({ timeout: 10_000 }, (error) => callback(error)));
-  await settle((callback) => producer.initTransactions(30_000, callback));
+  await settle("producer.connect", (callback) => producer.connect({ timeout: 10_000 }, (error) => callback(error)));
+  await settle("producer.initTransactions", (callback) => producer.initTransactions(30_000, callback));
   return {
-    begin: () => settle((callback) => producer.beginTransaction(callback)),
+    begin: () => settle("producer.beginTransaction", (callback) => producer.beginTransaction(callback)),
     send(outputs) {
       for (const { topic, messages } of outputs) produceAll(producer, topic, messages);
     },
     sendOffsets: (topic, offsets, consumer) =>
-      settle((callback) =>
+      settle("producer.sendOffsetsToTransaction", (callback) =>
         producer.sendOffsetsToTransaction(
           [...offsets].map(([partition, offset]) => ({ topic, partition, offset: Number(offset) })),
           consumer.client,
@@ -284,9 +306,9 @@ export async function createTransactionalProducer(
           callback,
         ),
       ),
-    commit: () => settle((callback) => producer.commitTransaction(30_000, callback)),
-    abort: () => settle((callback) => producer.abortTransaction(30_000, callback)),
-    close: () => settle((callback) => producer.disconnect((error) => callback(error))),
+    commit: () => settle("producer.commitTransaction", (callback) => producer.commitTransaction(30_000, callback)),
+    abort: () => settle("producer.abortTransaction", (callback) => producer.abortTransaction(30_000, callback)),
+    close: () => settle("producer.disconnect", (callback) => producer.disconnect((error) => callback(error))),
   };
 }
 
@@ -307,12 +329,12 @@ export async function createPlainProducer(settings: Settings): Promise<PlainProd
     "queue.buffering.max.kbytes": 1_048_576,
     dr_cb: false,
   });
-  await settle((callback) => producer.connect({ timeout: 10_000 }, (error) => callback(error)));
+  await settle("producer.connect", (callback) => producer.connect({ timeout: 10_000 }, (error) => callback(error)));
   return {
     async send(topic, messages) {
       produceAll(producer, topic, messages);
-      await settle((callback) => producer.flush(60_000, (error) => callback(error)));
+      await settle("producer.flush", (callback) => producer.flush(60_000, (error) => callback(error)));
     },
-    close: () => settle((callback) => producer.disconnect((error) => callback(error))),
+    close: () => settle("producer.disconnect", (callback) => producer.disconnect((error) => callback(error))),
   };
 }
