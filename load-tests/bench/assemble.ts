@@ -135,7 +135,7 @@ export function buildRows(m: Measurements): Row[] {
   raw("Kafka one hop produce→consume", m.kafka.hop, "records/s", "1/(1/produce + 1/consume) per run");
   const clients = m.kafkaClients;
   for (const [client, name, note] of [
-    ["librdkafka", "librdkafka", "inference's exactly-once client, same records"],
+    ["librdkafka", "librdkafka", "the second exactly-once client, same records"],
     ["platformatic", "@platformatic/kafka", "candidate client, same records"],
   ] as const) {
     raw(`Kafka produce, ${name}`, clients?.[client].produce, "records/s", note);
