@@ -26,15 +26,19 @@ function needsInstall() {
   return undefined;
 }
 
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, stdio: "inherit", ...options });
+  if (result.status !== 0) {
+    console.error(`[bootstrap] ${command} ${args.join(" ")} failed with exit code ${result.status}`);
+    process.exit(result.status ?? 1);
+  }
+}
+
 const reason = needsInstall();
 if (reason) {
   const command = existsSync(lockFile) ? "ci" : "install";
   console.log(`[bootstrap] ${reason}: running npm ${command} (first run only, about a minute)`);
-  const result = spawnSync("npm", [command, "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
-  if (result.status !== 0) {
-    console.error(`[bootstrap] npm ${command} failed with exit code ${result.status}`);
-    process.exit(result.status ?? 1);
-  }
+  run("npm", [command, "--no-audit", "--no-fund"]);
 }
 
 const bindingDir = join(root, "node_modules", "@confluentinc", "kafka-javascript");
@@ -48,14 +52,6 @@ const buildLibraries = {
   "liblz4-dev": "/usr/include/lz4.h",
   "libsasl2-dev": "/usr/include/sasl/sasl.h",
 };
-
-function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { cwd: root, stdio: "inherit", ...options });
-  if (result.status !== 0) {
-    console.error(`[bootstrap] ${command} ${args.join(" ")} failed with exit code ${result.status}`);
-    process.exit(result.status ?? 1);
-  }
-}
 
 function installBuildLibraries() {
   const missing = Object.entries(buildLibraries)

@@ -129,7 +129,9 @@ function toHeaders(headers: Message["headers"]): MessageHeader[] | undefined {
 /** Queues records on the producer (sent in the background; a flush or commit waits for them). */
 function produceAll(producer: RdProducer, topic: string, messages: readonly Message[]): void {
   for (const m of messages) {
-    const value = m.value === null || m.value === undefined ? null : Buffer.from(m.value);
+    // Outputs are Buffers already (Avro); a copy per record would only cost time.
+    const value =
+      m.value === null || m.value === undefined ? null : Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value);
     const key = m.key === null || m.key === undefined ? null : m.key;
     const timestamp = m.timestamp === undefined ? null : Number(m.timestamp);
     producer.produce(topic, m.partition ?? null, value, key, timestamp, undefined, toHeaders(m.headers));
