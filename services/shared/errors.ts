@@ -12,6 +12,8 @@ export const errorCodes = {
   AVRO_DECODE_FAILED: { retriable: false },
   AVRO_ENCODE_FAILED: { retriable: false },
   KAFKA_UNAVAILABLE: { retriable: true },
+  // A librdkafka call that never called back (it ignores its own timeout in some broker states).
+  KAFKA_CALL_UNANSWERED: { retriable: true },
   CLICKHOUSE_UNAVAILABLE: { retriable: true },
   CLICKHOUSE_QUERY_FAILED: { retriable: false },
   MIGRATION_FAILED: { retriable: false },

@@ -83,6 +83,16 @@ export function createEosProcessor(options: TransactionalProcessorOptions): Tran
     await old?.close().catch(() => undefined);
   }
 
+  /**
+   * A producer with a call that never answered is left to close in the background: its open
+   * transaction is aborted by the broker after `transaction.timeout.ms`, and nothing commits it.
+   */
+  function abandonProducer(): void {
+    const old = producer;
+    producer = undefined;
+    old?.close().catch((error: unknown) => log.warn({ error: describeError(error) }, "stuck producer did not close"));
+  }
+
   /** Waits for stable committed offsets (the previous owner's last transaction is final), then restores. */
   async function restoreStale(group: GroupConsumer): Promise<void> {
     const partitions = assigned.filter((p) => stale.has(p));
@@ -123,7 +133,8 @@ export function createEosProcessor(options: TransactionalProcessorOptions): Tran
   }
 
   async function failTransaction(error: unknown, transactions: TransactionalProducer): Promise<never> {
-    if (isLibrdkafkaFailure(error) && error.isFatal) await discardProducer();
+    if (isStreamscoreError(error) && error.code === "KAFKA_CALL_UNANSWERED") abandonProducer();
+    else if (isLibrdkafkaFailure(error) && error.isFatal) await discardProducer();
     else await transactions.abort().catch(() => discardProducer());
     throw error;
   }

@@ -69,20 +69,21 @@ export function isLibrdkafkaFailure(error: unknown): error is LibrdkafkaFailure 
 const unansweredMs = 60_000;
 
 /**
- * A librdkafka call as a promise. A call that never calls back (seen once around a broker restart)
- * fails after `unansweredMs` with the call's name, so the processor's retry path takes over.
+ * A librdkafka call as a promise. A call that never calls back fails after `limitMs` with the
+ * call's name (KAFKA_CALL_UNANSWERED), so the processor's retry path takes over.
  */
 function settle<T>(
   what: string,
   run: (callback: (error: LibrdKafkaError | null | undefined, value?: T) => void) => void,
+  limitMs = unansweredMs,
 ) {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(
       () =>
         reject(
-          new StreamscoreError("KAFKA_UNAVAILABLE", `librdkafka ${what} did not answer in ${unansweredMs / 1000} s`),
+          new StreamscoreError("KAFKA_CALL_UNANSWERED", `librdkafka ${what} did not answer in ${limitMs / 1000} s`),
         ),
-      unansweredMs,
+      limitMs,
     );
     run((error, value) => {
       clearTimeout(timer);
@@ -275,6 +276,8 @@ export interface TransactionalProducer {
   close(): Promise<void>;
 }
 
+const sendOffsetsTimeoutMs = 10_000;
+
 export async function createTransactionalProducer(
   settings: Settings,
   options: { transactionalId: string; transactionTimeoutMs: number },
@@ -299,14 +302,19 @@ export async function createTransactionalProducer(
     send(outputs) {
       for (const { topic, messages } of outputs) produceAll(producer, topic, messages);
     },
+    // librdkafka can ignore this call's timeout when the group coordinator went away (its issues
+    // #5456 and #5511; seen here after a broker restart), so the limit of our own is kept short.
     sendOffsets: (topic, offsets, consumer) =>
-      settle("producer.sendOffsetsToTransaction", (callback) =>
-        producer.sendOffsetsToTransaction(
-          [...offsets].map(([partition, offset]) => ({ topic, partition, offset: Number(offset) })),
-          consumer.client,
-          30_000,
-          callback,
-        ),
+      settle(
+        "producer.sendOffsetsToTransaction",
+        (callback) =>
+          producer.sendOffsetsToTransaction(
+            [...offsets].map(([partition, offset]) => ({ topic, partition, offset: Number(offset) })),
+            consumer.client,
+            sendOffsetsTimeoutMs,
+            callback,
+          ),
+        sendOffsetsTimeoutMs + 5000,
       ),
     commit: () => settle("producer.commitTransaction", (callback) => producer.commitTransaction(30_000, callback)),
     abort: () => settle("producer.abortTransaction", (callback) => producer.abortTransaction(30_000, callback)),
