@@ -22,6 +22,10 @@ export const errorCodes = {
   FEATURES_INVALID: { retriable: false },
   MODEL_INVALID: { retriable: false },
   MODEL_INPUT_INVALID: { retriable: false },
+  // A registry change the model's state does not allow (or a request missing a reason).
+  MODEL_CHANGE_REFUSED: { retriable: false },
+  // Two registry changes of one pipeline at once: the later one fenced the earlier.
+  MODEL_CHANGE_CONFLICT: { retriable: true },
   SCORING_FAILED: { retriable: false },
   SCORED_RECORD_INVALID: { retriable: false },
   KAFKA_PRODUCER_FENCED: { retriable: true },

@@ -3,6 +3,7 @@
 // (client.ts) turns these entries into CreateAcls/DeleteAcls requests.
 import { pipelineTopics } from "../pipeline/definition.ts";
 import { kafkaPrincipals } from "../services.ts";
+import { modelLogWatcherGroupPrefix, modelLogWriterId } from "./model-log.ts";
 
 export type AclResource = "topic" | "group" | "transactional-id" | "cluster";
 export type AclOperation = "read" | "write" | "describe" | "delete" | "idempotent-write";
@@ -50,7 +51,12 @@ export function pipelineClientNames(pipeline: string) {
     transformerRestoreGroups: `restore-${topics.transformerState}-`,
     inferenceGroup: `streamscore-inference-${pipeline}`,
     inferenceTransactions: transactionalIdPrefix(`streamscore-inference-${pipeline}`, topics.features),
-    monitorGroups: ["predictions", "dead-letters", "labels"].map((name) => `streamscore-monitor-${pipeline}-${name}`),
+    monitorGroups: ["predictions", "dead-letters", "labels", "model-events"].map(
+      (name) => `streamscore-monitor-${pipeline}-${name}`,
+    ),
+    /** Registry changes go through the inference API, which writes the model log. */
+    modelLogWriter: modelLogWriterId(pipeline),
+    modelLogWatchers: modelLogWatcherGroupPrefix(pipeline),
     /** The sinks dead-letter in transactions named after their group (sink.ts). */
     monitorTransactions: `streamscore-monitor-${pipeline}-`,
   };
@@ -103,9 +109,12 @@ export function pipelineAcls(pipeline: string, users: ServicePrincipals = defaul
     ...grant(inference, "topic", [topics.scored, topics.dlq], ["write"]),
     ...grant(inference, "group", [names.inferenceGroup], ["read"]),
     ...grant(inference, "transactional-id", [names.inferenceTransactions], ["write"], "prefixed"),
+    ...grant(inference, "topic", [topics.modelEvents], ["read", "write"]),
+    ...grant(inference, "transactional-id", [names.modelLogWriter], ["write"]),
+    ...grant(inference, "group", [names.modelLogWatchers], ["read", "delete"], "prefixed"),
 
     ...describeAll(monitor),
-    ...grant(monitor, "topic", [topics.scored, topics.dlq, topics.labels], ["read"]),
+    ...grant(monitor, "topic", [topics.scored, topics.dlq, topics.labels, topics.modelEvents], ["read"]),
     // Drift alerts are the monitor's only output to Kafka.
     ...grant(monitor, "topic", [topics.alerts, topics.dlq], ["write"]),
     ...grant(monitor, "cluster", ["kafka-cluster"], ["idempotent-write"]),

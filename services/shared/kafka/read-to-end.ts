@@ -22,6 +22,8 @@ export interface ReadToEndOptions {
   timeoutMs?: number;
   /** Also sees records of open and aborted transactions (for the chaos checker). */
   readUncommitted?: boolean;
+  /** The throwaway group's name before its random suffix (what the reader's ACLs grant). */
+  groupPrefix?: string;
 }
 
 export const defaultStallTimeoutMs = 60_000;
@@ -60,7 +62,7 @@ export async function readTopicToEnd(
   }
   if (ends.size === 0) return 0;
 
-  const groupId = `restore-${topic}-${randomBytes(6).toString("hex")}`;
+  const groupId = `${options.groupPrefix ?? `restore-${topic}-`}${randomBytes(6).toString("hex")}`;
   const consumer = kafka.consumer({ groupId, readUncommitted: options.readUncommitted ?? false, maxWaitTimeInMs: 100 });
   const reached = new Set<number>();
   /** Per partition, the offset after the last record passed on. */

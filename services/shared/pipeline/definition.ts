@@ -219,6 +219,8 @@ export interface PipelineTopics {
   alerts: string;
   /** Compacted changelog of the transformer's per-entity state. */
   transformerState: string;
+  /** The model registry's log: every registry change and refusal, kept forever. */
+  modelEvents: string;
 }
 
 export function pipelineTopics(name: string): PipelineTopics {
@@ -230,5 +232,6 @@ export function pipelineTopics(name: string): PipelineTopics {
     labels: `${name}.labels`,
     alerts: `${name}.alerts`,
     transformerState: `${name}.transformer-state`,
+    modelEvents: `${name}.model-events`,
   };
 }

@@ -72,6 +72,8 @@ export function pipelineTopicSpecs(definition: PipelineDefinition): TopicSpec[] 
     { topic: topics.dlq, partitions: 1 },
     { topic: topics.labels, partitions },
     { topic: topics.alerts, partitions: 1 },
+    // One partition, so every reader folds the registry's events in the same order; never deleted.
+    { topic: topics.modelEvents, partitions: 1, configs: { "retention.ms": "-1" } },
     // Co-partitioned with the raw topic: partition p's state is restored by whoever owns raw p.
     // Segments roll every 10 minutes so the cleaner can drop evicted events and their tombstones
     // soon after the windows let go of them, and a restore reads little more than the live state.

@@ -75,16 +75,30 @@ describe("Kafka ACLs per service principal", () => {
     expect(may(acls, "monitor", "read", "group", other.monitorGroups[0] ?? "")).toBe(false);
   });
 
-  it("lets inference read features and write scores and dead letters", () => {
-    expect(reads("inference")).toEqual(["read topic:shop.features"]);
-    expect(writes("inference")).toEqual(["write topic:shop.dlq", "write topic:shop.scored"]);
+  it("lets inference read features and the model log, and write scores, dead letters and the model log", () => {
+    expect(reads("inference")).toEqual(["read topic:shop.features", "read topic:shop.model-events"]);
+    expect(writes("inference")).toEqual([
+      "write topic:shop.dlq",
+      "write topic:shop.model-events",
+      "write topic:shop.scored",
+    ]);
     expect(may(acls, "inference", "read", "group", "streamscore-inference-shop")).toBe(true);
+    expect(may(acls, "inference", "write", "transactional-id", "streamscore-models-shop")).toBe(true);
+    expect(may(acls, "inference", "read", "group", "shop.model-events.watch-1a2b")).toBe(true);
+    expect(may(acls, "transformer", "write", "topic", "shop.model-events")).toBe(false);
+    expect(may(acls, "monitor", "write", "topic", "shop.model-events")).toBe(false);
+    expect(may(acls, "inference", "read", "group", "shop-shadow.model-events.watch-1a2b")).toBe(false);
   });
 
-  it("lets the monitor read scores, dead letters and labels, and write only alerts and dead letters", () => {
-    expect(reads("monitor")).toEqual(["read topic:shop.dlq", "read topic:shop.labels", "read topic:shop.scored"]);
+  it("lets the monitor read scores, dead letters, labels and the model log, and write only alerts and dead letters", () => {
+    expect(reads("monitor")).toEqual([
+      "read topic:shop.dlq",
+      "read topic:shop.labels",
+      "read topic:shop.model-events",
+      "read topic:shop.scored",
+    ]);
     expect(writes("monitor")).toEqual(["write topic:shop.alerts", "write topic:shop.dlq"]);
-    for (const group of ["predictions", "dead-letters", "labels"]) {
+    for (const group of ["predictions", "dead-letters", "labels", "model-events"]) {
       expect(may(acls, "monitor", "read", "group", `streamscore-monitor-shop-${group}`)).toBe(true);
     }
   });
