@@ -29,6 +29,8 @@ export interface Measurements {
   /** A candidate client beside kafkajs, and one transaction's cost in each. */
   kafkaClients?: KafkaClientFigures;
   avro: Record<string, Summary>;
+  /** The transformer's `process()` alone, no Kafka (raw-transformer.ts). */
+  transformerWork?: Summary;
   /** model → batch → rows/s. */
   onnx: Map<string, Map<number, Summary>>;
   /** RowBinary inserts, the sink's format (its bound). */
@@ -84,18 +86,35 @@ function part(name: string, value: Summary | undefined): Part {
   return { name, rate: value?.median ?? Number.NaN };
 }
 
+function clientPart(name: string, rate: number | undefined): Part {
+  return { name, rate: rate ?? Number.NaN };
+}
+
+/** A stage's Kafka parts are those of the client it runs on (kafkajs's from raw-kafka.ts). */
+function produceOf(m: Measurements, client: EosClient | undefined): number | undefined {
+  return client === "librdkafka" ? m.kafkaClients?.librdkafka.produce.median : m.kafka.produce.median;
+}
+
+function hopOf(m: Measurements, client: EosClient | undefined): number | undefined {
+  if (client !== "librdkafka") return m.kafka.hop.median;
+  const figures = m.kafkaClients?.librdkafka;
+  return figures ? 1 / (1 / figures.produce.median + 1 / figures.consume.median) : undefined;
+}
+
 /** The raw limits each stage is made of (the issue's definition). */
 export function stageParts(m: Measurements): StageParts {
   const onnx = m.onnx.get(m.inferenceModel)?.get(m.inferenceBatch);
   return {
     ingest: [part("kafka produce", m.kafka.produce), part("avro encode raw", m.avro["encode raw"])],
+    // Its own work (decode, cleaning, keyed hash, state, rolling features, encode) is one raw
+    // limit; the changelog is a second output stream, one record per event.
     transformer: [
-      part("kafka hop", m.kafka.hop),
-      part("avro decode raw", m.avro["decode raw"]),
-      part("avro encode features", m.avro["encode features"]),
+      clientPart("kafka hop", hopOf(m, m.clients?.transformer)),
+      part("transformer work", m.transformerWork),
+      clientPart("kafka produce changelog", produceOf(m, m.clients?.transformer)),
     ],
     inference: [
-      part("kafka hop", m.kafka.hop),
+      clientPart("kafka hop", hopOf(m, m.clients?.inference)),
       part("avro decode features", m.avro["decode features"]),
       part("avro encode scored", m.avro["encode scored"]),
       part(`onnxruntime ${m.inferenceModel} @${m.inferenceBatch}`, onnx),
@@ -168,6 +187,12 @@ export function buildRows(m: Measurements): Row[] {
   if (m.clickhouseJson) {
     raw("ClickHouse insert predictions, JSONEachRow", m.clickhouseJson, "rows/s", "official client; for comparison");
   }
+  raw(
+    "transformer work, no Kafka",
+    m.transformerWork,
+    "records/s",
+    "the stage's process(): decode, cleaning, keyed hash, state, rolling features, features and changelog encode",
+  );
   raw("HTTP ingest API, no Kafka", m.http, "events/s", "autocannon load client; sender acknowledges at once");
 
   const parts = stageParts(m);

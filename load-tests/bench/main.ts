@@ -18,8 +18,9 @@ import { measureHttp } from "./raw-http.ts";
 import { measureKafka } from "./raw-kafka.ts";
 import { measureKafkaClients } from "./raw-kafka-clients.ts";
 import { measureOnnx } from "./raw-onnx.ts";
+import { measureTransformerWork } from "./raw-transformer.ts";
 import { type BenchReport, renderMarkdown, renderTable, unmeasuredSections } from "./report.ts";
-import { inferenceTransactionRecords, stageClients } from "./services.ts";
+import { inferenceTransactionRecords, stageClients, transformerBatchRecords } from "./services.ts";
 import { measureInference, measureIngest, measureSink, measureTransformer } from "./stages.ts";
 
 async function main(): Promise<void> {
@@ -73,6 +74,12 @@ async function main(): Promise<void> {
       );
       const avro = await attempt("raw: Avro", () =>
         measureAvro(set, types, template.ids, { ms: config.BENCH_MICRO_MS, ...runs }),
+      );
+      const transformerWork = await attempt("raw: transformer work", () =>
+        measureTransformerWork(template.definition, types, template.ids, set.raw, {
+          batch: transformerBatchRecords,
+          ...runs,
+        }),
       );
       const onnx = await attempt("raw: onnxruntime", () =>
         measureOnnx({ batches, ms: config.BENCH_MICRO_MS, ...runs }),
@@ -139,6 +146,7 @@ async function main(): Promise<void> {
         kafka: kafka ?? { produce: missing, consume: missing, hop: missing },
         kafkaClients,
         avro: avro ?? {},
+        transformerWork,
         onnx: onnx ?? new Map(),
         clickhouse: clickhouse?.rowBinary ?? missing,
         clickhouseJson: clickhouse?.json,
@@ -163,7 +171,7 @@ async function main(): Promise<void> {
       "HTTP load: autocannon in a child process, BENCH_HTTP_CONNECTIONS keep-alive connections posting BENCH_HTTP_BATCH-event JSON arrays built before the clock starts (each event once in the pipeline's count runs); the fixed-rate latency runs use an open loop on Node's fetch instead, since autocannon's rate limit waits for answers.",
       "Transformer/inference/sink alone: a fresh pipeline per run, its input topic pre-loaded with distinct records; progress sampled (group's committed offsets every 20 ms for transformer and inference, rows in ClickHouse every 50 ms for the sink: the monitor service, whose drift monitor also reads the scored topic); rate and CPU taken from the first sample that shows progress to the one that shows every record done, so start-up is excluded.",
       "Whole pipeline: timed from the first HTTP request to the last row counted in ClickHouse (polled every 50 ms). Latency: open-loop fixed rate of half the median maximum, BENCH_LATENCY_BATCH events per request; when the ingest API refuses any event of a run (429/503), the latency runs start again at 75% of that rate (up to 4 times) and the figures are reported at the highest rate the API took whole, beside the planned one, with the latency target marked as not met. ingest_time is the raw record's Kafka timestamp (set when the ingest API hands the batch to kafkajs); score_time is taken when a sub-batch is scored, before its transaction commits. ClickHouse visibility: the table is polled for rows past the last seen offset per partition every BENCH_POLL_MS; a row counts as visible when the poll that first returned it was sent (resolution ≈ the poll interval plus the query time).",
-      "Bounds: 1 / Σ(1 / raw limit) over the parts a stage uses, each part's median; the pipeline's bound sums every part of every stage. The ingest stage's HTTP parsing and validation are not in its bound (its parts are the Kafka produce and the raw Avro encode); the HTTP row shows that cost alone.",
+      "Bounds: 1 / Σ(1 / raw limit) over the parts a stage uses, each part's median; the pipeline's bound sums every part of every stage. The ingest stage's HTTP parsing and validation are not in its bound (its parts are the Kafka produce and the raw Avro encode); the HTTP row shows that cost alone. A stage's Kafka parts are those of the client it runs on. The transformer's bound is its client's hop, its own work (the stage's process() alone, no Kafka) and a second produce for its changelog.",
     );
     const report: BenchReport = {
       startedAt: new Date(started).toISOString(),

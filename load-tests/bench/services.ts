@@ -26,6 +26,8 @@ import type { BenchEnvironment, BenchPipeline } from "./environment.ts";
 
 /** Records per transaction of the inference stage alone (the service's default), which PEER-1 uses too. */
 export const inferenceTransactionRecords = 2000;
+/** Records per transaction of the transformer stage alone (the service's default). */
+export const transformerBatchRecords = 2000;
 export type ServiceName = "producer" | "transformer" | "inference" | "monitor";
 
 export interface RunningServices {
@@ -100,7 +102,7 @@ export async function startServices(
         logger,
         metrics: createTransformerMetrics(createRegistry("transformer")),
         pipelines: [definition],
-        maxBatchRecords: 2000,
+        maxBatchRecords: transformerBatchRecords,
         concurrency: 3,
         personalDataKey: randomBytes(32),
         kafkaClient: options.kafkaClient ?? stageClients.TRANSFORMER_KAFKA_CLIENT,

@@ -18,8 +18,8 @@ export const inferenceSettings = {
     doc: "How long a fetch waits for more records before a smaller micro-batch is scored.",
   }),
   INFERENCE_KAFKA_CLIENT: setting(parse.oneOf(eosClients), {
-    default: "kafkajs",
-    doc: "Client of the exactly-once path: kafkajs (a transaction per partition), or librdkafka (one over all owned partitions; see Known limits).",
+    default: "librdkafka",
+    doc: "Client of the exactly-once path: librdkafka (one transaction over all owned partitions, offsets with the group's metadata), or kafkajs (a transaction per partition; kept for comparison).",
   }),
   INFERENCE_MAX_TRANSACTION: setting(parse.positiveInt(), { default: "2000", doc: "Records per transaction." }),
   INFERENCE_CONCURRENCY: setting(parse.positiveInt(), {

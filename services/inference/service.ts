@@ -43,7 +43,7 @@ export function createInferenceService(deps: {
   testAbortShare?: number;
   lingerMs: number;
   concurrency: number;
-  /** The exactly-once path's Kafka client (INFERENCE_KAFKA_CLIENT); kafkajs when not given. */
+  /** The exactly-once path's Kafka client (INFERENCE_KAFKA_CLIENT); librdkafka when not given. */
   kafkaClient?: EosClient;
   threads: number;
   modelPollSeconds: number;
@@ -96,7 +96,7 @@ export function createInferenceService(deps: {
       testAbortShare: deps.testAbortShare,
       partitionsConsumedConcurrently: deps.concurrency,
       maxWaitTimeMs: deps.lingerMs,
-      client: deps.kafkaClient ?? "kafkajs",
+      client: deps.kafkaClient ?? "librdkafka",
       async process(partition, messages) {
         deps.metrics.recordsIn.inc({ pipeline, topic: topics.features }, messages.length);
         // The model a chunk starts with scores all of it, so a swap never splits a transaction.

@@ -8,6 +8,7 @@ import { rowBinaryTable } from "../shared/clickhouse/row-binary.ts";
 import { StreamscoreError } from "../shared/errors.ts";
 import type { KafkaMessage } from "../shared/kafka/client.ts";
 import { headerText } from "../shared/kafka/dead-letter.ts";
+import type { ModelEvent } from "../shared/model/lifecycle.ts";
 import type { ScoredRecord } from "../shared/pipeline/records.ts";
 
 const utc = "DateTime('UTC')";
@@ -49,6 +50,7 @@ export function predictionRow(
     insert_time: Math.floor(nowMs / 1000),
     model_name: record.model_name,
     model_version: record.model_version,
+    model_role: record.model_role ?? "champion",
     label: record.label,
     score: record.score,
     class_labels: record.class_labels,
@@ -75,6 +77,7 @@ export const predictionsTable = rowBinaryTable<PredictionRow>([
   { name: "insert_time", type: utc },
   { name: "model_name", type: "String" },
   { name: "model_version", type: "UInt32" },
+  { name: "model_role", type: "String" },
   { name: "label", type: "String" },
   { name: "score", type: "Float64" },
   { name: "class_labels", type: "Array(String)" },
@@ -173,3 +176,44 @@ export const driftMetricsTable = rowBinaryTable<object>([
 ]);
 
 export type LabelRow = ReturnType<typeof labelRow>;
+
+/** A model registry event as a `model_events` row (version 0 and empty states for "none"). */
+export function modelEventRow(event: ModelEvent, partition: number, offset: string) {
+  return {
+    pipeline: event.pipeline,
+    event_id: event.eventId,
+    change_id: event.changeId,
+    version: event.version ?? 0,
+    kind: event.kind,
+    from_state: event.fromState ?? "",
+    to_state: event.toState ?? "",
+    weight: event.weight ?? 0,
+    actor: event.actor,
+    reason: event.reason,
+    event_time: Math.floor(event.at / 1000),
+    event_time_ms: event.at,
+    evidence: JSON.stringify(event.evidence),
+    source_partition: partition,
+    source_offset: offset,
+  };
+}
+
+export type ModelEventRow = ReturnType<typeof modelEventRow>;
+
+export const modelEventsTable = rowBinaryTable<ModelEventRow>([
+  { name: "pipeline", type: "String" },
+  { name: "event_id", type: "String" },
+  { name: "change_id", type: "String" },
+  { name: "version", type: "UInt32" },
+  { name: "kind", type: "String" },
+  { name: "from_state", type: "String" },
+  { name: "to_state", type: "String" },
+  { name: "weight", type: "Float64" },
+  { name: "actor", type: "String" },
+  { name: "reason", type: "String" },
+  { name: "event_time", type: utc },
+  { name: "event_time_ms", type: "UInt64" },
+  { name: "evidence", type: "String" },
+  { name: "source_partition", type: "UInt16" },
+  { name: "source_offset", type: "UInt64" },
+]);

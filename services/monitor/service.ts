@@ -1,12 +1,14 @@
-// Per pipeline: scored events → `predictions`, dead letters → `dead_letters`.
+// Per pipeline: scored events → `predictions`, dead letters → `dead_letters`, labels → `labels`,
+// the model registry's events → `model_events` (the audit trail).
 
 import type { ClickHouse } from "../shared/clickhouse/client.ts";
 import { checkSchema } from "../shared/clickhouse/migrations.ts";
 import { encodeRows, type RowBinaryTable } from "../shared/clickhouse/row-binary.ts";
-import { errorCode } from "../shared/errors.ts";
+import { errorCode, StreamscoreError } from "../shared/errors.ts";
 import { createAvroCodec } from "../shared/kafka/avro-codec.ts";
 import type { Kafka, KafkaMessage, Message, Producer } from "../shared/kafka/client.ts";
 import { deadLetter, decodeOrDeadLetter } from "../shared/kafka/dead-letter.ts";
+import { parseModelEvent } from "../shared/kafka/model-log.ts";
 import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import type { Logger } from "../shared/logger.ts";
 import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
@@ -23,6 +25,9 @@ import {
   type LabelRow,
   labelRow,
   labelsTable,
+  type ModelEventRow,
+  modelEventRow,
+  modelEventsTable,
   type PredictionRow,
   predictionRow,
   predictionsTable,
@@ -105,7 +110,7 @@ export function createMonitorService(deps: {
   function tableSink<Row>(
     definition: PipelineDefinition,
     spec: {
-      table: "predictions" | "dead_letters" | "labels";
+      table: "predictions" | "dead_letters" | "labels" | "model_events";
       topic: string;
       partitionColumn: string;
       offsetColumn: string;
@@ -119,7 +124,7 @@ export function createMonitorService(deps: {
     const pipeline = definition.name;
     const topics = pipelineTopics(pipeline);
     const table = `${deps.database}.${spec.table}`;
-    const groupSuffix = spec.table.replace("_", "-");
+    const groupSuffix = spec.table.replaceAll("_", "-");
     const { drift } = spec;
     return createSink<Row>({
       kafka: deps.kafka,
@@ -160,6 +165,30 @@ export function createMonitorService(deps: {
           const nowMs = Date.now();
           const rows = messages.map((m) => deadLetterRow(pipeline, m, partition, nowMs));
           return { rows, encoded: encodeRows(deadLettersTable, rows) };
+        },
+      }),
+      tableSink<ModelEventRow>(definition, {
+        table: "model_events",
+        topic: topics.modelEvents,
+        ...bySource,
+        toRows: async (partition, messages) => {
+          const rows: ModelEventRow[] = [];
+          const deadLetters: Message[] = [];
+          for (const message of messages) {
+            const event = parseModelEvent(message);
+            if (event) rows.push(modelEventRow(event, partition, message.offset));
+            else {
+              const error = new StreamscoreError(
+                "MODEL_EVENT_INVALID",
+                "not a model registry event (JSON, lifecycle.ts)",
+              );
+              deadLetters.push(
+                deadLetter(message, { topic: topics.modelEvents, partition, offset: message.offset }, "audit", error),
+              );
+              deps.metrics.deadLettered.inc({ pipeline, stage: "audit", code: error.code });
+            }
+          }
+          return { rows, encoded: encodeRows(modelEventsTable, rows), deadLetters };
         },
       }),
       tableSink<LabelRow>(definition, {

@@ -4,6 +4,7 @@
 // indeterminate for the events it names, and the client retries with the same event ids.
 import underPressure from "@fastify/under-pressure";
 import Fastify, { type FastifyInstance } from "fastify";
+import { authenticate, type KeyEntry, type KeyStore, type RateLimiter } from "../shared/auth/api-keys.ts";
 import type { AvroType } from "../shared/kafka/avro-codec.ts";
 import type { BatchingSender } from "../shared/kafka/batching-sender.ts";
 import type { Message } from "../shared/kafka/client.ts";
@@ -12,7 +13,6 @@ import type { Logger } from "../shared/logger.ts";
 import type { Registry } from "../shared/metrics.ts";
 import { type Readiness, registerOpsRoutes } from "../shared/ops-routes.ts";
 import type { PipelineDefinition } from "../shared/pipeline/definition.ts";
-import { authenticate, type KeyEntry, type KeyStore, type RateLimiter } from "./api-keys.ts";
 import { decodeBody, parseJsonBody, parseNdjsonBody } from "./body.ts";
 import type { ProducerMetrics } from "./metrics.ts";
 import type { EventValidator, FieldError } from "./validation.ts";

@@ -1,6 +1,8 @@
 // `npm run cli -- <command>`: publish events, tail any pipeline topic decoded, run a generator.
 import { existsSync, readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
+import { createKey, type KeyScope, keyScopes } from "../shared/auth/api-keys.ts";
+import { readKeyStore, writeKeyStore } from "../shared/auth/key-store-file.ts";
 import { loadConnectionConfig } from "../shared/connection-settings.ts";
 import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
 import { createIdempotentProducer, createKafka } from "../shared/kafka/client.ts";
@@ -10,16 +12,22 @@ import { createLogger } from "../shared/logger.ts";
 import { pipelineTopics } from "../shared/pipeline/definition.ts";
 import { readSchema } from "../shared/schemas.ts";
 import { defaultPorts } from "../shared/services.ts";
-import { createKey } from "./api-keys.ts";
 import { parseNdjsonBody } from "./body.ts";
 import { type GeneratorRun, type LabelRecord, parseDrift, runGenerator } from "./generator/run.ts";
-import { readKeyStore, writeKeyStore } from "./key-store-file.ts";
 import { createIngestClient } from "./sdk.ts";
 
 function positive(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("must be a positive number");
   return n;
+}
+
+function scopeList(value: string): KeyScope[] {
+  const scopes = value.split(",").map((s) => s.trim());
+  const unknown = scopes.filter((s) => !(keyScopes as readonly string[]).includes(s));
+  if (unknown.length > 0)
+    throw new InvalidArgumentError(`unknown scope ${unknown.join(", ")}; known: ${keyScopes.join(", ")}`);
+  return scopes as KeyScope[];
 }
 
 function share(value: string): number {
@@ -171,7 +179,7 @@ program
     },
   );
 
-const keys = program.command("keys").description("manage ingest API keys (the file holds only hashes)");
+const keys = program.command("keys").description("manage API keys (the file holds only hashes)");
 
 keys
   .command("create")
@@ -180,12 +188,14 @@ keys
   .requiredOption("-n, --name <name>", "who the key is for")
   .option("-p, --pipelines <list>", "comma-separated pipelines, or *", "*")
   .option("-r, --rate <events/s>", "events per second allowed", positive, 1000)
-  .action((options: { file: string; name: string; pipelines: string; rate: number }) => {
+  .option("-s, --scopes <list>", `comma-separated, of: ${keyScopes.join(", ")}`, scopeList, ["publish"])
+  .action((options: { file: string; name: string; pipelines: string; rate: number; scopes: KeyScope[] }) => {
     const store = existsSync(options.file) ? readKeyStore(options.file) : { keys: [] };
     const { key, entry } = createKey({
       name: options.name,
       pipelines: options.pipelines.split(",").map((p) => p.trim()),
       ratePerSecond: options.rate,
+      scopes: options.scopes,
     });
     writeKeyStore(options.file, { keys: [...store.keys, entry] });
     console.error(`created key ${entry.id} for ${entry.name}; it is shown only now:`);

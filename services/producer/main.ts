@@ -1,13 +1,14 @@
 // The ingest process: wiring only.
+
+import { RateLimiter } from "../shared/auth/api-keys.ts";
+import { watchKeyStore } from "../shared/auth/key-store-file.ts";
 import { createKafka } from "../shared/kafka/client.ts";
 import { createSchemaRegistry } from "../shared/kafka/registry.ts";
 import { runService } from "../shared/lifecycle.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createRegistry } from "../shared/metrics.ts";
 import { getPipeline } from "../shared/pipelines/index.ts";
-import { RateLimiter } from "./api-keys.ts";
 import { loadProducerConfig } from "./config.ts";
-import { watchKeyStore } from "./key-store-file.ts";
 import { createIngestService } from "./service.ts";
 
 const config = loadProducerConfig();

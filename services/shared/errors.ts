@@ -26,6 +26,7 @@ export const errorCodes = {
   MODEL_CHANGE_REFUSED: { retriable: false },
   // Two registry changes of one pipeline at once: the later one fenced the earlier.
   MODEL_CHANGE_CONFLICT: { retriable: true },
+  MODEL_EVENT_INVALID: { retriable: false },
   SCORING_FAILED: { retriable: false },
   SCORED_RECORD_INVALID: { retriable: false },
   KAFKA_PRODUCER_FENCED: { retriable: true },

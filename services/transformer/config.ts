@@ -11,8 +11,8 @@ export const transformerSettings = {
     doc: "Port of /healthz, /readyz and /metrics.",
   }),
   TRANSFORMER_KAFKA_CLIENT: setting(parse.oneOf(eosClients), {
-    default: "kafkajs",
-    doc: "Client of the exactly-once path: kafkajs (a transaction per partition), or librdkafka (one over all owned partitions; see Known limits).",
+    default: "librdkafka",
+    doc: "Client of the exactly-once path: librdkafka (one transaction over all owned partitions, offsets with the group's metadata), or kafkajs (a transaction per partition; kept for comparison).",
   }),
   TRANSFORMER_MAX_BATCH: setting(parse.positiveInt(), { default: "2000", doc: "Records per transaction." }),
   TRANSFORMER_CONCURRENCY: setting(parse.positiveInt(), {

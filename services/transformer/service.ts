@@ -32,7 +32,7 @@ export function createTransformerService(deps: {
   /** Test only: share of transactions aborted on purpose (CHAOS_ABORT_SHARE). */
   testAbortShare?: number;
   concurrency: number;
-  /** The exactly-once path's Kafka client (TRANSFORMER_KAFKA_CLIENT); kafkajs when not given. */
+  /** The exactly-once path's Kafka client (TRANSFORMER_KAFKA_CLIENT); librdkafka when not given. */
   kafkaClient?: EosClient;
   /** Consumer group; one per pipeline is derived from it. */
   groupPrefix?: string;
@@ -74,7 +74,7 @@ export function createTransformerService(deps: {
       maxBatchRecords: deps.maxBatchRecords,
       testAbortShare: deps.testAbortShare,
       partitionsConsumedConcurrently: deps.concurrency,
-      client: deps.kafkaClient ?? "kafkajs",
+      client: deps.kafkaClient ?? "librdkafka",
       async process(partition, messages) {
         deps.metrics.recordsIn.inc({ pipeline, topic: topics.raw }, messages.length);
         // Schema lookups are the only I/O; after them a chunk is processed synchronously.

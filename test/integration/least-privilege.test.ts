@@ -5,8 +5,8 @@
 import { createSecretKey, randomInt } from "node:crypto";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createKey, RateLimiter } from "../../services/producer/api-keys.ts";
 import { type PaymentEventRecord, paymentStream } from "../../services/producer/generator/payments.ts";
+import { createKey, RateLimiter } from "../../services/shared/auth/api-keys.ts";
 import { createClickHouse } from "../../services/shared/clickhouse/client.ts";
 import type { ConnectionConfig } from "../../services/shared/connection-settings.ts";
 import { createAvroCodec, parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";

@@ -106,7 +106,7 @@ export function pipelineAcls(pipeline: string, users: ServicePrincipals = defaul
 
     ...describeAll(inference),
     ...grant(inference, "topic", [topics.features], ["read"]),
-    ...grant(inference, "topic", [topics.scored, topics.dlq], ["write"]),
+    ...grant(inference, "topic", [topics.scored, topics.shadowScored, topics.dlq], ["write"]),
     ...grant(inference, "group", [names.inferenceGroup], ["read"]),
     ...grant(inference, "transactional-id", [names.inferenceTransactions], ["write"], "prefixed"),
     ...grant(inference, "topic", [topics.modelEvents], ["read", "write"]),
@@ -114,7 +114,12 @@ export function pipelineAcls(pipeline: string, users: ServicePrincipals = defaul
     ...grant(inference, "group", [names.modelLogWatchers], ["read", "delete"], "prefixed"),
 
     ...describeAll(monitor),
-    ...grant(monitor, "topic", [topics.scored, topics.dlq, topics.labels, topics.modelEvents], ["read"]),
+    ...grant(
+      monitor,
+      "topic",
+      [topics.scored, topics.shadowScored, topics.dlq, topics.labels, topics.modelEvents],
+      ["read"],
+    ),
     // Drift alerts are the monitor's only output to Kafka.
     ...grant(monitor, "topic", [topics.alerts, topics.dlq], ["write"]),
     ...grant(monitor, "cluster", ["kafka-cluster"], ["idempotent-write"]),

@@ -177,6 +177,7 @@ export function createEosProcessor(options: TransactionalProcessorOptions): Tran
     const outputs = [];
     const offsets = new Map<number, bigint>();
     try {
+      options.beginTransaction?.();
       for (const [partition, messages] of batch.byPartition) {
         outputs.push(...(await options.process(partition, messages)));
         offsets.set(partition, BigInt((messages[messages.length - 1] as KafkaMessage).offset) + 1n);

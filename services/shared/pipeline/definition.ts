@@ -219,6 +219,8 @@ export interface PipelineTopics {
   alerts: string;
   /** Compacted changelog of the transformer's per-entity state. */
   transformerState: string;
+  /** Shadow models' scores (never decisions), for the monitor's shadow_predictions. */
+  shadowScored: string;
   /** The model registry's log: every registry change and refusal, kept forever. */
   modelEvents: string;
 }
@@ -232,6 +234,7 @@ export function pipelineTopics(name: string): PipelineTopics {
     labels: `${name}.labels`,
     alerts: `${name}.alerts`,
     transformerState: `${name}.transformer-state`,
+    shadowScored: `${name}.shadow-scored`,
     modelEvents: `${name}.model-events`,
   };
 }

@@ -28,7 +28,12 @@ export interface ScoredRecord {
   class_labels: string[];
   probabilities: number[];
   features: number[];
+  /** Absent on records written before roles existed: those are the champion's. */
+  model_role?: ModelRole;
 }
+
+/** The roles a model scores in: champion and canary decide, a shadow is only recorded. */
+export type ModelRole = "champion" | "canary" | "shadow";
 
 /** An Avro-safe record name from a pipeline name: "payments-shadow-2" → "PaymentsShadow2". */
 function pascalCase(name: string): string {
@@ -69,6 +74,7 @@ export function pipelineTopicSpecs(definition: PipelineDefinition): TopicSpec[] 
     { topic: topics.raw, partitions },
     { topic: topics.features, partitions },
     { topic: topics.scored, partitions },
+    { topic: topics.shadowScored, partitions },
     { topic: topics.dlq, partitions: 1 },
     { topic: topics.labels, partitions },
     { topic: topics.alerts, partitions: 1 },
@@ -94,20 +100,22 @@ export interface PipelineSchemaIds {
   raw: number;
   features: number;
   scored: number;
+  shadowScored: number;
   labels: number;
 }
 
-/** Registers the pipeline's three schemas (idempotent) and returns their ids. */
+/** Registers the pipeline's schemas (idempotent) and returns their ids. */
 export async function registerPipelineSchemas(
   registry: SchemaRegistryClient,
   definition: PipelineDefinition,
 ): Promise<PipelineSchemaIds> {
   const topics = pipelineTopics(definition.name);
-  const [raw, features, scored, labels] = await Promise.all([
+  const [raw, features, scored, shadowScored, labels] = await Promise.all([
     registry.register(`${topics.raw}-value`, readSchema(definition.schema)),
     registry.register(`${topics.features}-value`, featuresSchema(definition)),
     registry.register(`${topics.scored}-value`, scoredSchema()),
+    registry.register(`${topics.shadowScored}-value`, scoredSchema()),
     registry.register(`${topics.labels}-value`, readSchema("label-event.avsc")),
   ]);
-  return { raw, features, scored, labels };
+  return { raw, features, scored, shadowScored, labels };
 }

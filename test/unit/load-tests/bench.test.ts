@@ -83,6 +83,7 @@ function measurements(): Measurements {
   return {
     kafka: { produce: flat(100_000), consume: flat(100_000), hop: flat(50_000) },
     avro,
+    transformerWork: flat(500_000),
     onnx: new Map([["payments", new Map([[256, flat(500_000)]])]]),
     clickhouse: flat(100_000),
     http: flat(150_000),
@@ -105,11 +106,12 @@ describe("rows and the table", () => {
   it("puts each stage against its bound and checks the targets", () => {
     const rows = buildRows(measurements());
     const transformer = rows.find((r) => r.measure === "transformer");
-    // hop 50k + decode 1M + encode 1M → 1 / (1/50k + 2/1M) ≈ 45,454.5
-    expect(transformer?.bound).toBeCloseTo(1 / (1 / 50_000 + 2 / 1e6));
+    // kafkajs hop 50k + its own work 500k + the changelog's produce 100k → 1 / (1/50k + 1/500k + 1/100k) = 31,250
+    const bound = 1 / (1 / 50_000 + 1 / 500_000 + 1 / 100_000);
+    expect(transformer?.bound).toBeCloseTo(bound);
     const transformerRatio = rows.find((r) => r.measure === "transformer ÷ bound");
-    expect(transformerRatio?.value?.median).toBeCloseTo(45_000 / (1 / (1 / 50_000 + 2 / 1e6)));
-    expect(transformerRatio?.value?.min).toBeCloseTo(40_000 / (1 / (1 / 50_000 + 2 / 1e6)));
+    expect(transformerRatio?.value?.median).toBeCloseTo(45_000 / bound);
+    expect(transformerRatio?.value?.min).toBeCloseTo(40_000 / bound);
     expect(transformerRatio?.met).toBe(true);
     // Scoring inside the stage against raw onnxruntime at the same batch size, not the stage's events/s.
     const scoring = rows.find((r) => r.measure === "inference @256 scoring (model runs in the stage)");
@@ -126,6 +128,26 @@ describe("rows and the table", () => {
     expect(rows.find((r) => r.measure === "pipeline ÷ bound")?.met).toBeUndefined();
   });
 
+  it("bounds a stage by the Kafka client it runs on", () => {
+    const m = measurements();
+    const rate = summarize([400_000, 400_000, 400_000]);
+    m.kafkaClients = {
+      librdkafka: { produce: rate, consume: summarize([200_000, 200_000, 200_000]) },
+      platformatic: { produce: rate, consume: rate },
+      transactionMs: { kafkajs: flat(20), librdkafka: flat(15), platformatic: flat(12) },
+      transactionRecords: 2000,
+    };
+    m.clients = { transformer: "librdkafka", inference: "kafkajs", other: "librdkafka" };
+    const rows = buildRows(m);
+    // librdkafka hop 1/(1/400k + 1/200k) + work 500k + changelog produce 400k
+    const hop = 1 / (1 / 400_000 + 1 / 200_000);
+    expect(rows.find((r) => r.measure === "transformer")?.bound).toBeCloseTo(1 / (1 / hop + 1 / 500_000 + 1 / 400_000));
+    // Inference stays on kafkajs here: hop 50k + decode 1M + encode 1M + onnxruntime 500k.
+    expect(rows.find((r) => r.measure === "inference @256")?.bound).toBeCloseTo(
+      1 / (1 / 50_000 + 2 / 1e6 + 1 / 500_000),
+    );
+  });
+
   it("renders one Markdown table with a row per figure, ✔/✘ and n/a", () => {
     const rows = buildRows(measurements());
     const table = renderTable(rows);
@@ -136,7 +158,7 @@ describe("rows and the table", () => {
     expect(table).toContain(
       "| 1 raw | Kafka produce (idempotent, acks=all) | 100,000 | 100,000 | 100,000 | records/s |",
     );
-    expect(table).toContain("| 4 ratio | transformer ÷ bound | 99.0% | 88.0% | 110.0% |");
+    expect(table).toContain("| 4 ratio | transformer ÷ bound | 144.0% | 128.0% | 160.0% |");
     expect(table).toContain("✔");
     expect(table).toContain("✘");
     expect(table).toContain("| 2 stage | monitor sink → ClickHouse | n/a |");

@@ -81,6 +81,7 @@ describe("Kafka ACLs per service principal", () => {
       "write topic:shop.dlq",
       "write topic:shop.model-events",
       "write topic:shop.scored",
+      "write topic:shop.shadow-scored",
     ]);
     expect(may(acls, "inference", "read", "group", "streamscore-inference-shop")).toBe(true);
     expect(may(acls, "inference", "write", "transactional-id", "streamscore-models-shop")).toBe(true);
@@ -96,6 +97,7 @@ describe("Kafka ACLs per service principal", () => {
       "read topic:shop.labels",
       "read topic:shop.model-events",
       "read topic:shop.scored",
+      "read topic:shop.shadow-scored",
     ]);
     expect(writes("monitor")).toEqual(["write topic:shop.alerts", "write topic:shop.dlq"]);
     for (const group of ["predictions", "dead-letters", "labels", "model-events"]) {

@@ -1,13 +1,14 @@
 // The RowBinary encoder against ClickHouse's definition of the format: expected bytes are written
 // out by hand from that definition (little-endian integers and floats, LEB128 lengths, a Nullable
 // prefix byte, DateTime as UInt32 seconds), not produced by the encoder itself.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   deadLettersTable,
   driftMetricsTable,
   labelsTable,
+  modelEventsTable,
   predictionRow,
   predictionsTable,
 } from "../../../../services/monitor/rows.ts";
@@ -224,6 +225,7 @@ describe("rows", () => {
         "01f15365", // insert_time
         "016d", // model_name
         "07000000", // model_version
+        "086368616d70696f6e", // model_role: "champion" (a record from before roles)
         "0131", // label
         half, // score
         "0201300131", // class_labels
@@ -237,20 +239,32 @@ describe("rows", () => {
   });
 });
 
-/** Columns of a CREATE TABLE in a migration file, MATERIALIZED and ALIAS columns left out. */
+/**
+ * Columns of a table as the migrations leave it (its CREATE TABLE, then each ALTER TABLE … ADD
+ * COLUMN … AFTER …), MATERIALIZED and ALIAS columns left out.
+ */
 function migrationColumns(table: string): Array<{ name: string; type: string }> {
-  const files = ["001_predictions.sql", "002_monitoring.sql"].map((f) => readFileSync(join(migrationsDir, f), "utf8"));
+  const files = readdirSync(migrationsDir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()
+    .map((f) => readFileSync(join(migrationsDir, f), "utf8"));
   const text = files.join("\n");
-  const start = text.indexOf(`\${DATABASE}.${table}\n`);
+  const start = text.indexOf(`CREATE TABLE IF NOT EXISTS \${DATABASE}.${table}\n`);
   const body = text.slice(text.indexOf("(", start) + 1, text.indexOf("\n)", start));
-  return body
+  const column = (line: string) => {
+    const [name = "", ...rest] = line.split(/\s+/);
+    return { name, type: rest.join(" ").replace(/\s+(DEFAULT|AFTER)\s+.*$/, "") };
+  };
+  const columns = body
     .split("\n")
     .map((line) => line.trim().replace(/,$/, ""))
     .filter((line) => line.length > 0 && !/\b(MATERIALIZED|ALIAS)\b/.test(line))
-    .map((line) => {
-      const [name = "", ...rest] = line.split(/\s+/);
-      return { name, type: rest.join(" ").replace(/\s+DEFAULT\s+.*$/, "") };
-    });
+    .map(column);
+  const alter = new RegExp(`ALTER TABLE \\$\\{DATABASE\\}\\.${table} ADD COLUMN (.+?) AFTER (\\w+);`, "g");
+  for (const [, definition = "", after = ""] of text.matchAll(alter)) {
+    columns.splice(columns.findIndex((c) => c.name === after) + 1, 0, column(definition));
+  }
+  return columns;
 }
 
 describe("table encoders", () => {
@@ -259,5 +273,6 @@ describe("table encoders", () => {
     expect(deadLettersTable.columns).toEqual(migrationColumns("dead_letters"));
     expect(labelsTable.columns).toEqual(migrationColumns("labels"));
     expect(driftMetricsTable.columns).toEqual(migrationColumns("drift_metrics"));
+    expect(modelEventsTable.columns).toEqual(migrationColumns("model_events"));
   });
 });

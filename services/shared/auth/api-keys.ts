@@ -1,9 +1,14 @@
-// Ingest API keys. A key is `ssk_<id>_<secret>`: the id finds the entry, the secret is checked
-// against its SHA-256 (keys carry 256 random bits, so a fast hash is enough) in constant time.
-// The store file holds only hashes; each entry is scoped to pipelines, has its own rate limit and
-// can be revoked. Pure, except for creating random keys.
+// API keys, for the ingest API and the inference API's model changes. A key is `ssk_<id>_<secret>`:
+// the id finds the entry, the secret is checked against its SHA-256 (keys carry 256 random bits,
+// so a fast hash is enough) in constant time. The store file holds only hashes; each entry is
+// scoped to pipelines and to what it may do (publish events, change models), has its own rate
+// limit and can be revoked. Pure, except for creating random keys.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
+
+/** What a key may do: publish events (ingest API), change a pipeline's models (inference API). */
+export const keyScopes = ["publish", "model-admin"] as const;
+export type KeyScope = (typeof keyScopes)[number];
 
 export const keyEntrySchema = z
   .object({
@@ -13,6 +18,8 @@ export const keyEntrySchema = z
     /** Pipelines the key may publish to; "*" for all. */
     pipelines: z.array(z.string().min(1)).min(1),
     ratePerSecond: z.number().positive(),
+    /** Keys made before scopes existed may publish only. */
+    scopes: z.array(z.enum(keyScopes)).min(1).default(["publish"]),
     revoked: z.boolean().default(false),
   })
   .strict();
@@ -29,7 +36,7 @@ function sha256(text: string): Buffer {
 }
 
 /** A new key and the entry to store; the key itself is shown once and never stored. */
-export function createKey(options: { name: string; pipelines: string[]; ratePerSecond: number }): {
+export function createKey(options: { name: string; pipelines: string[]; ratePerSecond: number; scopes?: KeyScope[] }): {
   key: string;
   entry: KeyEntry;
 } {
@@ -43,6 +50,7 @@ export function createKey(options: { name: string; pipelines: string[]; ratePerS
       sha256: sha256(secret).toString("hex"),
       pipelines: options.pipelines,
       ratePerSecond: options.ratePerSecond,
+      scopes: options.scopes ?? ["publish"],
       revoked: false,
     },
   };
@@ -52,8 +60,15 @@ export type AuthResult =
   | { ok: true; entry: KeyEntry }
   | { ok: false; status: 401 | 403; reason: string; keyId?: string };
 
-/** Checks a presented key against the store for a pipeline. Reasons never contain the key. */
-export function authenticate(store: KeyStore, presented: string | undefined, pipeline: string): AuthResult {
+const scopeVerb: Record<KeyScope, string> = { publish: "publish to", "model-admin": "change the models of" };
+
+/** Checks a presented key against the store for a pipeline and a scope. Reasons never contain the key. */
+export function authenticate(
+  store: KeyStore,
+  presented: string | undefined,
+  pipeline: string,
+  scope: KeyScope = "publish",
+): AuthResult {
   if (!presented)
     return { ok: false, status: 401, reason: "missing API key (Authorization: Bearer <key> or X-API-Key)" };
   const match = keyPattern.exec(presented);
@@ -66,7 +81,10 @@ export function authenticate(store: KeyStore, presented: string | undefined, pip
   if (!valid || !entry) return { ok: false, status: 401, reason: "unknown API key", keyId: id };
   if (entry.revoked) return { ok: false, status: 401, reason: "revoked API key", keyId: id };
   if (!entry.pipelines.includes("*") && !entry.pipelines.includes(pipeline)) {
-    return { ok: false, status: 403, reason: `API key may not publish to ${pipeline}`, keyId: id };
+    return { ok: false, status: 403, reason: `API key may not ${scopeVerb[scope]} ${pipeline}`, keyId: id };
+  }
+  if (!entry.scopes.includes(scope)) {
+    return { ok: false, status: 403, reason: `API key lacks the ${scope} scope`, keyId: id };
   }
   return { ok: true, entry };
 }

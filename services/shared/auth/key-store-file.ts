@@ -1,7 +1,7 @@
 // The API key store as a JSON file, re-read when it changes, so a revoked key stops working
 // without a restart. A file that does not parse keeps the last good store and is reported.
 import { readFileSync, statSync, writeFileSync } from "node:fs";
-import { StreamscoreError } from "../shared/errors.ts";
+import { StreamscoreError } from "../errors.ts";
 import { type KeyStore, keyStoreSchema } from "./api-keys.ts";
 
 export function readKeyStore(path: string): KeyStore {

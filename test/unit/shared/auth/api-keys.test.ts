@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { authenticate, createKey, type KeyStore, RateLimiter } from "../../../services/producer/api-keys.ts";
+import {
+  authenticate,
+  createKey,
+  type KeyStore,
+  keyStoreSchema,
+  RateLimiter,
+} from "../../../../services/shared/auth/api-keys.ts";
 
 function store(...entries: Array<ReturnType<typeof createKey>["entry"]>): KeyStore {
   return { keys: entries };
@@ -19,6 +25,32 @@ describe("API keys", () => {
     expect(authenticate(keys, payments.key, "payments")).toMatchObject({ ok: true });
     expect(authenticate(keys, payments.key, "iris")).toMatchObject({ ok: false, status: 403 });
     expect(authenticate(keys, everything.key, "iris")).toMatchObject({ ok: true });
+  });
+
+  it("grants model changes only to a key with the model-admin scope, and such a key only its pipelines", () => {
+    const admin = createKey({ name: "ml-ops", pipelines: ["payments"], ratePerSecond: 10, scopes: ["model-admin"] });
+    const keys = store(payments.entry, admin.entry);
+    expect(authenticate(keys, admin.key, "payments", "model-admin")).toMatchObject({ ok: true });
+    expect(authenticate(keys, admin.key, "payments")).toMatchObject({
+      ok: false,
+      status: 403,
+      reason: "API key lacks the publish scope",
+    });
+    expect(authenticate(keys, payments.key, "payments", "model-admin")).toMatchObject({
+      ok: false,
+      status: 403,
+      reason: "API key lacks the model-admin scope",
+    });
+    expect(authenticate(keys, admin.key, "iris", "model-admin")).toMatchObject({
+      ok: false,
+      status: 403,
+      reason: "API key may not change the models of iris",
+    });
+  });
+
+  it("reads a stored key without scopes as a publishing key", () => {
+    const { scopes: _, ...old } = payments.entry;
+    expect(keyStoreSchema.parse({ keys: [old] }).keys[0]?.scopes).toEqual(["publish"]);
   });
 
   it("refuses missing, malformed, wrong and revoked keys with 401, naming no secret", () => {
