@@ -5,10 +5,12 @@
 // - `POST /v1/pipelines/:pipeline/predict {"features": {...}}` or `{"instances": [{...}, ...]}`:
 //   named features for any pipeline, answered with labels, scores and probabilities.
 // - `GET /v1/models`, `POST /v1/models/reload`: versions in use; look for newer ones now.
+// - The model registry: models-api.ts.
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Registry } from "../shared/metrics.ts";
 import { type Readiness, registerOpsRoutes } from "../shared/ops-routes.ts";
 import type { LoadedModel } from "./model.ts";
+import { type ModelsApiDeps, registerModelRoutes } from "./models-api.ts";
 import type { InferenceService } from "./service.ts";
 
 class RequestError extends Error {}
@@ -76,6 +78,8 @@ export function buildInferenceApp(deps: {
   pipelines: readonly string[];
   registry: Registry;
   readiness: Readiness;
+  /** The registry's routes; left out, the API only scores. */
+  models?: Omit<ModelsApiDeps, "service">;
 }): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1_048_576 });
   registerOpsRoutes(app, deps.registry, deps.readiness);
@@ -91,9 +95,12 @@ export function buildInferenceApp(deps: {
     const scorer = deps.service.scorer(pipeline);
     if (!scorer)
       throw Object.assign(new Error(`no pipeline named "${pipeline}"`), { statusCode: 404, code: "UNKNOWN_PIPELINE" });
-    const model = scorer.store.current;
-    if (!model)
-      throw Object.assign(new Error(`no model loaded: ${scorer.store.problem}`), { statusCode: 503, code: "NO_MODEL" });
+    // The champion answers direct requests: canary and shadows are for the stream.
+    const model = scorer.roles.current?.champion;
+    if (!model) {
+      const problem = scorer.roles.problem ?? scorer.store.problem;
+      throw Object.assign(new Error(`no model loaded: ${problem}`), { statusCode: 503, code: "NO_MODEL" });
+    }
     return model;
   }
 
@@ -131,8 +138,14 @@ export function buildInferenceApp(deps: {
   app.get("/v1/models", async () => ({
     models: deps.pipelines.map((pipeline) => {
       const scorer = deps.service.scorer(pipeline);
-      const manifest = scorer?.store.current?.manifest;
-      return { pipeline, model: manifest?.name, version: manifest?.version, problem: scorer?.store.problem };
+      const manifest = scorer?.roles.current?.champion.manifest;
+      return {
+        pipeline,
+        model: manifest?.name,
+        version: manifest?.version,
+        roles: scorer?.roles.roles() ?? [],
+        problem: scorer?.roles.problem ?? scorer?.store.problem,
+      };
     }),
   }));
 
@@ -140,6 +153,8 @@ export function buildInferenceApp(deps: {
     await deps.service.refreshModels();
     return { reloaded: true };
   });
+
+  if (deps.models) registerModelRoutes(app, { ...deps.models, service: deps.service });
 
   return app;
 }

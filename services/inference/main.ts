@@ -1,5 +1,7 @@
 // The inference process: wiring only.
+import { watchKeyStore } from "../shared/auth/key-store-file.ts";
 import { createKafka } from "../shared/kafka/client.ts";
+import { createModelLogWriter, type ModelLogWriter } from "../shared/kafka/model-log.ts";
 import { createSchemaRegistry } from "../shared/kafka/registry.ts";
 import { runService } from "../shared/lifecycle.ts";
 import { createLogger } from "../shared/logger.ts";
@@ -8,6 +10,7 @@ import { getPipeline } from "../shared/pipelines/index.ts";
 import { buildInferenceApp } from "./app.ts";
 import { loadInferenceConfig } from "./config.ts";
 import { createInferenceMetrics } from "./metrics.ts";
+import { loadModel } from "./model.ts";
 import { createInferenceService } from "./service.ts";
 
 const config = loadInferenceConfig();
@@ -18,8 +21,10 @@ runService({
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   start: async () => {
     const registry = createRegistry("inference");
+    const kafka = createKafka(config, logger, "inference");
+    const writers = new Map<string, ModelLogWriter>();
     const service = createInferenceService({
-      kafka: createKafka(config, logger, "inference"),
+      kafka,
       registry: createSchemaRegistry(config),
       logger,
       metrics: createInferenceMetrics(registry),
@@ -40,6 +45,27 @@ runService({
       pipelines: config.PIPELINES,
       registry,
       readiness: service,
+      models: {
+        keyStore: config.INFERENCE_API_KEYS_FILE
+          ? watchKeyStore(config.INFERENCE_API_KEYS_FILE, (error) =>
+              logger.error({ err: error }, "API key file unreadable; keeping the last one"),
+            )
+          : undefined,
+        writer(pipeline) {
+          let writer = writers.get(pipeline);
+          if (!writer) {
+            writer = createModelLogWriter(kafka, pipeline, logger);
+            writers.set(pipeline, writer);
+          }
+          return writer;
+        },
+        async validateVersion(versionDir) {
+          const model = await loadModel(versionDir, { threads: 1 });
+          await model.release();
+          return model.manifest;
+        },
+        logger,
+      },
     });
     await app.listen({ host: "127.0.0.1", port: config.INFERENCE_PORT });
     await service.start();

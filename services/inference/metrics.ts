@@ -39,8 +39,8 @@ export function createInferenceMetrics(registry: Registry) {
     }),
     modelInfo: new Gauge({
       name: "streamscore_model_info",
-      help: "The model version in use (value 1)",
-      labelNames: ["pipeline", "model", "version"],
+      help: "The model versions in use and their roles: champion, canary, shadow (value 1)",
+      labelNames: ["pipeline", "model", "version", "role"],
       registers: [registry],
     }),
   };

@@ -1,7 +1,7 @@
 // Scores decoded feature records with a model, in bounded sub-batches, and builds the scored
 // records. Records whose features cannot form a model input are returned as failures.
 import { StreamscoreError } from "../shared/errors.ts";
-import type { FeaturesRecord, ScoredRecord } from "../shared/pipeline/records.ts";
+import type { FeaturesRecord, ModelRole, ScoredRecord } from "../shared/pipeline/records.ts";
 import type { LoadedModel } from "./model.ts";
 
 export interface ScoringFailure {
@@ -49,6 +49,8 @@ export async function scoreRecords(
   now: () => number,
   /** After the model runs: their wall seconds, rows and count (the stage's scoring rate). */
   onRuns?: (seconds: number, rows: number, runs: number) => void,
+  /** The role the model scores in, written on every scored record. */
+  role: ModelRole = "champion",
 ): Promise<{ scored: Array<{ index: number; record: ScoredRecord }>; failures: ScoringFailure[] }> {
   const { manifest } = model;
   const { matrix, rows, failures } = buildMatrix(records, manifest.featureOrder);
@@ -96,6 +98,7 @@ export async function scoreRecords(
           class_labels: manifest.classLabels,
           probabilities,
           features: featureNames.map((name) => Number(source[name])),
+          model_role: role,
         },
       });
     }

@@ -31,6 +31,9 @@ import {
   type PredictionRow,
   predictionRow,
   predictionsTable,
+  type ShadowPredictionRow,
+  shadowPredictionRow,
+  shadowPredictionsTable,
 } from "./rows.ts";
 import { createSink, type Sink, type SinkOptions, type SinkRows } from "./sink.ts";
 
@@ -110,7 +113,9 @@ export function createMonitorService(deps: {
   function tableSink<Row>(
     definition: PipelineDefinition,
     spec: {
-      table: "predictions" | "dead_letters" | "labels" | "model_events";
+      table: "predictions" | "dead_letters" | "labels" | "model_events" | "shadow_predictions";
+      /** The consumer group's last word (default: the table's name); unique across the monitor's sinks. */
+      group?: string;
       topic: string;
       partitionColumn: string;
       offsetColumn: string;
@@ -124,7 +129,7 @@ export function createMonitorService(deps: {
     const pipeline = definition.name;
     const topics = pipelineTopics(pipeline);
     const table = `${deps.database}.${spec.table}`;
-    const groupSuffix = spec.table.replaceAll("_", "-");
+    const groupSuffix = spec.group ?? spec.table.replaceAll("_", "-");
     const { drift } = spec;
     return createSink<Row>({
       kafka: deps.kafka,
@@ -197,6 +202,20 @@ export function createMonitorService(deps: {
         ...bySource,
         toRows: decodedRows(pipeline, topics.labels, "labels", labelsTable, (label: LabelRecord, partition, offset) =>
           labelRow(pipeline, label, partition, offset),
+        ),
+      }),
+      tableSink<ShadowPredictionRow>(definition, {
+        table: "shadow_predictions",
+        // Not "shadow-predictions": pipeline p's group would then equal pipeline "p-shadow"'s predictions group.
+        group: "shadows",
+        topic: topics.shadowScored,
+        ...bySource,
+        toRows: decodedRows<ScoredRecord, ShadowPredictionRow>(
+          pipeline,
+          topics.shadowScored,
+          "sink",
+          shadowPredictionsTable,
+          shadowPredictionRow,
         ),
       }),
       tableSink<PredictionRow>(definition, {

@@ -4,7 +4,7 @@
 // indeterminate for the events it names, and the client retries with the same event ids.
 import underPressure from "@fastify/under-pressure";
 import Fastify, { type FastifyInstance } from "fastify";
-import { authenticate, type KeyEntry, type KeyStore, type RateLimiter } from "../shared/auth/api-keys.ts";
+import { authenticate, type KeyEntry, type KeyStore, presentedKey, type RateLimiter } from "../shared/auth/api-keys.ts";
 import type { AvroType } from "../shared/kafka/avro-codec.ts";
 import type { BatchingSender } from "../shared/kafka/batching-sender.ts";
 import type { Message } from "../shared/kafka/client.ts";
@@ -67,13 +67,6 @@ export interface IngestAuth {
 }
 
 const keyParameters = ["api_key", "apikey", "key", "token", "access_token"];
-
-function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
-  const authorization = headers.authorization;
-  if (typeof authorization === "string" && authorization.startsWith("Bearer ")) return authorization.slice(7).trim();
-  const header = headers["x-api-key"];
-  return typeof header === "string" ? header.trim() : undefined;
-}
 
 export function buildIngestApp(deps: {
   pipelines: ReadonlyMap<string, IngestPipeline>;

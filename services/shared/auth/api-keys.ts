@@ -62,6 +62,14 @@ export type AuthResult =
 
 const scopeVerb: Record<KeyScope, string> = { publish: "publish to", "model-admin": "change the models of" };
 
+/** The key a request presents: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const authorization = headers.authorization;
+  if (typeof authorization === "string" && authorization.startsWith("Bearer ")) return authorization.slice(7).trim();
+  const header = headers["x-api-key"];
+  return typeof header === "string" ? header.trim() : undefined;
+}
+
 /** Checks a presented key against the store for a pipeline and a scope. Reasons never contain the key. */
 export function authenticate(
   store: KeyStore,

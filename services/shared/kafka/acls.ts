@@ -51,7 +51,7 @@ export function pipelineClientNames(pipeline: string) {
     transformerRestoreGroups: `restore-${topics.transformerState}-`,
     inferenceGroup: `streamscore-inference-${pipeline}`,
     inferenceTransactions: transactionalIdPrefix(`streamscore-inference-${pipeline}`, topics.features),
-    monitorGroups: ["predictions", "dead-letters", "labels", "model-events"].map(
+    monitorGroups: ["predictions", "dead-letters", "labels", "model-events", "shadows"].map(
       (name) => `streamscore-monitor-${pipeline}-${name}`,
     ),
     /** Registry changes go through the inference API, which writes the model log. */

@@ -3,10 +3,13 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildInferenceApp } from "../../../services/inference/app.ts";
+import { loadModel } from "../../../services/inference/model.ts";
 import { createModelStore } from "../../../services/inference/model-store.ts";
 import type { InferenceService } from "../../../services/inference/service.ts";
+import { createServingRoles } from "../../../services/inference/serving.ts";
 import { createLogger } from "../../../services/shared/logger.ts";
 import { createRegistry } from "../../../services/shared/metrics.ts";
+import { emptyDeployment } from "../../../services/shared/model/lifecycle.ts";
 import { iris } from "../../../services/shared/pipelines/iris.ts";
 import { payments } from "../../../services/shared/pipelines/payments.ts";
 import { projectRoot } from "../../../services/shared/project.ts";
@@ -16,11 +19,23 @@ const stores = new Map([
   ["iris", createModelStore(join(projectRoot, iris.model.directory), logger)],
   ["payments", createModelStore(join(projectRoot, payments.model.directory), logger)],
 ]);
+// Nothing registered: each pipeline is served by its newest version folder, as without a registry.
+const roles = new Map(
+  [...stores].map(([pipeline, store]) => [
+    pipeline,
+    createServingRoles({
+      modelDir: join(projectRoot, (pipeline === "iris" ? iris : payments).model.directory),
+      fallback: store,
+      load: (dir) => loadModel(dir),
+      logger,
+    }),
+  ]),
+);
 const service = {
   scorer: (pipeline: string) => {
     const store = stores.get(pipeline);
     const definition = pipeline === "iris" ? iris : payments;
-    return store ? { definition, store, processor: undefined } : undefined;
+    return store ? { definition, store, roles: roles.get(pipeline), processor: undefined } : undefined;
   },
   refreshModels: async () => {},
 } as unknown as InferenceService;
@@ -38,7 +53,11 @@ async function post(url: string, body: unknown) {
 }
 
 beforeAll(async () => {
-  for (const store of stores.values()) await store.refresh();
+  for (const [pipeline, store] of stores) {
+    await store.refresh();
+    await roles.get(pipeline)?.update(emptyDeployment(pipeline));
+    roles.get(pipeline)?.takePending();
+  }
 });
 afterAll(async () => {
   for (const store of stores.values()) await store.close();

@@ -100,7 +100,7 @@ describe("Kafka ACLs per service principal", () => {
       "read topic:shop.shadow-scored",
     ]);
     expect(writes("monitor")).toEqual(["write topic:shop.alerts", "write topic:shop.dlq"]);
-    for (const group of ["predictions", "dead-letters", "labels", "model-events"]) {
+    for (const group of ["predictions", "dead-letters", "labels", "model-events", "shadows"]) {
       expect(may(acls, "monitor", "read", "group", `streamscore-monitor-shop-${group}`)).toBe(true);
     }
   });

@@ -1,0 +1,78 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { ModelEvent } from "../../../services/shared/model/lifecycle.ts";
+import { readManifest } from "../../../services/shared/model/manifest.ts";
+import { projectRoot } from "../../../services/shared/project.ts";
+import { renderHtml, renderMarkdown } from "../../../tools/models/card.ts";
+
+const manifest = readManifest(join(projectRoot, "services/inference/models/payments/1"));
+const event = (kind: ModelEvent["kind"], toState: ModelEvent["toState"], at: number, reason: string): ModelEvent => ({
+  eventId: `e${at}`,
+  changeId: `c${at}`,
+  pipeline: "payments",
+  version: 1,
+  kind,
+  fromState: null,
+  toState,
+  weight: null,
+  actor: "ops (cli)",
+  reason,
+  at,
+  evidence: {},
+});
+const history = [
+  event("register", "registered", Date.UTC(2026, 11, 1), "first model"),
+  event("promote", "champion", Date.UTC(2026, 11, 2), "holdout AUC <0.99> beats | nothing"),
+];
+const input = {
+  pipeline: "payments",
+  manifest,
+  entry: {
+    version: 1,
+    state: "champion" as const,
+    weight: undefined,
+    registeredAt: Date.UTC(2026, 11, 1),
+    changedAt: Date.UTC(2026, 11, 2),
+    changedBy: "ops (cli)",
+    reason: "holdout AUC beats nothing",
+    evidence: {},
+  },
+  history,
+  live: {
+    quality: [{ metric: "roc_auc", value: 0.91234, windows: 12, labelled: 3600 }],
+    drift: [{ feature: "amount", drifted: 6, windows: 53 }],
+  },
+};
+
+describe("model card", () => {
+  it("says what the model is for, what it was trained on, how it does, and its history", () => {
+    const md = renderMarkdown(input);
+    expect(md).toContain("# Model card: payments-fraud v1 (payments)");
+    expect(md).toContain("State in the registry: **champion**, since 2026-12-02T00:00:00Z by ops (cli)");
+    // Holdout metrics from the manifest, as trained.
+    expect(md).toContain(
+      `| rocAuc | ${(manifest.metrics as { holdout: { rocAuc: number } }).holdout.rocAuc.toFixed(4)} |`,
+    );
+    expect(md).toContain("| roc_auc | 0.9123 | 12 | 3600 |");
+    expect(md).toContain("| amount | 6 | 53 |");
+    // The history row keeps its reason, with the table's separator defused.
+    expect(md).toContain(
+      "| 2026-12-02T00:00:00Z | promote |  | champion | ops (cli) | holdout AUC <0.99> beats / nothing |",
+    );
+    for (const feature of manifest.featureOrder.filter((f) => f in manifest.profile.features)) {
+      expect(md).toContain(`| ${feature} |`);
+    }
+  });
+
+  it("says when there are no live figures instead of showing an empty table", () => {
+    const md = renderMarkdown({ ...input, live: { quality: [], drift: [], unavailable: "ClickHouse did not answer" } });
+    expect(md).toMatch(/## Live quality since deployment\n\n- ClickHouse did not answer/);
+  });
+
+  it("renders the same sections as HTML, escaped", () => {
+    const html = renderHtml(input);
+    expect(html).toContain("<h2>History (audit trail)</h2>");
+    expect(html).toContain("holdout AUC &lt;0.99&gt; beats / nothing");
+    expect(html).not.toContain("<0.99>");
+  });
+});
