@@ -5,7 +5,7 @@
 // letter and a drift window recomputed with a stale computation inserted last.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listQueries, renderQuery } from "../../services/monitor/queries.ts";
-import { deadLetterRow, predictionRow } from "../../services/monitor/rows.ts";
+import { deadLetterRow, predictionRow, shadowPredictionRow } from "../../services/monitor/rows.ts";
 import { type ClickHouse, createClickHouse } from "../../services/shared/clickhouse/client.ts";
 import { migrate } from "../../services/shared/clickhouse/migrations.ts";
 import { StreamscoreError } from "../../services/shared/errors.ts";
@@ -54,6 +54,7 @@ interface PredictionSpec {
   ingestToTransformMs?: number;
   ingestToScoreMs?: number;
   pipeline?: string;
+  role?: "champion" | "canary";
 }
 
 const specs: PredictionSpec[] = [];
@@ -196,8 +197,10 @@ function predictionOf(spec: PredictionSpec) {
     class_labels: ["0", "1"],
     probabilities: [1 - spec.score, spec.score],
     features: [42.5, 13],
+    model_role: spec.role,
   };
-  return predictionRow(record, featureNames, 0, String(specs.indexOf(spec)), record.score_time + 5);
+  const offset = spec.pipeline === lifecyclePipeline ? 1000 + lifecycleSpecs.indexOf(spec) : specs.indexOf(spec);
+  return predictionRow(record, featureNames, 0, String(offset), record.score_time + 5);
 }
 
 function labelOf(spec: PredictionSpec) {
@@ -209,7 +212,7 @@ function labelOf(spec: PredictionSpec) {
     label_time: seconds(labelTime),
     label_time_ms: labelTime,
     source_partition: 0,
-    source_offset: specs.indexOf(spec),
+    source_offset: spec.pipeline === lifecyclePipeline ? 1000 + lifecycleSpecs.indexOf(spec) : specs.indexOf(spec),
   };
 }
 
@@ -471,6 +474,277 @@ function qualityRow(spec: QualitySpec) {
     computed_at: seconds(spec.computedAt),
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Model lifecycle: a pipeline of its own whose champion (v1) and canary (v2) decide, while shadow
+// v3 (and v4 on one event) score beside them. Two five-minute windows an hour ago: W1 holds ten
+// labelled decisions, W2 two unlabelled ones.
+
+const lifecyclePipeline = "lifecycle-payments";
+const w1 = Math.floor((now - hour) / windowMs) * windowMs;
+const w2 = w1 + windowMs;
+// Champion v1 in W1: 6 labelled, 4 right (c3 and c5 wrong); canary v2: 4 labelled, all right.
+const lifecycleSpecs: PredictionSpec[] = [
+  ...(
+    [
+      ["1", "1"],
+      ["0", "0"],
+      ["0", "0"],
+      ["1", "0"],
+      ["0", "0"],
+      ["0", "1"],
+    ] as const
+  ).map(([predicted, actual], i) => ({
+    id: `c${i}`,
+    pipeline: lifecyclePipeline,
+    version: 1,
+    role: "champion" as const,
+    eventTime: w1 + (i + 1) * 10 * second,
+    predicted,
+    score: scoreOf(1, predicted),
+    actual,
+    labelDelayMs: minute,
+    // c0 is the slow one: 100 ms from ingest to score, every other decision 40 ms.
+    ingestToScoreMs: i === 0 ? 100 : undefined,
+  })),
+  ...(["1", "0", "0", "0"] as const).map((predicted, i) => ({
+    id: `k${i}`,
+    pipeline: lifecyclePipeline,
+    version: 2,
+    role: "canary" as const,
+    eventTime: w1 + (i + 7) * 10 * second,
+    predicted,
+    score: scoreOf(2, predicted),
+    actual: predicted,
+    labelDelayMs: minute,
+  })),
+  ...(["0", "1"] as const).map((predicted, i) => ({
+    id: `c${i + 6}`,
+    pipeline: lifecyclePipeline,
+    version: 1,
+    role: "champion" as const,
+    eventTime: w2 + (i + 1) * 10 * second,
+    predicted,
+    score: scoreOf(1, predicted),
+  })),
+];
+// Shadow v3 on all twelve (disagreeing on c3, c5 and c7), v4 on c6 only; "x9" has a shadow score
+// but no decision, so no comparison may count it.
+const shadowScores: Array<[string, number, "0" | "1", number]> = [
+  ["c0", 3, "1", 0.8],
+  ["c1", 3, "0", 0.3],
+  ["c2", 3, "0", 0.1],
+  ["c3", 3, "0", 0.4],
+  ["c4", 3, "0", 0.2],
+  ["c5", 3, "1", 0.6],
+  ["k0", 3, "1", 0.9],
+  ["k1", 3, "0", 0.2],
+  ["k2", 3, "0", 0.1],
+  ["k3", 3, "0", 0.3],
+  ["c6", 3, "0", 0.1],
+  ["c7", 3, "0", 0.4],
+  ["c6", 4, "1", 0.6],
+  ["x9", 3, "1", 0.5],
+];
+
+function shadowRowOf([id, version, predicted, score]: (typeof shadowScores)[number]) {
+  const decided = lifecycleSpecs.find((s) => s.id === id);
+  const eventTime = decided?.eventTime ?? w1;
+  return shadowPredictionRow(
+    {
+      event_id: id,
+      pipeline: lifecyclePipeline,
+      entity: `card-${id}`,
+      event_time: eventTime,
+      ingest_time: eventTime + 200,
+      transform_time: eventTime + 210,
+      score_time: eventTime + 240,
+      model_name: "payments-fraud",
+      model_version: version,
+      label: predicted,
+      score,
+      class_labels: ["0", "1"],
+      probabilities: [1 - score, score],
+      features: [42.5, 13],
+      model_role: "shadow",
+    },
+    0,
+    String(shadowScores.findIndex((s) => s[0] === id && s[1] === version)),
+    eventTime + 300,
+  );
+}
+
+// Quality per version in W1 as the monitor computes it: accuracy and brier of v1 and v2; v2's
+// accuracy was first computed on 2 labels (0.5) and later on 4 (1.0): the later one counts.
+const lifecycleQuality: Array<{
+  version: number;
+  metric: string;
+  value: number;
+  labelled: number;
+  computedAt: number;
+}> = [
+  { version: 1, metric: "accuracy", value: 4 / 6, labelled: 6, computedAt: now - 20 * minute },
+  { version: 2, metric: "accuracy", value: 0.5, labelled: 2, computedAt: now - 30 * minute },
+  { version: 2, metric: "accuracy", value: 1, labelled: 4, computedAt: now - 20 * minute },
+  { version: 1, metric: "brier", value: 0.2, labelled: 6, computedAt: now - 20 * minute },
+  { version: 2, metric: "brier", value: 0.1, labelled: 4, computedAt: now - 20 * minute },
+];
+
+function lifecycleQualityRow(q: (typeof lifecycleQuality)[number]) {
+  return {
+    pipeline: lifecyclePipeline,
+    model_name: "payments-fraud",
+    model_version: q.version,
+    window_start: seconds(w1),
+    window_end: seconds(w1 + windowMs),
+    metric: q.metric,
+    value: q.value,
+    labelled: q.labelled,
+    predictions: q.version === 1 ? 6 : 4,
+    computed_at: seconds(q.computedAt),
+  };
+}
+
+/** Checks of the lifecycle queries, run against the lifecycle pipeline. */
+const lifecycleChecks: Record<string, (rows: Row[]) => void> = {
+  "champion-vs-shadow": (rows) => {
+    const close = (value: number) => expect.closeTo(value, 9);
+    expect(
+      rows.map((r) => ({
+        window_start: r.window_start,
+        shadow_version: num(r.shadow_version),
+        events: num(r.events),
+        agreement_rate: num(r.agreement_rate),
+        score_correlation: num(r.score_correlation),
+        mean_score_difference: num(r.mean_score_difference),
+      })),
+    ).toEqual([
+      // Pearson's r and the mean difference computed apart (Python's statistics module) from the
+      // scores above; 8 of 10 labels agree.
+      {
+        window_start: chTime(w1),
+        shadow_version: 3,
+        events: 10,
+        agreement_rate: 0.8,
+        score_correlation: close(0.7083403856986458),
+        mean_score_difference: close(0.03),
+      },
+      // Two points are always perfectly correlated; one point has no correlation (nan).
+      {
+        window_start: chTime(w2),
+        shadow_version: 3,
+        events: 2,
+        agreement_rate: 0.5,
+        score_correlation: close(1),
+        mean_score_difference: close(-0.3),
+      },
+      {
+        window_start: chTime(w2),
+        shadow_version: 4,
+        events: 1,
+        // c6 was decided "0"; v4 says "1".
+        agreement_rate: 0,
+        score_correlation: Number.NaN,
+        mean_score_difference: close(0.4),
+      },
+    ]);
+  },
+
+  "canary-vs-champion-quality": (rows) => {
+    const close = (value: number) => expect.closeTo(value, 12);
+    expect(
+      rows.map((r) => ({
+        model_version: num(r.model_version),
+        model_role: r.model_role,
+        labelled: num(r.labelled),
+        correct: num(r.correct),
+        accuracy: num(r.accuracy),
+        reference_version: num(r.reference_version),
+        z: num(r.z),
+        p_value: num(r.p_value),
+      })),
+    ).toEqual([
+      {
+        model_version: 1,
+        model_role: "champion",
+        labelled: 6,
+        correct: 4,
+        accuracy: close(4 / 6),
+        reference_version: 1,
+        z: 0,
+        p_value: 1,
+      },
+      // z = (1 − 4/6) / sqrt(0.8 · 0.2 · (1/4 + 1/6)); p = erfc(|z| / √2), both from Python's math module.
+      {
+        model_version: 2,
+        model_role: "canary",
+        labelled: 4,
+        correct: 4,
+        accuracy: 1,
+        reference_version: 1,
+        z: close(1.2909944487358056),
+        p_value: close(0.19670560245894692),
+      },
+    ]);
+  },
+
+  "quality-delta-by-window": (rows) => {
+    const close = (value: number) => expect.closeTo(value, 12);
+    expect(
+      rows.map((r) => ({
+        window_start: r.window_start,
+        metric: r.metric,
+        model_version: num(r.model_version),
+        value: num(r.value),
+        labelled: num(r.labelled),
+        reference_version: num(r.reference_version),
+        reference_value: num(r.reference_value),
+        delta: num(r.delta),
+      })),
+    ).toEqual([
+      {
+        window_start: chTime(w1),
+        metric: "accuracy",
+        model_version: 2,
+        value: 1,
+        labelled: 4,
+        reference_version: 1,
+        reference_value: close(4 / 6),
+        delta: close(1 - 4 / 6),
+      },
+      {
+        window_start: chTime(w1),
+        metric: "brier",
+        model_version: 2,
+        value: 0.1,
+        labelled: 4,
+        reference_version: 1,
+        reference_value: 0.2,
+        delta: close(-0.1),
+      },
+    ]);
+  },
+
+  "latency-by-model-version": (rows) => {
+    expect(
+      rows.map((r) => ({
+        model_version: num(r.model_version),
+        model_role: r.model_role,
+        events: num(r.events),
+        p50_ms: num(r.p50_ms),
+        max_ms: num(r.max_ms),
+      })),
+    ).toEqual([
+      { model_version: 1, model_role: "champion", events: 8, p50_ms: 40, max_ms: 100 },
+      { model_version: 2, model_role: "canary", events: 4, p50_ms: 40, max_ms: 40 },
+    ]);
+    // v1: seven decisions at 40 ms and one at 100 ms: p99 lies between them, however interpolated.
+    const p99 = num(rows[0]?.p99_ms);
+    expect(p99).toBeGreaterThanOrEqual(40);
+    expect(p99).toBeLessThanOrEqual(100);
+    expect(num(rows[1]?.p99_ms)).toBe(40);
+  },
+};
 
 // ---------------------------------------------------------------------------------------------
 // What each query must answer.
@@ -862,7 +1136,14 @@ describe("ClickHouse analysis queries", () => {
     const table = (name: string) => `${database}.${name}`;
     // Without merges the replays below stay as extra rows until the database is dropped: a
     // background merge could otherwise remove them and let a query without FINAL pass.
-    for (const name of ["predictions", "labels", "dead_letters", "drift_metrics", "model_quality"]) {
+    for (const name of [
+      "predictions",
+      "labels",
+      "dead_letters",
+      "drift_metrics",
+      "model_quality",
+      "shadow_predictions",
+    ]) {
       await clickhouse.command(`SYSTEM STOP MERGES ${table(name)}`);
     }
     await clickhouse.insertRows(table("predictions"), specs.map(predictionOf));
@@ -883,6 +1164,13 @@ describe("ClickHouse analysis queries", () => {
     );
     await clickhouse.insertRows(table("drift_metrics"), staleDrift.map(driftRow));
     await clickhouse.insertRows(table("model_quality"), qualitySpecs.filter((q) => q.late).map(qualityRow));
+    // The lifecycle pipeline's rows, with a replayed decision and shadow score that FINAL must fold.
+    await clickhouse.insertRows(table("predictions"), lifecycleSpecs.map(predictionOf));
+    await clickhouse.insertRows(table("labels"), lifecycleSpecs.filter((s) => s.actual !== undefined).map(labelOf));
+    await clickhouse.insertRows(table("shadow_predictions"), shadowScores.map(shadowRowOf));
+    await clickhouse.insertRows(table("model_quality"), lifecycleQuality.map(lifecycleQualityRow));
+    await clickhouse.insertRows(table("predictions"), lifecycleSpecs.slice(0, 1).map(predictionOf));
+    await clickhouse.insertRows(table("shadow_predictions"), shadowScores.slice(0, 1).map(shadowRowOf));
   });
 
   afterAll(async () => {
@@ -891,22 +1179,41 @@ describe("ClickHouse analysis queries", () => {
   });
 
   it("has a check for every query file", () => {
-    expect(Object.keys(checks).sort()).toEqual(listQueries());
+    expect([...Object.keys(checks), ...Object.keys(lifecycleChecks)].sort()).toEqual(listQueries());
   });
 
   it("keeps the replays as extra rows, so the checks below prove the queries count them once", async () => {
     const count = async (name: string) =>
-      Number((await clickhouse.query<{ n: string }>(`SELECT count() AS n FROM ${database}.${name}`))[0]?.n);
+      Number(
+        (
+          await clickhouse.query<{ n: string }>(
+            `SELECT count() AS n FROM ${database}.${name} WHERE pipeline != '${lifecyclePipeline}'`,
+          )
+        )[0]?.n,
+      );
     expect(await count("predictions")).toBe(specs.length + 4);
     expect(await count("labels")).toBe(labelled.length + 2);
     expect(await count("dead_letters")).toBe(deadLetterSpecs.length + 1);
     expect(await count("drift_metrics")).toBe(driftSpecs.length + staleDrift.length);
+    const lifecycleRows = async (name: string) =>
+      Number(
+        (
+          await clickhouse.query<{ n: string }>(
+            `SELECT count() AS n FROM ${database}.${name} WHERE pipeline = '${lifecyclePipeline}'`,
+          )
+        )[0]?.n,
+      );
+    expect(await lifecycleRows("predictions")).toBe(lifecycleSpecs.length + 1);
+    expect(await lifecycleRows("shadow_predictions")).toBe(shadowScores.length + 1);
   });
 
   it.each(listQueries())("%s", async (name) => {
-    const check = checks[name];
+    const lifecycle = lifecycleChecks[name];
+    const check = lifecycle ?? checks[name];
     if (!check) throw new Error(`no check for query ${name}: add one to test/integration/queries.test.ts`);
-    const rows = await clickhouse.query<Row>(renderQuery(name, { database, pipeline }));
+    const rows = await clickhouse.query<Row>(
+      renderQuery(name, { database, pipeline: lifecycle ? lifecyclePipeline : pipeline }),
+    );
     check(rows);
   });
 });

@@ -11,8 +11,8 @@ import type { ModelLogWriter, NoticeRequest } from "../../../services/shared/kaf
 import { createLogger } from "../../../services/shared/logger.ts";
 import {
   type ChangeRequest,
-  type ModelEvent,
   foldEvents,
+  type ModelEvent,
   planChange,
 } from "../../../services/shared/model/lifecycle.ts";
 import type { ModelManifest } from "../../../services/shared/model/manifest.ts";
@@ -69,7 +69,11 @@ const service = {
       ? {
           modelDir: "/models/shop",
           watcher: { deployment: foldEvents("shop", log) },
-          roles: { roles: () => [{ version: 1, role: "champion" }], current: { source: "registry" }, problem: undefined },
+          roles: {
+            roles: () => [{ version: 1, role: "champion" }],
+            current: { source: "registry" },
+            problem: undefined,
+          },
         }
       : undefined,
 } as unknown as InferenceService;
@@ -83,7 +87,8 @@ function app(store: KeyStore | null = keyStore) {
     writer: inMemoryWriter,
     validateVersion: async (dir) => {
       validated.push(dir);
-      if (dir.endsWith("/9")) throw new StreamscoreError("MODEL_INVALID", "model.onnx does not match the manifest's sha256");
+      if (dir.endsWith("/9"))
+        throw new StreamscoreError("MODEL_INVALID", "model.onnx does not match the manifest's sha256");
       return { version: Number(dir.split("/").pop()), name: "m" } as ModelManifest;
     },
     logger,
@@ -128,7 +133,10 @@ describe("model changes over HTTP", () => {
   it("answers 401 without a key and 403 for a key without the scope or the pipeline, and audits each", async () => {
     expect((await post("/v1/pipelines/shop/models/1/promote", { reason: "x" })).status).toBe(401);
     const noScope = await post("/v1/pipelines/shop/models/1/promote", { reason: "x" }, publisher.key);
-    expect(noScope).toEqual({ status: 403, body: { error: "FORBIDDEN", message: "API key lacks the model-admin scope" } });
+    expect(noScope).toEqual({
+      status: 403,
+      body: { error: "FORBIDDEN", message: "API key lacks the model-admin scope" },
+    });
     const otherKey = await post("/v1/pipelines/shop/models/rollback", { reason: "x" }, otherPipeline.key);
     expect(otherKey.status).toBe(403);
     expect(notices.map((n) => [n.kind, n.version, n.actor])).toEqual([
