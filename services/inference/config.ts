@@ -32,7 +32,7 @@ export const inferenceSettings = {
     doc: "How often model folders are checked for a newer version.",
   }),
   INFERENCE_API_KEYS_FILE: setting(parse.optionalString(), {
-    doc: "JSON file of hashed API keys (`npm run cli -- keys create --scope model-admin`); model changes over HTTP need a key with the model-admin scope, and are refused without this file.",
+    doc: "JSON file of hashed API keys (`npm run cli -- keys create --scopes model-admin`); model changes over HTTP need a key with the model-admin scope, and are refused without this file.",
   }),
   INFERENCE_PREDICT_PIPELINE: setting(parse.string(), {
     default: "iris",
