@@ -3,6 +3,7 @@ import { watchKeyStore } from "../shared/auth/key-store-file.ts";
 import { createKafka } from "../shared/kafka/client.ts";
 import { createModelLogWriter, type ModelLogWriter } from "../shared/kafka/model-log.ts";
 import { createSchemaRegistry } from "../shared/kafka/registry.ts";
+import { waitForKafka } from "../shared/kafka/wait-for-kafka.ts";
 import { runService } from "../shared/lifecycle.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createRegistry } from "../shared/metrics.ts";
@@ -19,9 +20,11 @@ const logger = createLogger({ name: "inference", level: config.LOG_LEVEL });
 runService({
   logger,
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  start: async () => {
+  start: async (signal) => {
     const registry = createRegistry("inference");
     const kafka = createKafka(config, logger, "inference");
+    // Started while the broker is away (a restart, an outage): wait for it rather than exit.
+    await waitForKafka(kafka, logger, signal);
     const writers = new Map<string, ModelLogWriter>();
     const service = createInferenceService({
       kafka,

@@ -118,7 +118,7 @@ export function createInferenceService(deps: {
       maxWaitTimeMs: deps.lingerMs,
       client: deps.kafkaClient ?? "librdkafka",
       // A new deployment (promote, rollback, canary weight, shadows) applies to whole transactions.
-      beginTransaction: () => roles.takePending(),
+      betweenTransactions: () => roles.takePending(),
       async process(partition, messages) {
         deps.metrics.recordsIn.inc({ pipeline, topic: topics.features }, messages.length);
         const serving = roles.current;

@@ -3,6 +3,7 @@
 import { createClickHouse } from "../shared/clickhouse/client.ts";
 import { createIdempotentProducer, createKafka } from "../shared/kafka/client.ts";
 import { createSchemaRegistry } from "../shared/kafka/registry.ts";
+import { waitForKafka } from "../shared/kafka/wait-for-kafka.ts";
 import { runService } from "../shared/lifecycle.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createRegistry } from "../shared/metrics.ts";
@@ -19,9 +20,11 @@ const logger = createLogger({ name: "monitor", level: config.LOG_LEVEL });
 runService({
   logger,
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  start: async () => {
+  start: async (signal) => {
     const registry = createRegistry("monitor");
     const kafka = createKafka(config, logger, "monitor");
+    // Started while the broker is away (a restart, an outage): wait for it rather than exit.
+    await waitForKafka(kafka, logger, signal);
     const producer = createIdempotentProducer(kafka);
     await producer.connect();
     const clickhouse = createClickHouse(config);

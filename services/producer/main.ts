@@ -4,6 +4,7 @@ import { RateLimiter } from "../shared/auth/api-keys.ts";
 import { watchKeyStore } from "../shared/auth/key-store-file.ts";
 import { createKafka } from "../shared/kafka/client.ts";
 import { createSchemaRegistry } from "../shared/kafka/registry.ts";
+import { waitForKafka } from "../shared/kafka/wait-for-kafka.ts";
 import { runService } from "../shared/lifecycle.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createRegistry } from "../shared/metrics.ts";
@@ -17,9 +18,12 @@ const logger = createLogger({ name: "producer", level: config.LOG_LEVEL });
 runService({
   logger,
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  start: async () => {
+  start: async (signal) => {
+    const kafka = createKafka(config, logger, "producer");
+    // Started while the broker is away (a restart, an outage): wait for it rather than exit.
+    await waitForKafka(kafka, logger, signal);
     const service = createIngestService({
-      kafka: createKafka(config, logger, "producer"),
+      kafka,
       schemaRegistry: createSchemaRegistry(config),
       logger,
       registry: createRegistry("producer"),

@@ -8,13 +8,20 @@ export interface ServiceHandle {
 
 export function runService(options: {
   logger: Logger;
-  start: () => Promise<ServiceHandle>;
+  /**
+   * Opens the service's clients and starts it. `signal` is aborted when a stop is asked for during
+   * start-up, so a start-up that waits (for a broker that is away) can give up and exit cleanly.
+   */
+  start: (signal: AbortSignal) => Promise<ServiceHandle>;
   /** The whole shutdown must finish within this bound, or the process exits 1. */
   shutdownTimeoutMs: number;
 }): void {
   const { logger } = options;
-  const startup = options.start();
+  const aborter = new AbortController();
+  const startup = options.start(aborter.signal);
   let stopping = false;
+  /** A start-up that gave up because a stop was asked for: nothing was left open. */
+  const abandoned = (error: unknown) => stopping && aborter.signal.aborted && aborter.signal.reason === error;
 
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -25,6 +32,7 @@ export function runService(options: {
       process.exit(1);
     }, options.shutdownTimeoutMs);
     timer.unref();
+    aborter.abort(new Error(`${signal} during start-up`));
     // A signal can arrive while start-up is still opening clients: wait for it, then stop what it
     // opened. Exiting 0 before that would leave clients half-open.
     startup
@@ -34,6 +42,10 @@ export function runService(options: {
         process.exit(0);
       })
       .catch((error: unknown) => {
+        if (abandoned(error)) {
+          logger.info("stopped before start-up finished");
+          process.exit(0);
+        }
         logger.error({ err: error }, "shutdown failed");
         process.exit(1);
       });
@@ -47,6 +59,8 @@ export function runService(options: {
   });
 
   startup.catch((error: unknown) => {
+    // The shutdown under way reports and exits.
+    if (abandoned(error)) return;
     logger.fatal({ err: error }, "start-up failed");
     process.exit(1);
   });

@@ -2,6 +2,7 @@
 
 import { createKafka } from "../shared/kafka/client.ts";
 import { createSchemaRegistry } from "../shared/kafka/registry.ts";
+import { waitForKafka } from "../shared/kafka/wait-for-kafka.ts";
 import { runService } from "../shared/lifecycle.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createRegistry } from "../shared/metrics.ts";
@@ -17,10 +18,13 @@ const logger = createLogger({ name: "transformer", level: config.LOG_LEVEL });
 runService({
   logger,
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  start: async () => {
+  start: async (signal) => {
+    const kafka = createKafka(config, logger, "transformer");
+    // Started while the broker is away (a restart, an outage): wait for it rather than exit.
+    await waitForKafka(kafka, logger, signal);
     const registry = createRegistry("transformer");
     const service = createTransformerService({
-      kafka: createKafka(config, logger, "transformer"),
+      kafka,
       registry: createSchemaRegistry(config),
       logger,
       metrics: createTransformerMetrics(registry),

@@ -300,8 +300,18 @@ export async function createChaosCluster(options: ClusterOptions) {
       case "broker-clean":
         await killDaemon(kafka, fault.kind === "broker-hard" ? "SIGKILL" : "SIGTERM");
         if (fault.downMs) {
-          await sleep(fault.downMs);
-          note = `down for ${fault.downMs / 1000} s`;
+          // Started while the broker is away, these must wait for it rather than exit.
+          const restarted = fault.restartWhileDown ?? [];
+          await sleep(Math.min(5000, fault.downMs));
+          for (const name of restarted) {
+            await signalInstance(instance(name), "SIGKILL");
+            spawnInstance(instance(name));
+          }
+          await sleep(fault.downMs - Math.min(5000, fault.downMs));
+          note = `down for ${fault.downMs / 1000} s${restarted.length > 0 ? `; ${restarted.join(", ")} killed and started again meanwhile` : ""}`;
+          await startDaemon(kafka);
+          for (const name of restarted) await waitReady(instance(name));
+          break;
         }
         await startDaemon(kafka);
         break;

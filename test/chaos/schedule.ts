@@ -46,6 +46,8 @@ export interface FaultSpec {
   pauseMs?: number;
   /** How long a stopped broker stays down before it is started again (0: at once). */
   downMs?: number;
+  /** Instances killed (kill -9) and started again while the broker is down: their start-up must wait for it. */
+  restartWhileDown?: InstanceName[];
 }
 
 export interface ScheduledFault {
@@ -54,6 +56,7 @@ export interface ScheduledFault {
   target?: InstanceName;
   pauseMs?: number;
   downMs?: number;
+  restartWhileDown?: InstanceName[];
 }
 
 export interface Scenario {
@@ -105,7 +108,13 @@ export function scheduleFaults(
   const flat: Omit<ScheduledFault, "atMs">[] = [];
   for (const f of faults) {
     for (let i = 0; i < f.count; i += 1) {
-      flat.push({ kind: f.kind, target: f.target, pauseMs: f.pauseMs, downMs: f.downMs });
+      flat.push({
+        kind: f.kind,
+        target: f.target,
+        pauseMs: f.pauseMs,
+        downMs: f.downMs,
+        ...(f.restartWhileDown ? { restartWhileDown: f.restartWhileDown } : {}),
+      });
     }
   }
   // Fisher–Yates with the seeded source: which fault comes first is part of the seed.
@@ -206,8 +215,8 @@ export const scenarios: Record<string, Scenario> = {
   "broker-outage": {
     name: "broker-outage",
     description:
-      "the broker killed with kill -9 and kept down for 60 s mid-stream: every service waits it out by itself",
-    faults: [{ kind: "broker-hard", count: 1, downMs: 60_000 }],
+      "the broker killed with kill -9 and kept down for 60 s mid-stream, an inference instance and the API killed and started again meanwhile: every service waits it out by itself",
+    faults: [{ kind: "broker-hard", count: 1, downMs: 60_000, restartWhileDown: ["inference-1", "producer"] }],
     events: 20_000,
     ratePerSecond: 250,
   },

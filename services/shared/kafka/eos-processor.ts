@@ -177,7 +177,7 @@ export function createEosProcessor(options: TransactionalProcessorOptions): Tran
     const outputs = [];
     const offsets = new Map<number, bigint>();
     try {
-      options.beginTransaction?.();
+      options.betweenTransactions?.();
       for (const [partition, messages] of batch.byPartition) {
         outputs.push(...(await options.process(partition, messages)));
         offsets.set(partition, BigInt((messages[messages.length - 1] as KafkaMessage).offset) + 1n);
@@ -223,7 +223,10 @@ export function createEosProcessor(options: TransactionalProcessorOptions): Tran
       else if (!rewind.has(record.partition)) rewind.set(record.partition, BigInt(record.message.offset));
     }
     if (owned.length > 0) await processBatch(group, owned);
-    else await settlePending(group);
+    else {
+      await settlePending(group);
+      options.betweenTransactions?.();
+    }
   }
 
   async function run(group: GroupConsumer): Promise<void> {

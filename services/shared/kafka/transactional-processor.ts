@@ -35,10 +35,11 @@ export interface TransactionalProcessorOptions {
   /** Processes a chunk of one partition's records; may keep state, which `dropState` discards. */
   process(partition: number, messages: KafkaMessage[]): Promise<OutputBatch[]>;
   /**
-   * Called before the records of each transaction are processed: what a service swaps in here (a
-   * new model deployment) applies to whole transactions only.
+   * Called while no transaction is being built: before the records of each transaction are
+   * processed (and, on librdkafka, after a fetch that brought nothing). What a service swaps in here
+   * (a new model deployment) applies to whole transactions only.
    */
-  beginTransaction?(): void;
+  betweenTransactions?(): void;
   /** Called with the partitions this member owns after every rebalance, before their first batch. */
   restore?(partitions: number[]): Promise<void>;
   /** Discards in-memory state of a partition (after an abort, or when it is revoked). */
@@ -190,7 +191,7 @@ function createKafkajsProcessor(options: TransactionalProcessorOptions): Transac
   });
 
   async function commitChunk(partition: number, chunk: KafkaMessage[]): Promise<void> {
-    options.beginTransaction?.();
+    options.betweenTransactions?.();
     const outputs = await options.process(partition, chunk);
     const producer = await producers.get(partition);
     const transaction = await producer.transaction();
