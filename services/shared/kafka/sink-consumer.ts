@@ -18,6 +18,10 @@ import { transactionalIdPrefix } from "./acls.ts";
 import { type Consumer, type Kafka, type KafkaMessage, type Message, partitionProducers } from "./client.ts";
 import { consumerTrouble } from "./consumer-supervisor.ts";
 import { keepHeartbeating } from "./heartbeat.ts";
+import { splitBySize } from "./split-by-size.ts";
+
+/** Bytes of dead letters per produce request: well under the broker's 1 MiB message.max.bytes. */
+const maxDeadLetterRequestBytes = 512 * 1024;
 
 /** A batch made ready for the store. */
 export interface SinkBatch<Row> {
@@ -154,7 +158,11 @@ export function createSinkConsumer<Row>(options: SinkConsumerOptions<Row>): Sink
     const producer = await producers.get(partition);
     const transaction = await producer.transaction();
     try {
-      await transaction.send({ topic: options.deadLetterTopic, messages: deadLetters, acks: -1 });
+      // kafkajs sends one call's messages for a partition as one record batch: two large dead
+      // letters together (say two 900 kB poison records) would pass the broker's message.max.bytes.
+      for (const messages of splitBySize(deadLetters, maxDeadLetterRequestBytes)) {
+        await transaction.send({ topic: options.deadLetterTopic, messages, acks: -1 });
+      }
       await transaction.sendOffsets({
         consumerGroupId: options.groupId,
         topics: [{ topic: options.topic, partitions: [{ partition, offset: nextOffset }] }],
