@@ -177,51 +177,26 @@ export const driftMetricsTable = rowBinaryTable<object>([
 
 export type LabelRow = ReturnType<typeof labelRow>;
 
-/** A shadow model's score as a `shadow_predictions` row: no features (the decision's row has them). */
+/** What a shadow's row leaves out: the features are on the decision's row already. */
+const decisionOnly = ["transform_time_ms", "feature_names", "feature_values"] as const;
+
+/** A shadow model's score as a `shadow_predictions` row: a prediction row without the features. */
 export function shadowPredictionRow(record: ScoredRecord, partition: number, offset: string, nowMs: number) {
-  checkScored(record);
-  return {
-    event_id: record.event_id,
-    pipeline: record.pipeline,
-    entity: record.entity,
-    event_time: Math.floor(record.event_time / 1000),
-    event_time_ms: record.event_time,
-    ingest_time_ms: record.ingest_time,
-    score_time_ms: record.score_time,
-    insert_time: Math.floor(nowMs / 1000),
-    model_name: record.model_name,
-    model_version: record.model_version,
-    model_role: record.model_role ?? "shadow",
-    label: record.label,
-    score: record.score,
-    class_labels: record.class_labels,
-    probabilities: record.probabilities,
-    source_partition: partition,
-    source_offset: offset,
-  };
+  const { transform_time_ms, feature_names, feature_values, ...row } = predictionRow(
+    record,
+    [],
+    partition,
+    offset,
+    nowMs,
+  );
+  return { ...row, model_role: record.model_role ?? "shadow" };
 }
 
 export type ShadowPredictionRow = ReturnType<typeof shadowPredictionRow>;
 
-export const shadowPredictionsTable = rowBinaryTable<ShadowPredictionRow>([
-  { name: "event_id", type: "String" },
-  { name: "pipeline", type: "String" },
-  { name: "entity", type: "String" },
-  { name: "event_time", type: utc },
-  { name: "event_time_ms", type: "UInt64" },
-  { name: "ingest_time_ms", type: "UInt64" },
-  { name: "score_time_ms", type: "UInt64" },
-  { name: "insert_time", type: utc },
-  { name: "model_name", type: "String" },
-  { name: "model_version", type: "UInt32" },
-  { name: "model_role", type: "String" },
-  { name: "label", type: "String" },
-  { name: "score", type: "Float64" },
-  { name: "class_labels", type: "Array(String)" },
-  { name: "probabilities", type: "Array(Float64)" },
-  { name: "source_partition", type: "UInt16" },
-  { name: "source_offset", type: "UInt64" },
-]);
+export const shadowPredictionsTable = rowBinaryTable<ShadowPredictionRow>(
+  predictionsTable.columns.filter((c) => !(decisionOnly as readonly string[]).includes(c.name)),
+);
 
 /** A model registry event as a `model_events` row (version 0 and empty states for "none"). */
 export function modelEventRow(event: ModelEvent, partition: number, offset: string) {

@@ -10,8 +10,10 @@ import {
   driftMetricsTable,
   labelRow,
   labelsTable,
+  modelEventsTable,
   predictionRow,
   predictionsTable,
+  shadowPredictionsTable,
 } from "../../services/monitor/rows.ts";
 import { type ClickHouse, createClickHouse } from "../../services/shared/clickhouse/client.ts";
 import { migrate } from "../../services/shared/clickhouse/migrations.ts";
@@ -98,6 +100,8 @@ describe("RowBinary inserts", () => {
       dead_letters: deadLettersTable,
       labels: labelsTable,
       drift_metrics: driftMetricsTable,
+      shadow_predictions: shadowPredictionsTable,
+      model_events: modelEventsTable,
     };
     for (const [table, encoder] of Object.entries(tables)) {
       const columns = await clickhouse.query<{ name: string; type: string }>(
