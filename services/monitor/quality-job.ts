@@ -76,8 +76,13 @@ export function createQualityJob(deps: {
     const db = deps.database;
     const since = now() - deps.lookbackHours * 3_600_000;
     const window = `toUInt32(intDiv(event_time_ms, ${windowMs}) * ${windowMs / 1000})`;
+    // Decisions and shadow scores alike: a shadow version gets quality rows of its own, as if it had
+    // decided (versions are unique per pipeline, so the rows of different roles never mix).
+    const columns = "event_id, model_name, model_version, event_time_ms, label, score";
+    const scored = `SELECT ${columns} FROM ${db}.predictions FINAL WHERE pipeline = '${pipeline}' AND event_time_ms >= ${since}
+      UNION ALL SELECT ${columns} FROM ${db}.shadow_predictions FINAL WHERE pipeline = '${pipeline}' AND event_time_ms >= ${since}`;
     const predictions = `SELECT event_id, model_name, model_version, event_time_ms, label AS predicted, score, ${window} AS window_start
-      FROM ${db}.predictions FINAL WHERE pipeline = '${pipeline}' AND event_time_ms >= ${since}`;
+      FROM (${scored})`;
     const joined = await deps.clickhouse.query<JoinedRow>(
       `SELECT model_name, model_version, window_start, predicted, actual, score, toInt64(label_time_ms) - toInt64(event_time_ms) AS delay_ms
        FROM (${predictions}) ANY INNER JOIN
@@ -85,7 +90,7 @@ export function createQualityJob(deps: {
     );
     const counts = await deps.clickhouse.query<CountRow>(
       `SELECT model_name, model_version, ${window} AS window_start, count() AS predictions
-       FROM ${db}.predictions FINAL WHERE pipeline = '${pipeline}' AND event_time_ms >= ${since}
+       FROM (${scored})
        GROUP BY model_name, model_version, window_start`,
     );
     const byWindow = new Map<string, JoinedRow[]>();

@@ -7,11 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { paymentEvents } from "../../services/producer/generator/payments.ts";
+import { createAvroCodec, parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
 import { createModelLogWriter, type ModelLogWriter } from "../../services/shared/kafka/model-log.ts";
 import { createLogger } from "../../services/shared/logger.ts";
 import { routesToCanary } from "../../services/shared/model/traffic-split.ts";
+import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
 import { payments } from "../../services/shared/pipelines/payments.ts";
 import { projectRoot } from "../../services/shared/project.ts";
+import { readSchema } from "../../services/shared/schemas.ts";
 import { waitFor } from "../helpers/integration.ts";
 import { type PipelineHarness, startPipelineHarness } from "../helpers/pipeline-harness.ts";
 
@@ -111,6 +114,42 @@ describe("model registry, served while streaming", () => {
     expect(new Set(shadows.map((s) => s.event_id))).toEqual(new Set(decided.map((d) => d.event_id)));
     expect(shadows.every((s) => Number(s.model_version) === 3 && s.model_role === "shadow")).toBe(true);
     expect(decided.some((d) => Number(d.model_version) === 3)).toBe(false);
+
+    // Labels for the first batch: quality is computed per version, the shadow's too, each on the
+    // events that version scored.
+    const labelSchema = readSchema("label-event.avsc");
+    const labelsTopic = pipelineTopics(h.definition.name).labels;
+    const labelId = await h.registry.register(`${labelsTopic}-value`, labelSchema);
+    const labelType = parseAvroSchema(labelSchema);
+    const codec = createAvroCodec(h.registry.resolve);
+    await h.producer.send({
+      topic: labelsTopic,
+      acks: -1,
+      messages: first.map((e) => ({
+        key: e.event_id,
+        value: codec.encode(labelId, labelType, {
+          event_id: e.event_id,
+          label: "0",
+          label_time: e.event_time + 60_000,
+        }),
+      })),
+    });
+    await waitFor(
+      "every label stored",
+      async () => ((await count("labels")) >= first.length ? true : undefined),
+      60_000,
+    );
+    await h.monitor?.qualityJobs()[0]?.runOnce();
+    const quality = await h.clickhouse.query<{ model_version: number; predictions: string }>(
+      `SELECT model_version, sum(predictions) AS predictions FROM ${h.database}.model_quality FINAL
+       WHERE ${where()} AND metric = 'accuracy' GROUP BY model_version ORDER BY model_version`,
+    );
+    const decidedBy = (v: number) => decided.filter((d) => Number(d.model_version) === v).length;
+    expect(quality.map((q) => [Number(q.model_version), Number(q.predictions)])).toEqual([
+      [1, decidedBy(1)],
+      [2, decidedBy(2)],
+      [3, first.length],
+    ]);
 
     // Promote the canary: version 2 decides for every card from the next transaction on.
     await change({ action: "promote", version: 2, actor, reason: "canary held" });

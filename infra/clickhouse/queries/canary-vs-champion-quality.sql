@@ -10,59 +10,35 @@
 -- a lower accuracy is worse than the champion beyond chance: roll it back. Few labels: large
 -- p-values whatever the difference. FINAL on both tables counts replays and redelivered labels once.
 SELECT
-    model_version,
-    model_role,
-    labelled,
-    correct,
-    accuracy,
-    reference_version,
-    (accuracy - reference_accuracy)
-        / sqrt(pooled * (1 - pooled) * (1 / labelled + 1 / reference_labelled)) AS z,
+    row.1 AS model_version,
+    row.2 AS model_role,
+    row.3 AS labelled,
+    row.4 AS correct,
+    correct / labelled AS accuracy,
+    reference.1 AS reference_version,
+    reference.3 / reference.2 AS reference_accuracy,
+    (correct + reference.3) / (labelled + reference.2) AS pooled,
+    (accuracy - reference_accuracy) / sqrt(pooled * (1 - pooled) * (1 / labelled + 1 / reference.2)) AS z,
     if(model_version = reference_version AND model_role = 'champion', 1,
         1 - erf(abs(z) / sqrt(2))) AS p_value
 FROM
 (
-    SELECT
-        model_version,
-        model_role,
-        labelled,
-        correct,
-        correct / labelled AS accuracy,
-        reference.1 AS reference_version,
-        reference.2 AS reference_labelled,
-        reference.3 / reference.2 AS reference_accuracy,
-        (correct + reference.3) / (labelled + reference.2) AS pooled
+    -- One row per version and role, each beside the reference: the champion version with the most
+    -- labelled decisions, as (version, labelled, correct).
+    SELECT arrayJoin(groups) AS row, reference
     FROM
     (
-        SELECT model_version, model_role, count() AS labelled, sum(predicted = actual) AS correct
+        SELECT
+            groupArray((model_version, model_role, labelled, correct)) AS groups,
+            argMax((model_version, labelled, correct), if(model_role = 'champion', labelled, 0)) AS reference
         FROM
         (
-            SELECT pipeline, event_id, model_version, model_role, label AS predicted
-            FROM ${DATABASE}.predictions FINAL
-            WHERE pipeline = '${PIPELINE}' AND event_time >= now() - INTERVAL 7 DAY
-        )
-        ALL INNER JOIN
-        (
-            SELECT pipeline, event_id, label AS actual
-            FROM ${DATABASE}.labels FINAL
-            WHERE pipeline = '${PIPELINE}'
-        ) USING (pipeline, event_id)
-        GROUP BY model_version, model_role
-    )
-    CROSS JOIN
-    (
-        -- The reference: the champion version with the most labelled decisions, as
-        -- (version, labelled, correct).
-        SELECT argMax((model_version, labelled, correct), labelled) AS reference
-        FROM
-        (
-            SELECT model_version, count() AS labelled, sum(predicted = actual) AS correct
+            SELECT model_version, model_role, count() AS labelled, sum(predicted = actual) AS correct
             FROM
             (
-                SELECT pipeline, event_id, model_version, label AS predicted
+                SELECT pipeline, event_id, model_version, model_role, label AS predicted
                 FROM ${DATABASE}.predictions FINAL
-                WHERE pipeline = '${PIPELINE}' AND model_role = 'champion'
-                    AND event_time >= now() - INTERVAL 7 DAY
+                WHERE pipeline = '${PIPELINE}' AND event_time >= now() - INTERVAL 7 DAY
             )
             ALL INNER JOIN
             (
@@ -70,7 +46,7 @@ FROM
                 FROM ${DATABASE}.labels FINAL
                 WHERE pipeline = '${PIPELINE}'
             ) USING (pipeline, event_id)
-            GROUP BY model_version
+            GROUP BY model_version, model_role
         )
     )
 )
