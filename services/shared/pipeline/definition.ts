@@ -2,6 +2,7 @@
 // model and monitoring settings. Definitions are validated at start-up; errors name the bad key.
 import { z } from "zod";
 import { StreamscoreError } from "../errors.ts";
+import { retrainingPolicySchema } from "../model/retraining.ts";
 
 const fieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an Avro field name");
 
@@ -147,6 +148,8 @@ export const pipelineSchema = z
       alertAfterWindows: 2,
       resolveAfterWindows: 2,
     }),
+    /** When to retrain the model and what a candidate must show before it goes live (model/retraining.ts). */
+    retraining: retrainingPolicySchema.optional(),
   })
   .strict();
 

@@ -59,4 +59,14 @@ export const payments = definePipeline({
     alertAfterWindows: 2,
     resolveAfterWindows: 2,
   },
+  // Retrain when two monitored features drift for three windows in a row (15 minutes), or ROC AUC
+  // falls below 0.9 on a window with 200 labels; a candidate must beat the champion's AUC by 0.005
+  // and lose at most 0.02 on any channel, then shadow for six windows before a person promotes it.
+  retraining: {
+    drift: { features: 2, windows: 3 },
+    quality: { metric: "roc_auc", threshold: 0.9, minLabels: 200 },
+    gate: { metric: "roc_auc", margin: 0.005, maxSegmentRegression: 0.02 },
+    shadowWindows: 6,
+    autoPromote: false,
+  },
 });

@@ -51,6 +51,19 @@ describe("pipeline definitions", () => {
       { personal: { card: "hash" }, cleaning: { dedupe: { key: "id", windowSeconds: 1 }, allowed: { card: ["a"] } } },
       /personal\.card: an allowed-values or range rule/,
     ],
+    [
+      { retraining: { gate: { metric: "roc_auc", margin: 0, maxSegmentRegression: 0 } } },
+      /retraining: a retraining policy needs/,
+    ],
+    [
+      {
+        retraining: {
+          drift: { features: 0, windows: 3 },
+          gate: { metric: "roc_auc", margin: 0, maxSegmentRegression: 0 },
+        },
+      },
+      /retraining\.drift\.features/,
+    ],
   ])("reject %o naming the bad key", (override, message) => {
     expect(() => definePipeline({ ...minimal, ...override } as typeof minimal)).toThrow(message);
   });
