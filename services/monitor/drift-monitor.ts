@@ -35,7 +35,7 @@ import {
   openWindowState,
   type WindowState,
 } from "./windowing/evaluation.ts";
-import { loadVersionReference, type VersionReference } from "./windowing/reference.ts";
+import { loadVersionReference, predictionFeature, type VersionReference } from "./windowing/reference.ts";
 import { type ClosedWindow, WindowTracker } from "./windowing/windows.ts";
 
 export type { DriftInput };
@@ -71,6 +71,8 @@ export function createDriftMonitor(deps: {
   maxBackoffMs: number;
   thresholds?: DriftThresholds;
   now?: () => number;
+  /** After each closed window: the model version and the monitored features that drifted (the retraining policy). */
+  onWindowClosed?: (version: number, window: { windowStart: number; driftedFeatures: string[] }) => Promise<void>;
 }): DriftMonitor {
   const { definition } = deps;
   const pipeline = definition.name;
@@ -187,6 +189,10 @@ export function createDriftMonitor(deps: {
       }
       deps.metrics.windowsClosed.inc({ pipeline });
       await alertMessages(window, decisions, messages);
+      await deps.onWindowClosed?.(window.state.reference.version, {
+        windowStart: window.start,
+        driftedFeatures: decisions.filter((d) => d.drifted && d.feature !== predictionFeature).map((d) => d.feature),
+      });
     }
     if (messages.length > 0) await deps.producer.send({ topic: topics.alerts, acks: -1, messages });
     deps.metrics.openWindows.set({ pipeline }, tracker.openWindows);

@@ -8,7 +8,7 @@ import { errorCode, StreamscoreError } from "../shared/errors.ts";
 import { createAvroCodec } from "../shared/kafka/avro-codec.ts";
 import type { Kafka, KafkaMessage, Message, Producer } from "../shared/kafka/client.ts";
 import { deadLetter, decodeOrDeadLetter } from "../shared/kafka/dead-letter.ts";
-import { parseModelEvent } from "../shared/kafka/model-log.ts";
+import { createModelLogWriter, parseModelEvent } from "../shared/kafka/model-log.ts";
 import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import type { Logger } from "../shared/logger.ts";
 import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
@@ -17,6 +17,7 @@ import { setUpPipeline } from "../shared/pipeline/setup.ts";
 import { createDriftMonitor, type DriftMonitor } from "./drift-monitor.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import { createQualityJob, type QualityJob } from "./quality-job.ts";
+import { createRetrainingTrigger } from "./retraining-trigger.ts";
 import {
   type DeadLetterRow,
   deadLetterRow,
@@ -242,7 +243,28 @@ export function createMonitorService(deps: {
       await checkSchema(deps.clickhouse, deps.database);
       for (const definition of deps.pipelines) {
         await setUpPipeline(deps.kafka, deps.registry, definition);
-        const drift = createDriftMonitor({ ...deps, definition, logger: deps.logger, modelsRoot: deps.modelsRoot });
+        const retraining = definition.retraining
+          ? createRetrainingTrigger({
+              pipeline: definition.name,
+              policy: definition.retraining,
+              writer: createModelLogWriter(deps.kafka, definition.name, deps.logger),
+              clickhouse: deps.clickhouse,
+              database: deps.database,
+              logger: deps.logger,
+              warmUpMs:
+                Math.max(0, ...definition.features.map((f) => ("windowSeconds" in f ? f.windowSeconds : 0))) * 1000,
+            })
+          : undefined;
+        await retraining?.start();
+        const drift = createDriftMonitor({
+          ...deps,
+          definition,
+          logger: deps.logger,
+          modelsRoot: deps.modelsRoot,
+          onWindowClosed: retraining
+            ? (version, window) => retraining.windowClosed(version, { ...window, quality: {} })
+            : undefined,
+        });
         driftMonitors.push({ name: definition.name, drift });
         for (const sink of sinksOf(definition, drift)) {
           await sink.start();

@@ -150,6 +150,33 @@ describe("drift monitoring", () => {
           .map((f) => Number(f.window_start)),
       ).size,
     ).toBe(cleanWindows);
+    // The retraining policy (two features drifted in three windows in a row) fired once, on the drift
+    // and not on the warm-up hour, and its request with the windows behind it is in the audit trail.
+    const requests = await waitFor(
+      "a retraining request in model_events",
+      async () => {
+        const rows = await h.clickhouse.query<{ version: number; actor: string; evidence: string }>(
+          `SELECT version, actor, evidence FROM ${h.database}.model_events FINAL
+           WHERE pipeline = '${h.definition.name}' AND kind = 'retrain-requested'`,
+        );
+        return rows.length > 0 ? rows : undefined;
+      },
+      60_000,
+    );
+    expect(requests).toHaveLength(1);
+    expect(Number(requests[0]?.version)).toBe(1);
+    const evidence = JSON.parse(requests[0]?.evidence ?? "{}") as {
+      trigger: string;
+      windows: Array<{ windowStart: number; drifted: string[] }>;
+    };
+    expect(evidence.trigger).toBe("drift");
+    expect(evidence.windows).toHaveLength(3);
+    for (const w of evidence.windows) {
+      expect(w.windowStart).toBeGreaterThanOrEqual(t0);
+      expect(w.windowStart).toBeLessThan(t1);
+      expect(w.drifted).toContain("amount");
+    }
+
     // Model quality from the labels equals a direct computation on the same rows.
     await waitFor(
       "every label in ClickHouse",

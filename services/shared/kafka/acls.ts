@@ -54,7 +54,7 @@ export function pipelineClientNames(pipeline: string) {
     monitorGroups: ["predictions", "dead-letters", "labels", "model-events", "shadows"].map(
       (name) => `streamscore-monitor-${pipeline}-${name}`,
     ),
-    /** Registry changes go through the inference API, which writes the model log. */
+    /** Registry changes go through the inference API and the CLI; the monitor appends retraining requests. */
     modelLogWriter: modelLogWriterId(pipeline),
     modelLogWatchers: modelLogWatcherGroupPrefix(pipeline),
     /** The sinks dead-letter in transactions named after their group (sink.ts). */
@@ -120,8 +120,10 @@ export function pipelineAcls(pipeline: string, users: ServicePrincipals = defaul
       [topics.scored, topics.shadowScored, topics.dlq, topics.labels, topics.modelEvents],
       ["read"],
     ),
-    // Drift alerts are the monitor's only output to Kafka.
-    ...grant(monitor, "topic", [topics.alerts, topics.dlq], ["write"]),
+    // Drift alerts, and retraining requests on the model log (as its single fenced writer).
+    ...grant(monitor, "topic", [topics.alerts, topics.dlq, topics.modelEvents], ["write"]),
+    ...grant(monitor, "transactional-id", [names.modelLogWriter], ["write"]),
+    ...grant(monitor, "group", [names.modelLogWatchers], ["read", "delete"], "prefixed"),
     ...grant(monitor, "cluster", ["kafka-cluster"], ["idempotent-write"]),
     ...grant(monitor, "group", names.monitorGroups, ["read"]),
     ...grant(monitor, "transactional-id", [names.monitorTransactions], ["write"], "prefixed"),

@@ -87,11 +87,10 @@ describe("Kafka ACLs per service principal", () => {
     expect(may(acls, "inference", "write", "transactional-id", "streamscore-models-shop")).toBe(true);
     expect(may(acls, "inference", "read", "group", "shop.model-events.watch-1a2b")).toBe(true);
     expect(may(acls, "transformer", "write", "topic", "shop.model-events")).toBe(false);
-    expect(may(acls, "monitor", "write", "topic", "shop.model-events")).toBe(false);
     expect(may(acls, "inference", "read", "group", "shop-shadow.model-events.watch-1a2b")).toBe(false);
   });
 
-  it("lets the monitor read scores, dead letters, labels and the model log, and write only alerts and dead letters", () => {
+  it("lets the monitor read scores, dead letters, labels and the model log, and write alerts, dead letters and retraining requests", () => {
     expect(reads("monitor")).toEqual([
       "read topic:shop.dlq",
       "read topic:shop.labels",
@@ -99,7 +98,14 @@ describe("Kafka ACLs per service principal", () => {
       "read topic:shop.scored",
       "read topic:shop.shadow-scored",
     ]);
-    expect(writes("monitor")).toEqual(["write topic:shop.alerts", "write topic:shop.dlq"]);
+    expect(writes("monitor")).toEqual([
+      "write topic:shop.alerts",
+      "write topic:shop.dlq",
+      "write topic:shop.model-events",
+    ]);
+    // The model log's single writer id, which fences a concurrent change from inference or the CLI.
+    expect(may(acls, "monitor", "write", "transactional-id", "streamscore-models-shop")).toBe(true);
+    expect(may(acls, "monitor", "write", "transactional-id", "streamscore-models-shop-shadow")).toBe(false);
     for (const group of ["predictions", "dead-letters", "labels", "model-events", "shadows"]) {
       expect(may(acls, "monitor", "read", "group", `streamscore-monitor-shop-${group}`)).toBe(true);
     }
