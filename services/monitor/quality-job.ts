@@ -8,6 +8,7 @@ import type { ClickHouse } from "../shared/clickhouse/client.ts";
 import { describeError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { type ModelManifest, readManifest } from "../shared/model/manifest.ts";
+import type { ClosedWindow } from "../shared/model/retraining.ts";
 import type { PipelineDefinition } from "../shared/pipeline/definition.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import { type LabelledPrediction, qualityMetrics } from "./windowing/quality.ts";
@@ -45,6 +46,8 @@ export interface QualityJob {
 }
 
 export function createQualityJob(deps: {
+  /** After each run: per model version, its windows' metrics, oldest first (the retraining policy). */
+  onQuality?: (version: number, windows: ClosedWindow[]) => Promise<void>;
   clickhouse: ClickHouse;
   database: string;
   definition: PipelineDefinition;
@@ -145,6 +148,31 @@ export function createQualityJob(deps: {
       }
     }
     if (rows.length > 0) await deps.clickhouse.insertRows(`${db}.model_quality`, rows);
+    if (deps.onQuality) {
+      // Per version, its windows oldest first, each with every metric and the labels it rests on.
+      const byVersion = new Map<number, Map<number, Record<string, { value: number; labelled: number }>>>();
+      for (const r of rows as Array<{
+        model_version: number;
+        window_start: number;
+        metric: string;
+        value: number;
+        labelled: number;
+      }>) {
+        const windows = byVersion.get(r.model_version) ?? new Map();
+        byVersion.set(r.model_version, windows);
+        windows.set(r.window_start, {
+          ...windows.get(r.window_start),
+          [r.metric]: { value: r.value, labelled: r.labelled },
+        });
+      }
+      for (const [version, windows] of byVersion) {
+        const ordered = [...windows.entries()].sort((a, b) => a[0] - b[0]);
+        await deps.onQuality(
+          version,
+          ordered.map(([start, quality]) => ({ windowStart: start * 1000, driftedFeatures: [], quality })),
+        );
+      }
+    }
     // The newest window with labels stands for "now" in Prometheus.
     const newest = counts
       .filter((c) => byWindow.has(`${Number(c.model_version)}/${Number(c.window_start)}`))

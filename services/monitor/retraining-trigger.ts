@@ -9,13 +9,20 @@ import type { ClickHouse } from "../shared/clickhouse/client.ts";
 import { describeError } from "../shared/errors.ts";
 import type { ModelLogWriter } from "../shared/kafka/model-log.ts";
 import type { Logger } from "../shared/logger.ts";
-import { type ClosedWindow, evaluatePolicy, type RetrainingPolicy } from "../shared/model/retraining.ts";
+import {
+  type ClosedWindow,
+  evaluatePolicy,
+  type PolicyDecision,
+  type RetrainingPolicy,
+} from "../shared/model/retraining.ts";
 
 export interface RetrainingTrigger {
   /** Reads the requests already made, so a restart does not ask again. */
   start(): Promise<void>;
   /** A drift window of `version` closed; resolves once a request it caused is on the log. */
   windowClosed(version: number, window: ClosedWindow): Promise<void>;
+  /** The quality job measured `version`'s windows (oldest first): the policy's quality trigger. */
+  qualityMeasured(version: number, windows: readonly ClosedWindow[]): Promise<void>;
 }
 
 export function createRetrainingTrigger(deps: {
@@ -34,6 +41,25 @@ export function createRetrainingTrigger(deps: {
   const requested = new Set<number>();
   const firstWindow = new Map<number, number>();
 
+  async function request(version: number, decision: PolicyDecision): Promise<void> {
+    if (requested.has(version) || !decision.fire) return;
+    requested.add(version);
+    try {
+      await deps.writer.notice({
+        kind: "retrain-requested",
+        version,
+        actor: "retraining policy (monitor)",
+        reason: decision.reason,
+        evidence: decision.evidence,
+      });
+      log.warn({ version, reason: decision.reason }, "retraining requested");
+    } catch (error) {
+      // Asked again at the next window that still fires.
+      requested.delete(version);
+      log.error({ version, error: describeError(error) }, "retraining request could not be written");
+    }
+  }
+
   return {
     async start() {
       const rows = await deps.clickhouse.query<{ version: number }>(
@@ -48,24 +74,10 @@ export function createRetrainingTrigger(deps: {
       if (window.windowStart < first + deps.warmUpMs) return;
       const windows = [...(history.get(version) ?? []), window].slice(-keep);
       history.set(version, windows);
-      if (requested.has(version)) return;
-      const decision = evaluatePolicy(deps.policy, windows);
-      if (!decision.fire) return;
-      requested.add(version);
-      try {
-        await deps.writer.notice({
-          kind: "retrain-requested",
-          version,
-          actor: "retraining policy (monitor)",
-          reason: decision.reason,
-          evidence: decision.evidence,
-        });
-        log.warn({ version, reason: decision.reason }, "retraining requested");
-      } catch (error) {
-        // Asked again at the next window that still fires.
-        requested.delete(version);
-        log.error({ version, error: describeError(error) }, "retraining request could not be written");
-      }
+      if (deps.policy.drift) await request(version, evaluatePolicy({ ...deps.policy, quality: undefined }, windows));
+    },
+    async qualityMeasured(version, windows) {
+      if (deps.policy.quality) await request(version, evaluatePolicy({ ...deps.policy, drift: undefined }, windows));
     },
   };
 }

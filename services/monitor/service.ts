@@ -271,6 +271,7 @@ export function createMonitorService(deps: {
           sinks.push({ name: definition.name, sink });
         }
         const job = createQualityJob({
+          onQuality: retraining ? (version, windows) => retraining.qualityMeasured(version, windows) : undefined,
           clickhouse: deps.clickhouse,
           database: deps.database,
           definition,
