@@ -29,6 +29,13 @@ function number(value: unknown): string {
   return typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toFixed(4)) : String(value);
 }
 
+/** Features whose training profile has no spread: one value, or one category. */
+function constantFeatures(manifest: ModelManifest): string[] {
+  return Object.entries(manifest.profile.features)
+    .filter(([, p]) => (p.type === "numerical" ? p.std === 0 : Object.keys(p.frequencies).length <= 1))
+    .map(([name]) => name);
+}
+
 export function cardSections(input: CardInput): Section[] {
   const { manifest, entry, history, live } = input;
   const holdout = (manifest.metrics as { holdout?: Record<string, unknown> }).holdout ?? {};
@@ -99,6 +106,9 @@ export function cardSections(input: CardInput): Section[] {
       title: "Limitations",
       lines: [
         "Scores are only as good as the training data's coverage: a feature outside the profile above (see the drift section) is scored by extrapolation.",
+        ...constantFeatures(manifest).map(
+          (name) => `\`${name}\` did not vary in the training data: the model cannot have learnt anything from it.`,
+        ),
         "Live quality needs labels; windows with few labels are noisy (see the labelled column).",
         "Segments: the pipeline declares none, so no per-segment metrics are reported.",
       ],

@@ -13,15 +13,18 @@ import { loadConnectionConfig } from "../../services/shared/connection-settings.
 import { describeError, isStreamscoreError } from "../../services/shared/errors.ts";
 import { createKafka } from "../../services/shared/kafka/client.ts";
 import { createModelLogWriter, readModelEvents } from "../../services/shared/kafka/model-log.ts";
+import { createSchemaRegistry } from "../../services/shared/kafka/registry.ts";
 import { createLogger } from "../../services/shared/logger.ts";
 import { type ChangeRequest, foldEvents, type ModelAction } from "../../services/shared/model/lifecycle.ts";
 import { readManifest } from "../../services/shared/model/manifest.ts";
+import { setUpPipeline } from "../../services/shared/pipeline/setup.ts";
 import { getPipeline } from "../../services/shared/pipelines/index.ts";
 import { projectRoot } from "../../services/shared/project.ts";
 import { type LiveFigures, renderHtml, renderMarkdown } from "./card.ts";
 
 const config = loadConnectionConfig();
-const logger = createLogger({ name: "models-cli", level: "error" });
+// Failures reach the operator as the command's own message; the clients' retries would only add noise.
+const logger = createLogger({ name: "models-cli", level: "fatal" });
 const actor = `${userInfo().username} (cli)`;
 
 function versionNumber(value: string): number {
@@ -42,14 +45,21 @@ function context(pipeline: string) {
   return { definition, kafka, modelDir };
 }
 
+/** The pipeline's topics, the model log among them, exist before the CLI reads or writes it. */
+async function prepared(pipeline: string) {
+  const ctx = context(pipeline);
+  await setUpPipeline(ctx.kafka, createSchemaRegistry(config), ctx.definition);
+  return ctx;
+}
+
 async function registry(pipeline: string) {
-  const { kafka, definition } = context(pipeline);
+  const { kafka, definition } = await prepared(pipeline);
   const events = await readModelEvents(kafka, definition.name);
   return { events, deployment: foldEvents(definition.name, events) };
 }
 
 async function applyChange(pipeline: string, request: Omit<ChangeRequest, "actor">): Promise<void> {
-  const { kafka, definition } = context(pipeline);
+  const { kafka, definition } = await prepared(pipeline);
   try {
     const { events } = await createModelLogWriter(kafka, definition.name, logger).change({ ...request, actor });
     for (const e of events) console.log(`${e.kind}: version ${e.version} ${e.fromState ?? "-"} → ${e.toState}`);

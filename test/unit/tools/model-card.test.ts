@@ -59,6 +59,9 @@ describe("model card", () => {
     expect(md).toContain(
       "| 2026-12-02T00:00:00Z | promote |  | champion | ops (cli) | holdout AUC <0.99> beats / nothing |",
     );
+    // The shipped payments model was trained on one day of the week.
+    expect(md).toContain("`day_of_week` did not vary in the training data");
+    expect(md).not.toContain("`hour_of_day` did not vary");
     for (const feature of manifest.featureOrder.filter((f) => f in manifest.profile.features)) {
       expect(md).toContain(`| ${feature} |`);
     }
