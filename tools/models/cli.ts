@@ -81,7 +81,9 @@ async function register(pipeline: string, dir: string, reason: string): Promise<
   const { modelDir } = context(pipeline);
   const source = resolve(dir);
   const manifest = readManifest(source);
-  if (manifest.pipeline !== getPipeline(pipeline).name && manifest.pipeline !== pipeline) {
+  // A pipeline run under another name (`name=definition`) takes the definition's models.
+  const base = (pipeline.split("=", 2)[1] ?? pipeline).trim();
+  if (manifest.pipeline !== getPipeline(pipeline).name && manifest.pipeline !== base) {
     throw new InvalidArgumentError(`the manifest is for pipeline ${manifest.pipeline}, not ${pipeline}`);
   }
   readModelVersion(source);
