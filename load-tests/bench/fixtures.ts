@@ -72,6 +72,19 @@ export function recordTypes(definition: PipelineDefinition, ids: PipelineSchemaI
   return { raw, features, scored, codec };
 }
 
+/** Produced messages as a consumer would fetch them from one partition, offsets from 0. */
+export function asFetched(messages: readonly Message[], timestamp: number): KafkaMessage[] {
+  return messages.map((m, i) => ({
+    key: Buffer.from(String(m.key)),
+    value: m.value as Buffer,
+    timestamp: String(timestamp),
+    attributes: 0,
+    offset: String(i),
+    size: 0,
+    headers: undefined,
+  }));
+}
+
 export interface RecordSet {
   events: PaymentEventRecord[];
   /** Raw records as the ingest API encodes them (validated, Confluent wire format), keyed by card. */
@@ -119,16 +132,7 @@ export async function buildRecords(
     // The benchmark hashes card ids as production does, with a throwaway key.
     personalDataKey: randomBytes(32),
   });
-  const asKafka: KafkaMessage[] = raw.map((m, i) => ({
-    key: Buffer.from(String(m.key)),
-    value: m.value as Buffer,
-    timestamp: String(now),
-    attributes: 0,
-    offset: String(i),
-    size: 0,
-    headers: undefined,
-  }));
-  const [featuresOut] = transformer.process(0, asKafka);
+  const [featuresOut] = transformer.process(0, asFetched(raw, now));
   const features = featuresOut?.messages ?? [];
   if (features.length !== count) throw new Error(`transformer made ${features.length} of ${count} feature records`);
   const featuresRecords = features.map((m) => types.codec.decode(m.value as Buffer).record as FeaturesRecord);

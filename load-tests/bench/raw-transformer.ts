@@ -4,11 +4,11 @@
 // encodes the features record and the changelog record: everything the stage does between a
 // fetch and a transaction, in the stage's batch size.
 import { randomBytes } from "node:crypto";
-import type { KafkaMessage, Message } from "../../services/shared/kafka/client.ts";
+import type { Message } from "../../services/shared/kafka/client.ts";
 import type { PipelineDefinition } from "../../services/shared/pipeline/definition.ts";
 import type { PipelineSchemaIds } from "../../services/shared/pipeline/records.ts";
 import { createPipelineTransformer } from "../../services/transformer/transformer.ts";
-import type { RecordTypes } from "./fixtures.ts";
+import { asFetched, type RecordTypes } from "./fixtures.ts";
 import { repeat } from "./runs.ts";
 import type { Summary } from "./stats.ts";
 
@@ -20,15 +20,7 @@ export async function measureTransformerWork(
   options: { batch: number; runs: number; log: (line: string) => void },
 ): Promise<Summary> {
   const now = Date.now();
-  const messages: KafkaMessage[] = raw.map((m, i) => ({
-    key: Buffer.from(String(m.key)),
-    value: m.value as Buffer,
-    timestamp: String(now),
-    attributes: 0,
-    offset: String(i),
-    size: 0,
-    headers: undefined,
-  }));
+  const messages = asFetched(raw, now);
   return repeat("transformer work", options, () => {
     // A fresh state each run: a second pass over the same events would only find duplicates.
     const transformer = createPipelineTransformer({
