@@ -72,6 +72,24 @@ export function recordTypes(definition: PipelineDefinition, ids: PipelineSchemaI
   return { raw, features, scored, codec };
 }
 
+/** The stage's transformer with empty state, its clock fixed at `now`. */
+export function benchTransformer(
+  definition: PipelineDefinition,
+  types: RecordTypes,
+  ids: PipelineSchemaIds,
+  now: number,
+) {
+  return createPipelineTransformer({
+    definition,
+    codec: types.codec,
+    featuresType: types.features,
+    featuresSchemaId: ids.features,
+    now: () => now,
+    // The benchmark hashes card ids as production does, with a throwaway key.
+    personalDataKey: randomBytes(32),
+  });
+}
+
 /** Produced messages as a consumer would fetch them from one partition, offsets from 0. */
 export function asFetched(messages: readonly Message[], timestamp: number): KafkaMessage[] {
   return messages.map((m, i) => ({
@@ -123,16 +141,7 @@ export async function buildRecords(
   // The transformer itself makes the feature records, one partition's worth at a time.
   const framed = (id: number) => encodeWireFormat(id, Buffer.alloc(0));
   await types.codec.prepare([framed(ids.raw), framed(ids.features), framed(ids.scored)]);
-  const transformer = createPipelineTransformer({
-    definition,
-    codec: types.codec,
-    featuresType: types.features,
-    featuresSchemaId: ids.features,
-    now: () => now,
-    // The benchmark hashes card ids as production does, with a throwaway key.
-    personalDataKey: randomBytes(32),
-  });
-  const [featuresOut] = transformer.process(0, asFetched(raw, now));
+  const [featuresOut] = benchTransformer(definition, types, ids, now).process(0, asFetched(raw, now));
   const features = featuresOut?.messages ?? [];
   if (features.length !== count) throw new Error(`transformer made ${features.length} of ${count} feature records`);
   const featuresRecords = features.map((m) => types.codec.decode(m.value as Buffer).record as FeaturesRecord);

@@ -3,12 +3,10 @@
 // hash, de-duplicates against and updates the per-card state, computes the rolling features,
 // encodes the features record and the changelog record: everything the stage does between a
 // fetch and a transaction, in the stage's batch size.
-import { randomBytes } from "node:crypto";
 import type { Message } from "../../services/shared/kafka/client.ts";
 import type { PipelineDefinition } from "../../services/shared/pipeline/definition.ts";
 import type { PipelineSchemaIds } from "../../services/shared/pipeline/records.ts";
-import { createPipelineTransformer } from "../../services/transformer/transformer.ts";
-import { asFetched, type RecordTypes } from "./fixtures.ts";
+import { asFetched, benchTransformer, type RecordTypes } from "./fixtures.ts";
 import { repeat } from "./runs.ts";
 import type { Summary } from "./stats.ts";
 
@@ -23,14 +21,7 @@ export async function measureTransformerWork(
   const messages = asFetched(raw, now);
   return repeat("transformer work", options, () => {
     // A fresh state each run: a second pass over the same events would only find duplicates.
-    const transformer = createPipelineTransformer({
-      definition,
-      codec: types.codec,
-      featuresType: types.features,
-      featuresSchemaId: ids.features,
-      now: () => now,
-      personalDataKey: randomBytes(32),
-    });
+    const transformer = benchTransformer(definition, types, ids, now);
     const started = performance.now();
     let produced = 0;
     for (let start = 0; start < messages.length; start += options.batch) {
