@@ -25,7 +25,7 @@ import { readSchema } from "../shared/schemas.ts";
 import { type DriftThresholds, defaultThresholds } from "./drift/thresholds.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import { driftMetricsTable } from "./rows.ts";
-import { AlertBook } from "./windowing/alerts.ts";
+import { AlertBook } from "../shared/alert-state.ts";
 import {
   addToWindow,
   type DriftDecision,

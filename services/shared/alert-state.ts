@@ -1,6 +1,6 @@
 // Alert hysteresis per feature: an alert fires after `fireAfter` drifted windows in a row and
 // resolves after `resolveAfter` clean windows in a row, so one noisy window neither raises nor
-// clears it. Pure.
+// clears it. Pure; the monitor raises alerts with it and the console redraws them from the same rule.
 
 export type AlertTransition = "firing" | "resolved";
 

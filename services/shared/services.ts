@@ -19,3 +19,6 @@ export const kafkaPrincipals: Record<ServiceName, string> = {
   transformer: "transformer",
   monitor: "monitor",
 };
+
+/** The web console's port: not a Kafka service (no principal), it reads ClickHouse and Prometheus. */
+export const consolePort = 8084;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AlertState } from "../../../services/monitor/windowing/alerts.ts";
+import { AlertState } from "../../../services/shared/alert-state.ts";
 
 function run(state: AlertState, verdicts: boolean[]) {
   return verdicts.map((drifted) => state.observe(drifted) ?? "-");
