@@ -4,8 +4,14 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { processEnvironment } from "../../services/shared/config.ts";
-import { defaultPorts, kafkaPrincipals, type ServiceName, serviceNames } from "../../services/shared/services.ts";
-import { clickhouseWriterEnvironment } from "./clickhouse.ts";
+import {
+  consolePort,
+  defaultPorts,
+  kafkaPrincipals,
+  type ServiceName,
+  serviceNames,
+} from "../../services/shared/services.ts";
+import { analystUser, clickhouseCredentials, clickhouseWriterEnvironment } from "./clickhouse.ts";
 import { componentPaths, daemonComponent, type StackComponent } from "./component.ts";
 import { projectRoot, type StackConfig } from "./config.ts";
 import { kafkaServiceEnvironment } from "./kafka.ts";
@@ -77,6 +83,43 @@ export function serviceScript(name: ServiceName): string {
 }
 
 export function serviceComponents(config: StackConfig, env: Record<string, string> = {}): StackComponent[] {
+  return [...kafkaServiceComponents(config, env), consoleComponent(config)];
+}
+
+/**
+ * The web console: no Kafka, the read-only ClickHouse analyst (unless this process's settings name
+ * a user), the stack's Prometheus.
+ */
+export function consoleComponent(config: StackConfig): StackComponent {
+  const name = "console";
+  const processEnv = processEnvironment();
+  const clickhouseEnv = (): Record<string, string> => {
+    if (processEnv.CLICKHOUSE_USER || !config.STACK_COMPONENTS.includes("clickhouse")) return {};
+    const confDir = componentPaths(config, "clickhouse").confDir;
+    clickhouseCredentials(confDir);
+    return { CLICKHOUSE_USER: analystUser, CLICKHOUSE_PASSWORD_FILE: join(confDir, "analyst.password") };
+  };
+  return daemonComponent({
+    name,
+    endpoint: `http://127.0.0.1:${consolePort}`,
+    paths: componentPaths(config, name),
+    timeoutMs: config.STACK_START_TIMEOUT_SECONDS * 1000,
+    install: () => {},
+    prepare: () => ({
+      command: process.execPath,
+      args: ["--max-old-space-size=256", join(projectRoot, "services", name, "main.ts")],
+      cwd: projectRoot,
+      env: {
+        ...clickhouseEnv(),
+        CONSOLE_PROMETHEUS_URL: `http://127.0.0.1:${config.STACK_PROMETHEUS_PORT}`,
+        ...processEnv,
+      },
+    }),
+    isHealthy: () => httpOk(`http://127.0.0.1:${consolePort}/readyz`),
+  });
+}
+
+function kafkaServiceComponents(config: StackConfig, env: Record<string, string>): StackComponent[] {
   return serviceNames.map((name) => {
     const paths = componentPaths(config, name);
     const port = defaultPorts[name];

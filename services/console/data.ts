@@ -104,12 +104,18 @@ export function createConsoleData(deps: ConsoleDataDeps) {
           r.map((x) => ({ minute: num(x.minute), records: num(x.records) })),
         ),
         alerts,
-        latency: mapPart(latency, () => ({
-          events: num(latencyRow?.events),
-          p50Ms: num(latencyRow?.p50_ms),
-          p99Ms: num(latencyRow?.p99_ms),
-        })),
-        rows: mapPart(rows, (r) => r.map((x) => ({ table: x.name, rows: num(x.rows) }))),
+        // Percentiles of no events are not 0 ms: they are unknown.
+        latency: mapPart(latency, () => {
+          const events = num(latencyRow?.events);
+          return {
+            events,
+            p50Ms: events > 0 ? num(latencyRow?.p50_ms) : null,
+            p99Ms: events > 0 ? num(latencyRow?.p99_ms) : null,
+          };
+        }),
+        rows: mapPart(rows, (r) =>
+          r.map((x) => ({ table: x.name, rows: num(x.rows) })).sort((a, b) => a.table.localeCompare(b.table)),
+        ),
       };
     },
 

@@ -34,6 +34,7 @@ export function renderPage(page: PageName, pipeline: string, pipelines: readonly
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${titles[page]} · ${p} · streamscore</title>
 <link rel="stylesheet" href="/assets/vendor/uPlot.min.css">
 <link rel="stylesheet" href="/assets/console.css">

@@ -19,12 +19,12 @@ const edges: Array<[string, string]> = sources.flatMap((file) =>
     relative(root, resolve(root, dirname(file), match[1] as string)),
   ]),
 );
-const services = ["producer", "transformer", "inference", "monitor"];
+const services = ["producer", "transformer", "inference", "monitor", "console"];
 const room = (file: string) => file.split("/")[0] as string;
 const serviceOf = (file: string) => (room(file) === "services" ? file.split("/")[1] : undefined);
 
 describe("layout", () => {
-  it("services/ holds the four services and their shared ground, nothing else", () => {
+  it("services/ holds the five services and their shared ground, nothing else", () => {
     const folders = new Set(sources.filter((f) => room(f) === "services").map((f) => serviceOf(f)));
     expect([...folders].sort()).toEqual([...services, "shared"].sort());
   });
