@@ -5,6 +5,15 @@ Offline tooling only. Deterministic: fixed seeds, fixed createdAt, so a re-run w
 data and the pinned requirements gives byte-identical artifacts.
 
     python tools/training/train.py --data .stack/training-data --models services/inference/models
+
+Retrain mode (`npm run models -- retrain` runs it): one pipeline, a training CSV and a holdout CSV
+of feature vectors with a class-index `label` column, and an explicit output version folder. The
+creation time and the description of where the rows came from are arguments, so the same inputs
+still give byte-identical files:
+
+    python tools/training/train.py payments --train-csv train.csv --holdout-csv holdout.csv
+        --out <model root>/<pipeline>/<version> --version 2 --created-at 2026-12-07T10:00:00.000Z
+        --data-description data.json
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -60,7 +70,7 @@ PIPELINES = {
 def load_csv(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     with path.open() as f:
         header = f.readline().strip().split(",")
-    data = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64)
+    data = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2)
     if header[-1] != "label":
         raise SystemExit(f"{path}: last column must be 'label', got {header[-1]!r}")
     return header[:-1], data[:, :-1], data[:, -1].astype(np.int64)
@@ -125,7 +135,7 @@ def categorical_profile(values: np.ndarray) -> dict:
     }
 
 
-def export_onnx(estimator, width: int) -> tuple[bytes, int]:
+def export_onnx(estimator, width: int, version: int) -> tuple[bytes, int]:
     n_classes = len(estimator.classes_)
     model = to_onnx(
         estimator,
@@ -147,7 +157,7 @@ def export_onnx(estimator, width: int) -> tuple[bytes, int]:
     for domain, version in opsets:
         model.opset_import.add(domain=domain, version=version)
     model.producer_name = "streamscore-training"
-    model.producer_version = str(VERSION)
+    model.producer_version = str(version)
     onnx.checker.check_model(model)
     opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
     return model.SerializeToString(), opset
@@ -165,17 +175,25 @@ def write_json(path: Path, value: object) -> None:
     path.write_text(json.dumps(value, indent=2, allow_nan=False) + "\n")
 
 
-def train_pipeline(pipeline: str, data_dir: Path, models_dir: Path) -> dict:
+def fit_and_describe(
+    pipeline: str,
+    features: list[str],
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    version: int,
+    created_at: str,
+    training_data: dict | None = None,
+):
+    """Fits the pipeline's estimator, exports and checks the ONNX model, and builds the manifest and
+    the reference sample. Both modes go through here, so a retrained candidate is made exactly as the
+    shipped model was."""
     spec = PIPELINES[pipeline]
-    started = time.perf_counter()
-    features, x, y = load_csv(data_dir / f"{pipeline}.csv")
     missing = [f for f in spec["categorical"] if f not in features]
     if missing:
         raise SystemExit(f"{pipeline}: categorical features {missing} are not in the CSV header {features}")
 
-    # The CSV is in event-time order: the last 20% is the holdout, as a model meets the future.
-    split = int(round(len(y) * (1 - HOLDOUT_SHARE)))
-    x_train, y_train, x_test, y_test = x[:split], y[:split], x[split:], y[split:]
     # Train on float32-representable values: the ONNX model sees float32 input, so tree thresholds
     # and linear weights then route and score every row the same way in both runtimes.
     x_train32 = x_train.astype(np.float32).astype(np.float64)
@@ -187,7 +205,7 @@ def train_pipeline(pipeline: str, data_dir: Path, models_dir: Path) -> dict:
     if classes != list(range(len(spec["classNames"]))):
         raise SystemExit(f"{pipeline}: expected classes 0..{len(spec['classNames']) - 1}, got {classes}")
 
-    model_bytes, opset = export_onnx(estimator, len(features))
+    model_bytes, opset = export_onnx(estimator, len(features), version)
     sk_proba_test = estimator.predict_proba(x_test32)
     sk_pred_test = estimator.predict(x_test32)
     onnx_labels_test, onnx_proba_test = onnx_scores(model_bytes, x_test)
@@ -232,9 +250,9 @@ def train_pipeline(pipeline: str, data_dir: Path, models_dir: Path) -> dict:
     class_labels = [str(c) for c in classes]
     manifest = {
         "name": spec["modelName"],
-        "version": VERSION,
+        "version": version,
         "pipeline": pipeline,
-        "createdAt": CREATED_AT,
+        "createdAt": created_at,
         "file": "model.onnx",
         "sha256": hashlib.sha256(model_bytes).hexdigest(),
         "task": spec["task"],
@@ -253,6 +271,8 @@ def train_pipeline(pipeline: str, data_dir: Path, models_dir: Path) -> dict:
             "seed": SEED,
             "trainingRows": int(len(y_train)),
             "script": SCRIPT,
+            # Where a retrained model's rows came from (the shipped models' data is described in the README).
+            **({"trainingData": training_data} if training_data is not None else {}),
         },
         "metrics": metrics,
         "profile": profile,
@@ -266,12 +286,30 @@ def train_pipeline(pipeline: str, data_dir: Path, models_dir: Path) -> dict:
         "labels": [int(v) for v in y_train[sample]],
         "predictions": [float(v) if spec["task"] == "binary-classification" else int(v) for v in predictions[sample]],
     }
+    return model_bytes, manifest, reference, estimator, python_diff
 
-    out_dir = models_dir / pipeline / str(VERSION)
+
+def write_version(out_dir: Path, model_bytes: bytes, manifest: dict, reference: dict) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "model.onnx").write_bytes(model_bytes)
     write_json(out_dir / "manifest.json", manifest)
     write_json(out_dir / "reference-sample.json", reference)
+
+
+def train_pipeline(pipeline: str, data_dir: Path, models_dir: Path) -> dict:
+    started = time.perf_counter()
+    features, x, y = load_csv(data_dir / f"{pipeline}.csv")
+
+    # The CSV is in event-time order: the last 20% is the holdout, as a model meets the future.
+    split = int(round(len(y) * (1 - HOLDOUT_SHARE)))
+    x_train, y_train, x_test, y_test = x[:split], y[:split], x[split:], y[split:]
+    model_bytes, manifest, reference, estimator, python_diff = fit_and_describe(
+        pipeline, features, x_train, y_train, x_test, y_test, VERSION, CREATED_AT
+    )
+    metrics = manifest["metrics"]
+
+    out_dir = models_dir / pipeline / str(VERSION)
+    write_version(out_dir, model_bytes, manifest, reference)
 
     # Rows for the Node check (verify-node.ts): holdout rows first (then, for iris, the real Iris
     # rows and training rows, to reach VERIFY_ROWS), with scikit-learn's answers.
@@ -304,16 +342,93 @@ def train_pipeline(pipeline: str, data_dir: Path, models_dir: Path) -> dict:
     return manifest
 
 
+def retrain_pipeline(
+    pipeline: str,
+    train_csv: Path,
+    holdout_csv: Path,
+    out_dir: Path,
+    version: int,
+    created_at: str,
+    description_file: Path | None,
+) -> dict:
+    """Retrain mode: the caller chose the rows and the split; this fits, checks and writes one version."""
+    started = time.perf_counter()
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise SystemExit(f"{out_dir} is not empty: a version folder is never written twice")
+    features, x_train, y_train = load_csv(train_csv)
+    holdout_features, x_test, y_test = load_csv(holdout_csv)
+    if holdout_features != features:
+        raise SystemExit(f"{holdout_csv}: header {holdout_features} differs from {train_csv}'s {features}")
+    described = json.loads(description_file.read_text()) if description_file else {}
+    if not isinstance(described, dict):
+        raise SystemExit(f"{description_file}: must hold a JSON object")
+    # The hashes are of the exact bytes fitted and scored, so the manifest names its data beyond doubt.
+    training_data = {
+        **described,
+        "sha256": {
+            "train": hashlib.sha256(train_csv.read_bytes()).hexdigest(),
+            "holdout": hashlib.sha256(holdout_csv.read_bytes()).hexdigest(),
+        },
+    }
+    model_bytes, manifest, reference, estimator, python_diff = fit_and_describe(
+        pipeline, features, x_train, y_train, x_test, y_test, version, created_at, training_data
+    )
+    write_version(out_dir, model_bytes, manifest, reference)
+    seconds = time.perf_counter() - started
+    # One JSON line on stdout is the caller's result; everything else a person reads goes to stderr.
+    print(
+        f"{pipeline} v{version}: {type(estimator).__name__} on {len(y_train)} rows x {len(features)} features "
+        f"in {seconds:.1f}s; holdout {json.dumps(manifest['metrics']['holdout'])}; "
+        f"onnxruntime vs scikit-learn max abs diff {python_diff:.2e}",
+        file=sys.stderr,
+    )
+    print(
+        json.dumps(
+            {
+                "version": version,
+                "dir": str(out_dir),
+                "trainingRows": int(len(y_train)),
+                "holdout": manifest["metrics"]["holdout"],
+                "seconds": seconds,
+                "maxAbsDiff": python_diff,
+            }
+        )
+    )
+    return manifest
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(".stack/training-data"))
     parser.add_argument("--models", type=Path, default=Path("services/inference/models"))
+    parser.add_argument("--train-csv", type=Path, help="retrain mode: feature vectors and class-index labels to fit")
+    parser.add_argument("--holdout-csv", type=Path, help="retrain mode: rows to measure the candidate on")
+    parser.add_argument("--out", type=Path, help="retrain mode: the version folder to write (must not hold files)")
+    parser.add_argument("--version", type=int, help="retrain mode: the version number in the manifest")
+    parser.add_argument("--created-at", help="retrain mode: the manifest's createdAt (ISO 8601, UTC)")
+    parser.add_argument("--data-description", type=Path, help="retrain mode: JSON saying where the rows came from")
     parser.add_argument("pipelines", nargs="*", default=list(PIPELINES))
     args = parser.parse_args()
     for pipeline in args.pipelines:
         if pipeline not in PIPELINES:
             raise SystemExit(f"unknown pipeline {pipeline!r} (known: {', '.join(PIPELINES)})")
-        train_pipeline(pipeline, args.data, args.models)
+    if args.train_csv is None:
+        for pipeline in args.pipelines:
+            train_pipeline(pipeline, args.data, args.models)
+        return
+    missing = [flag for flag, value in (("--holdout-csv", args.holdout_csv), ("--out", args.out),
+               ("--version", args.version), ("--created-at", args.created_at)) if value is None]
+    if missing:
+        raise SystemExit(f"retrain mode (--train-csv) also needs {', '.join(missing)}")
+    if len(args.pipelines) != 1:
+        raise SystemExit("retrain mode trains exactly one pipeline: name it")
+    if args.version <= 0:
+        raise SystemExit(f"--version must be a positive whole number, got {args.version}")
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", args.created_at):
+        raise SystemExit(f"--created-at must look like 2026-01-01T00:00:00.000Z, got {args.created_at!r}")
+    retrain_pipeline(
+        args.pipelines[0], args.train_csv, args.holdout_csv, args.out, args.version, args.created_at, args.data_description
+    )
 
 
 if __name__ == "__main__":

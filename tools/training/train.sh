@@ -13,15 +13,9 @@ node="$root/node_modules/.bin/node"
 [[ -x "$node" ]] || node=node
 started=$SECONDS
 
-# numpy 2.5 needs Python >= 3.12; TRAINING_PYTHON picks a specific interpreter.
-source "$root/tools/find-python.sh"
-
-if [[ ! -x "$venv/bin/python" ]]; then
-  python="$(find_python)"
-  echo "creating $venv with $("$python" --version)"
-  "$python" -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+# The venv as every trainer gets it (numpy 2.5 needs Python >= 3.12; TRAINING_PYTHON picks one).
+source "$root/tools/training/training-venv.sh"
+ensure_training_venv >/dev/null
 
 mkdir -p "$data"
 for pipeline in payments iris; do
