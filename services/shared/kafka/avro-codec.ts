@@ -53,9 +53,24 @@ export interface AvroCodec {
  * the reader lacks are dropped. A writer schema the reader cannot resolve is refused per record
  * (SCHEMA_INCOMPATIBLE). Records written with the reader's own schema are decoded directly.
  */
-export function createAvroCodec(resolve: SchemaResolver, options: { reader?: AvroType } = {}): AvroCodec {
+export function createAvroCodec(
+  resolve: SchemaResolver,
+  options: {
+    reader?: AvroType;
+    /**
+     * How long an id the registry did not know stays unknown before it is asked again (default 1 s):
+     * a schema registered later (the fix before a dead-letter replay) must be found without a
+     * restart, and a flood of records with a missing id must not become a lookup per batch.
+     */
+    unknownRetryMs?: number;
+    now?: () => number;
+  } = {},
+): AvroCodec {
   const types = new Map<number, AvroType>();
-  const unknownIds = new Set<number>();
+  /** Ids the registry did not know, with when it said so. */
+  const unknownIds = new Map<number, number>();
+  const unknownRetryMs = options.unknownRetryMs ?? 1000;
+  const now = options.now ?? Date.now;
   const { reader } = options;
   /** Per writer schema id: its resolver to the reader, undefined when they are the same, or why not. */
   const resolvers = new Map<number, avro.Resolver | undefined | StreamscoreError>();
@@ -80,16 +95,20 @@ export function createAvroCodec(resolve: SchemaResolver, options: { reader?: Avr
   return {
     async prepare(values) {
       const missing = new Set<number>();
+      const at = now();
       for (const value of values) {
         if (!value || value.length < 5 || value[0] !== 0) continue;
         const id = value.readUInt32BE(1);
-        if (!types.has(id) && !unknownIds.has(id)) missing.add(id);
+        if (types.has(id)) continue;
+        const missedAt = unknownIds.get(id);
+        if (missedAt === undefined || at - missedAt >= unknownRetryMs) missing.add(id);
       }
       for (const id of missing) {
         try {
           addType(id, await resolve(id));
+          unknownIds.delete(id);
         } catch (error) {
-          if (error instanceof StreamscoreError && error.code === "SCHEMA_NOT_FOUND") unknownIds.add(id);
+          if (error instanceof StreamscoreError && error.code === "SCHEMA_NOT_FOUND") unknownIds.set(id, at);
           else throw error;
         }
       }
