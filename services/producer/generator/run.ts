@@ -30,6 +30,8 @@ export interface GeneratorRun {
   batchSize?: number;
   /** Requests in flight at once. */
   concurrency?: number;
+  /** Called with each request's event count once it is answered or failed (a progress bar). */
+  onSettled?: (events: number) => void;
 }
 
 export interface GeneratorResult {
@@ -110,7 +112,10 @@ export async function runGenerator(
       .catch(() => {
         result.failedRequests += 1;
       })
-      .finally(() => inFlight.delete(request));
+      .finally(() => {
+        inFlight.delete(request);
+        run.onSettled?.(events.length);
+      });
     inFlight.add(request);
     if (inFlight.size >= (run.concurrency ?? 8)) await Promise.race(inFlight);
   }
