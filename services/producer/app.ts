@@ -8,6 +8,8 @@ import { authenticate, type KeyEntry, type KeyStore, presentedKey, type RateLimi
 import type { AvroType } from "../shared/kafka/avro-codec.ts";
 import type { BatchingSender } from "../shared/kafka/batching-sender.ts";
 import type { Message } from "../shared/kafka/client.ts";
+import type { ReplayReport } from "../shared/kafka/dead-letter-replay.ts";
+import { parseReplayRequest, type ReplayRequest } from "../shared/kafka/replay-plan.ts";
 import { encodeWireFormat } from "../shared/kafka/wire-format.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Registry } from "../shared/metrics.ts";
@@ -78,6 +80,8 @@ export function buildIngestApp(deps: {
   registry: Registry;
   readiness: Readiness;
   logger: Logger;
+  /** Sends a pipeline's dead letters back to its raw topic; without it the replay route answers 501. */
+  replay?: (pipeline: IngestPipeline, request: ReplayRequest) => Promise<ReplayReport>;
 }): FastifyInstance {
   // A slow or stalled upload is cut off instead of holding a connection and its buffer: a silent
   // socket after the timeout, a trickling one at the first check (once a second) after it. Node
@@ -126,6 +130,8 @@ export function buildIngestApp(deps: {
       schemaId: p.schemaId,
     })),
   }));
+
+  registerReplayRoute(app);
 
   // The ingest route in a scope of its own, so only it sheds on pressure: /metrics and the health
   // routes keep answering while the API refuses events.
@@ -265,6 +271,78 @@ export function buildIngestApp(deps: {
       const status = rejected === 0 ? 200 : accepted === 0 ? 400 : 207;
       deps.metrics.requests.inc({ pipeline: name, status: String(status) });
       return reply.code(status).send({ accepted, rejected, results });
+    });
+  }
+
+  /** Pipelines with a replay under way: a second one at once would send the same dead letters again. */
+  const replaying = new Set<string>();
+
+  function registerReplayRoute(api: FastifyInstance): void {
+    api.post<{ Params: { pipeline: string } }>("/v1/pipelines/:pipeline/dlq/replay", async (request, reply) => {
+      const pipeline = deps.pipelines.get(request.params.pipeline);
+      if (!pipeline) {
+        return reply
+          .code(404)
+          .send({ error: "UNKNOWN_PIPELINE", message: `no pipeline named "${request.params.pipeline}"` });
+      }
+      const name = pipeline.definition.name;
+      if (deps.auth) {
+        const result = authenticate(deps.auth.store(), presentedKey(request.headers), name, "replay");
+        if (!result.ok) {
+          log.warn({ pipeline: name, keyId: result.keyId, reason: result.reason }, "dead-letter replay refused");
+          return reply
+            .code(result.status)
+            .send({ error: result.status === 401 ? "UNAUTHORIZED" : "FORBIDDEN", message: result.reason });
+        }
+      }
+      const raw = Buffer.isBuffer(request.body) ? request.body.toString("utf8").trim() : "";
+      let body: unknown = {};
+      if (raw.length > 0) {
+        try {
+          body = JSON.parse(raw);
+        } catch {
+          return reply.code(400).send({ error: "REQUEST_INVALID", field: "(body)", message: "the body is not JSON" });
+        }
+      }
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        return reply
+          .code(400)
+          .send({ error: "REQUEST_INVALID", field: "(body)", message: "the body must be a JSON object" });
+      }
+      const parsed = parseReplayRequest(body, Date.now());
+      if (!parsed.ok) {
+        return reply
+          .code(400)
+          .send({ error: "REQUEST_INVALID", field: parsed.field, message: `${parsed.field}: ${parsed.message}` });
+      }
+      if (!deps.replay) {
+        return reply.code(501).send({ error: "NOT_AVAILABLE", message: "dead-letter replay is not set up here" });
+      }
+      if (replaying.has(name)) {
+        return reply
+          .code(409)
+          .send({ error: "REPLAY_RUNNING", message: `a replay of ${name} is under way; try again when it ends` });
+      }
+      replaying.add(name);
+      // The connection timeout cuts off silent sockets, and a replay that waits for the transformer
+      // is silent for a while: this request's socket gets a bound of its own.
+      request.raw.socket?.setTimeout((parsed.request.waitSeconds + 300) * 1000);
+      try {
+        const report = await deps.replay(pipeline, parsed.request);
+        log.info(
+          { pipeline: name, replayed: report.replayed, dryRun: report.dryRun, stillFailing: report.stillFailing.count },
+          "dead letters replayed",
+        );
+        return reply.code(200).send(report);
+      } catch (error) {
+        log.error({ pipeline: name, err: error }, "dead-letter replay failed");
+        return reply.code(503).send({
+          error: "REPLAY_FAILED",
+          message: `the replay did not finish (${(error as Error).message}); records already sent are de-duplicated when it is run again`,
+        });
+      } finally {
+        replaying.delete(name);
+      }
     });
   }
 

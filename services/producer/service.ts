@@ -3,6 +3,7 @@
 import { parseAvroSchema } from "../shared/kafka/avro-codec.ts";
 import { type BatchingSender, createBatchingSender } from "../shared/kafka/batching-sender.ts";
 import { createIdempotentProducer, type Kafka, type Producer } from "../shared/kafka/client.ts";
+import { replayDeadLetters } from "../shared/kafka/dead-letter-replay.ts";
 import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Registry } from "../shared/metrics.ts";
@@ -98,6 +99,16 @@ export function createIngestService(deps: {
         registry: deps.registry,
         readiness: { notReadyReason: () => notReadyReason(sender) },
         logger,
+        replay: (pipeline, request) =>
+          replayDeadLetters(
+            {
+              kafka: deps.kafka,
+              registry: deps.schemaRegistry,
+              definition: pipeline.definition,
+              reader: pipeline.type,
+            },
+            request,
+          ),
       });
       running = {
         async close() {

@@ -6,8 +6,11 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 
-/** What a key may do: publish events (ingest API), change a pipeline's models (inference API). */
-export const keyScopes = ["publish", "model-admin"] as const;
+/**
+ * What a key may do: publish events (ingest API), change a pipeline's models (inference API),
+ * send a pipeline's dead letters back to its raw topic (ingest API).
+ */
+export const keyScopes = ["publish", "model-admin", "replay"] as const;
 export type KeyScope = (typeof keyScopes)[number];
 
 export const keyEntrySchema = z
@@ -60,7 +63,11 @@ export type AuthResult =
   | { ok: true; entry: KeyEntry }
   | { ok: false; status: 401 | 403; reason: string; keyId?: string };
 
-const scopeVerb: Record<KeyScope, string> = { publish: "publish to", "model-admin": "change the models of" };
+const scopeVerb: Record<KeyScope, string> = {
+  publish: "publish to",
+  "model-admin": "change the models of",
+  replay: "replay the dead letters of",
+};
 
 /** The key a request presents: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
 export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
