@@ -2,6 +2,7 @@
 // `npm run docs:config` prints them; a unit test checks the README contains them verbatim.
 
 import { stackSettings } from "../infra/local/config.ts";
+import { consoleSettings } from "../services/console/config.ts";
 import { inferenceSettings } from "../services/inference/config.ts";
 import { migrationSettings, monitorSettings } from "../services/monitor/config.ts";
 import { producerSettings } from "../services/producer/config.ts";
@@ -17,6 +18,7 @@ export const documentedSettings: Array<{ title: string; settings: Settings }> = 
   { title: "transformer", settings: transformerSettings },
   { title: "inference", settings: inferenceSettings },
   { title: "monitor", settings: monitorSettings },
+  { title: "console", settings: consoleSettings },
   { title: "Migrations (`npm run db:migrate`, the demo)", settings: migrationSettings },
   { title: "Demo (`npm run demo`)", settings: demoSettings },
   { title: "Local stack (`npm run stack:*`)", settings: stackSettings },
