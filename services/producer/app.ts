@@ -326,7 +326,8 @@ export function buildIngestApp(deps: {
       replaying.add(name);
       // The connection timeout cuts off silent sockets, and a replay that waits for the transformer
       // is silent for a while: this request's socket gets a bound of its own.
-      request.raw.socket?.setTimeout((parsed.request.waitSeconds + 300) * 1000);
+      const socket = request.raw.socket as { setTimeout?: (ms: number) => void } | undefined;
+      socket?.setTimeout?.((parsed.request.waitSeconds + 300) * 1000);
       try {
         const report = await deps.replay(pipeline, parsed.request);
         log.info(

@@ -1,4 +1,5 @@
-// `npm run cli -- <command>`: publish events, tail any pipeline topic decoded, run a generator.
+// `npm run cli -- <command>`: publish events, tail any pipeline topic decoded, run a generator,
+// replay dead letters, see the stack's status.
 import { existsSync, readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { createKey, type KeyScope, keyScopes } from "../shared/auth/api-keys.ts";
@@ -6,15 +7,21 @@ import { readKeyStore, writeKeyStore } from "../shared/auth/key-store-file.ts";
 import { loadConnectionConfig } from "../shared/connection-settings.ts";
 import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts";
 import { createIdempotentProducer, createKafka } from "../shared/kafka/client.ts";
+import { replayDeadLetters } from "../shared/kafka/dead-letter-replay.ts";
 import { createSchemaRegistry } from "../shared/kafka/registry.ts";
+import { parseReplayRequest } from "../shared/kafka/replay-plan.ts";
 import { tailTopic } from "../shared/kafka/tail.ts";
 import { createLogger } from "../shared/logger.ts";
 import { pipelineTopics } from "../shared/pipeline/definition.ts";
+import { getPipeline } from "../shared/pipelines/index.ts";
+import { createProgress } from "../shared/progress.ts";
 import { readSchema } from "../shared/schemas.ts";
-import { defaultPorts } from "../shared/services.ts";
+import { consolePort, defaultPorts, serviceNames } from "../shared/services.ts";
 import { parseNdjsonBody } from "./body.ts";
 import { type GeneratorRun, type LabelRecord, parseDrift, runGenerator } from "./generator/run.ts";
-import { createIngestClient } from "./sdk.ts";
+import { formatReplayReport } from "./replay-report.ts";
+import { createIngestClient, type EventResult } from "./sdk.ts";
+import { collectStatus, renderStatus, stackHealthy } from "./status.ts";
 
 function positive(value: string): number {
   const n = Number(value);
@@ -30,6 +37,21 @@ function scopeList(value: string): KeyScope[] {
   return scopes as KeyScope[];
 }
 
+/** Events per request of `publish`: well under the ingest API's default limit (INGEST_MAX_EVENTS). */
+const publishChunk = 1000;
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number, 0 or more");
+  return n;
+}
+
+function serviceUrl(value: string, previous: Record<string, string>): Record<string, string> {
+  const [name, url] = value.split("=", 2);
+  if (!name || !url) throw new InvalidArgumentError("must be name=url, e.g. producer=http://127.0.0.1:8080");
+  return { ...previous, [name.trim()]: url.trim() };
+}
+
 function share(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError("must be between 0 and 1");
@@ -38,7 +60,7 @@ function share(value: string): number {
 
 function services() {
   const config = loadConnectionConfig();
-  const logger = createLogger({ name: "cli", level: "error" });
+  const logger = createLogger({ name: "cli", level: "error", toStderr: true });
   return { config, logger, kafka: createKafka(config, logger, "cli"), registry: createSchemaRegistry(config) };
 }
 
@@ -78,11 +100,27 @@ program
       ? { ok: true as const, events: JSON.parse(trimmed) as unknown[] }
       : parseNdjsonBody(text);
     if (!parsed.ok) throw new Error(parsed.message);
+    const events = parsed.events as object[];
     const client = createIngestClient({ baseUrl: program.opts<{ url: string }>().url });
-    const response = await client.publish(options.pipeline, parsed.events as object[]);
-    for (const result of response.results) console.log(JSON.stringify(result));
-    console.error(`accepted ${response.accepted}, rejected ${response.rejected}`);
-    process.exitCode = response.rejected > 0 ? 1 : 0;
+    // In requests of at most publishChunk events: under the API's per-request limit, and a bar that moves.
+    const progress = createProgress({ label: "publish", total: events.length, unit: "events" });
+    let accepted = 0;
+    let rejected = 0;
+    try {
+      for (let start = 0; start < events.length; start += publishChunk) {
+        const response = await client.publish(options.pipeline, events.slice(start, start + publishChunk));
+        for (const result of response.results) {
+          console.log(JSON.stringify({ ...result, index: result.index + start } satisfies EventResult));
+        }
+        accepted += response.accepted;
+        rejected += response.rejected;
+        progress.add(response.results.length, rejected > 0 ? `${rejected} rejected` : "");
+      }
+    } finally {
+      progress.stop();
+    }
+    console.error(`accepted ${accepted}, rejected ${rejected}`);
+    process.exitCode = rejected > 0 ? 1 : 0;
   });
 
 program
@@ -173,11 +211,110 @@ program
       };
       const wallStart = Date.now();
       if (options.drift) run.drift = parseDrift(options.drift, run, wallStart);
-      const result = await runGenerator(client, run, labels?.publish, wallStart);
+      const progress = createProgress({
+        label: "generate",
+        total: Math.round(options.rate * options.seconds),
+        unit: "events",
+      });
+      run.onSettled = (events) => progress.add(events);
+      let result: Awaited<ReturnType<typeof runGenerator>>;
+      try {
+        result = await runGenerator(client, run, labels?.publish, wallStart);
+      } finally {
+        progress.stop();
+      }
       await labels?.close();
       console.log(JSON.stringify(result));
     },
   );
+
+const dlq = program.command("dlq").description("the dead-letter topic of a pipeline (<pipeline>.dlq)");
+
+dlq
+  .command("replay")
+  .description(
+    "send dead letters back to the pipeline's raw topic after their cause is fixed (only those of the raw topic are replayable)",
+  )
+  .requiredOption("-p, --pipeline <name>", "pipeline, e.g. payments")
+  .option("-c, --code <codes>", "only these error codes, comma-separated (e.g. SCHEMA_NOT_FOUND)")
+  .option("-s, --since <time>", "only dead letters written since: ISO 8601 time, or a span back (30m, 2h, 1d)")
+  .option("-n, --dry-run", "send nothing; report what would go back and whether it decodes now")
+  .option(
+    "-w, --wait <seconds>",
+    "wait this long for the transformer to take them, then count new failures (0: no check)",
+    nonNegativeInt,
+    30,
+  )
+  .option("--json", "print the report as JSON")
+  .action(
+    async (options: {
+      pipeline: string;
+      code?: string;
+      since?: string;
+      dryRun?: boolean;
+      wait: number;
+      json?: boolean;
+    }) => {
+      const parsed = parseReplayRequest(
+        {
+          ...(options.code ? { code: options.code.split(",").map((c) => c.trim().toUpperCase()) } : {}),
+          ...(options.since ? { since: options.since } : {}),
+          dryRun: options.dryRun ?? false,
+          waitSeconds: options.wait,
+        },
+        Date.now(),
+      );
+      if (!parsed.ok) {
+        const flag = { code: "--code", since: "--since", waitSeconds: "--wait" }[parsed.field.split(".")[0] as string];
+        throw new Error(`${flag ?? parsed.field}: ${parsed.message}`);
+      }
+      const definition = getPipeline(options.pipeline);
+      const { kafka, registry } = services();
+      const report = await replayDeadLetters(
+        { kafka, registry, definition, reader: parseAvroSchema(readSchema(definition.schema)) },
+        parsed.request,
+      );
+      console.log(options.json ? JSON.stringify(report, null, 2) : formatReplayReport(report));
+      process.exitCode = report.stillFailing.count > 0 ? 1 : 0;
+    },
+  );
+
+program
+  .command("status")
+  .description("the stack's health, each service's readiness, lag, drift, alerts and table rows on one screen")
+  .option("--prometheus <url>", "Prometheus", "http://127.0.0.1:9090")
+  .option(
+    "--service <name=url>",
+    "a service's base URL (repeatable; default 127.0.0.1 on each service's default port)",
+    serviceUrl,
+    {},
+  )
+  .option("-t, --timeout <seconds>", "how long each part may take to answer", positive, 3)
+  .option("--json", "print the collected data as JSON")
+  .action(async (options: { prometheus: string; service: Record<string, string>; timeout: number; json?: boolean }) => {
+    const { config, kafka } = services();
+    const defaults = [
+      ...serviceNames.map((name) => ({ name, port: defaultPorts[name], optional: false })),
+      { name: "console", port: consolePort, optional: true },
+    ];
+    const known = new Set(defaults.map((d) => d.name));
+    const unknown = Object.keys(options.service).filter((name) => !known.has(name));
+    if (unknown.length > 0)
+      throw new Error(`--service: unknown service ${unknown.join(", ")}; known: ${[...known].join(", ")}`);
+    const data = await collectStatus({
+      config,
+      kafka,
+      prometheusUrl: options.prometheus,
+      services: defaults.map((d) => ({
+        name: d.name,
+        url: options.service[d.name] ?? `http://127.0.0.1:${d.port}`,
+        optional: d.optional,
+      })),
+      timeoutMs: options.timeout * 1000,
+    });
+    console.log(options.json ? JSON.stringify(data, null, 2) : renderStatus(data));
+    process.exitCode = stackHealthy(data) ? 0 : 1;
+  });
 
 const keys = program.command("keys").description("manage API keys (the file holds only hashes)");
 

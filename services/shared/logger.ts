@@ -3,8 +3,12 @@ import { type Logger, pino } from "pino";
 
 export type { Logger };
 
-export function createLogger(options: { name: string; level: string }): Logger {
-  return pino({
+/**
+ * `toStderr` is for command-line tools whose stdout is their output (JSON a script reads): their
+ * log lines go to stderr instead.
+ */
+export function createLogger(options: { name: string; level: string; toStderr?: boolean }): Logger {
+  const settings = {
     name: options.name,
     level: options.level,
     base: { service: options.name },
@@ -14,5 +18,6 @@ export function createLogger(options: { name: string; level: string }): Logger {
       paths: ["password", "*.password", "apiKey", "*.apiKey", "authorization", "*.authorization"],
       censor: "[redacted]",
     },
-  });
+  };
+  return options.toStderr ? pino(settings, pino.destination(2)) : pino(settings);
 }

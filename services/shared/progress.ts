@@ -8,6 +8,8 @@ export interface Progress {
   add(count: number, note?: string): void;
   /** Sets the text after the rate without counting anything. */
   note(text: string): void;
+  /** Prints a line to stdout above the bar (a bare write would land on the bar's line). */
+  log(line: string): void;
   /** Ends the bar (leaves its last state on screen); later calls do nothing. */
   stop(): void;
 }
@@ -21,6 +23,8 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
   /** The seconds the live rate looks back over (default 5). */
   rateWindowSeconds?: number;
+  /** The rate per second (default) or per minute, for slow steps such as whole benchmark sections. */
+  ratePer?: "s" | "min";
   now?: () => number;
 }
 
@@ -46,23 +50,33 @@ export function liveRate(samples: readonly RateSample[], now: number, windowMs: 
 }
 
 /** A rate for a person: 3 significant figures at most, thousands as k. */
-export function formatRate(perSecond: number, unit: string): string {
+export function formatRate(perSecond: number, unit: string, per: "s" | "min" = "s"): string {
+  const rate = per === "min" ? perSecond * 60 : perSecond;
   const value =
-    perSecond >= 10_000
-      ? `${(perSecond / 1000).toFixed(0)}k`
-      : perSecond >= 1000
-        ? `${(perSecond / 1000).toFixed(1)}k`
-        : perSecond >= 10
-          ? perSecond.toFixed(0)
-          : perSecond.toFixed(1);
-  return `${value} ${unit}/s`;
+    rate >= 10_000
+      ? `${(rate / 1000).toFixed(0)}k`
+      : rate >= 1000
+        ? `${(rate / 1000).toFixed(1)}k`
+        : rate >= 10
+          ? rate.toFixed(0)
+          : rate.toFixed(1);
+  return `${value} ${unit}/${per}`;
 }
 
-const quiet: Progress = { add: () => undefined, note: () => undefined, stop: () => undefined };
+function quiet(): Progress {
+  return {
+    add: () => undefined,
+    note: () => undefined,
+    log: (line) => {
+      process.stdout.write(`${line}\n`);
+    },
+    stop: () => undefined,
+  };
+}
 
 export function createProgress(options: ProgressOptions): Progress {
   const stream = options.stream ?? process.stderr;
-  if (stream.isTTY !== true) return quiet;
+  if (stream.isTTY !== true) return quiet();
   const now = options.now ?? Date.now;
   const windowMs = (options.rateWindowSeconds ?? 5) * 1000;
   const samples: RateSample[] = [{ at: now(), done: 0 }];
@@ -77,13 +91,14 @@ export function createProgress(options: ProgressOptions): Progress {
     // At most five redraws a second: a terminal kept busy by a bar slows the run it shows.
     fps: 5,
   });
-  bar.start(Math.max(options.total, 1), 0, { rate: formatRate(0, options.unit), note: "" });
+  const per = options.ratePer ?? "s";
+  bar.start(Math.max(options.total, 1), 0, { rate: formatRate(0, options.unit, per), note: "" });
   const payload = () => {
     const at = now();
     samples.push({ at, done });
     // Only the window (and one before it) is ever read.
     while (samples.length > 2 && (samples[1] as RateSample).at < at - windowMs) samples.shift();
-    return { rate: formatRate(liveRate(samples, at, windowMs), options.unit), note: text };
+    return { rate: formatRate(liveRate(samples, at, windowMs), options.unit, per), note: text };
   };
   return {
     add(count, note) {
@@ -95,6 +110,17 @@ export function createProgress(options: ProgressOptions): Progress {
     note(value) {
       if (stopped) return;
       text = value;
+      bar.update(done, payload());
+    },
+    log(line) {
+      if (stopped) {
+        process.stdout.write(`${line}\n`);
+        return;
+      }
+      // Clear the bar's line, print, and let the bar's timer draw it again below.
+      stream.cursorTo(0);
+      stream.clearLine(0);
+      process.stdout.write(`${line}\n`);
       bar.update(done, payload());
     },
     stop() {

@@ -68,6 +68,36 @@ describe("Avro codec", () => {
     expect(codeOf(() => codec.decode(garbage))).toBe("AVRO_DECODE_FAILED");
   });
 
+  it("asks again for an unknown id once the retry interval has passed, and finds a schema registered since", async () => {
+    const types: Record<number, ReturnType<typeof parseAvroSchema>> = {};
+    const lookups: number[] = [];
+    let clock = 1_000_000;
+    const codec = createAvroCodec(
+      async (id) => {
+        lookups.push(id);
+        const type = types[id];
+        if (!type) throw new StreamscoreError("SCHEMA_NOT_FOUND", `no schema ${id}`);
+        return type;
+      },
+      { unknownRetryMs: 1000, now: () => clock },
+    );
+    const value = encodeWireFormat(42, paymentType.toBuffer(paymentEvents(1, 5)[0]));
+    await codec.prepare([value]);
+    expect(codeOf(() => codec.decode(value))).toBe("SCHEMA_NOT_FOUND");
+    types[42] = paymentType;
+    clock += 999;
+    await codec.prepare([value, value]);
+    // Within the interval the miss is remembered: no lookup per batch of poison.
+    expect(lookups).toEqual([42]);
+    expect(codeOf(() => codec.decode(value))).toBe("SCHEMA_NOT_FOUND");
+    clock += 1;
+    await codec.prepare([value]);
+    expect(lookups).toEqual([42, 42]);
+    expect(codec.decode(value).record).toEqual(paymentEvents(1, 5)[0]);
+    await codec.prepare([value]);
+    expect(lookups).toEqual([42, 42]);
+  });
+
   it("lets registry outages through as retriable errors instead of caching them as unknown ids", async () => {
     const codec = createAvroCodec(async () => {
       throw new StreamscoreError("SCHEMA_REGISTRY_UNAVAILABLE", "down");
