@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describeError } from "../../services/shared/errors.ts";
 import { type EosClient, eosClients } from "../../services/shared/kafka/eos-client.ts";
+import { createProgress } from "../../services/shared/progress.ts";
 import { projectRoot } from "../../services/shared/project.ts";
 import { buildRows, type Measurements } from "./assemble.ts";
 import { loadBenchConfig } from "./config.ts";
@@ -23,10 +24,15 @@ import { type BenchReport, renderMarkdown, renderTable, unmeasuredSections } fro
 import { inferenceTransactionRecords, stageClients, transformerBatchRecords } from "./services.ts";
 import { measureInference, measureIngest, measureSink, measureTransformer } from "./stages.ts";
 
+/** The sections main() measures, each through attempt(). */
+const benchSections = 14;
+
 async function main(): Promise<void> {
   const config = loadBenchConfig();
   const started = Date.now();
-  const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+  // One step per attempt() below; the bar counts sections done, whatever their outcome.
+  const progress = createProgress({ label: "bench", total: benchSections, unit: "sections", ratePer: "min" });
+  const log = (line: string) => progress.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
   const notes: string[] = [];
   const env = openEnvironment();
   const batches = [...new Set([...config.BENCH_ONNX_BATCHES.map(Number), config.BENCH_INFERENCE_BATCH])]
@@ -37,12 +43,15 @@ async function main(): Promise<void> {
   /** A section that fails is reported as not measured, with the reason, and the bench goes on. */
   async function attempt<T>(what: string, measure: () => Promise<T>): Promise<T | undefined> {
     log(what);
+    progress.note(what);
     try {
       return await measure();
     } catch (error) {
       notes.push(`${what}: not measured — ${describeError(error)}`);
       log(`${what} failed: ${describeError(error)}`);
       return undefined;
+    } finally {
+      progress.add(1);
     }
   }
 
@@ -163,6 +172,7 @@ async function main(): Promise<void> {
         pipeline,
       };
     } finally {
+      progress.stop();
       await template.delete();
     }
 

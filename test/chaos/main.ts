@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { loadStackConfig } from "../../infra/local/config.ts";
 import { loadConnectionConfig } from "../../services/shared/connection-settings.ts";
+import { createProgress } from "../../services/shared/progress.ts";
 import { projectRoot } from "../../services/shared/project.ts";
 import { chaosDir, formatRun, runChaos } from "./run.ts";
 import { matrixScenarios, type Scenario, scenarios } from "./schedule.ts";
@@ -38,7 +39,10 @@ async function main(): Promise<void> {
   mkdirSync(results, { recursive: true });
   let failed = 0;
   const verdicts: string[] = [];
+  // Runs take minutes each: the bar counts runs, with the one under way and the failures so far.
+  const progress = createProgress({ label: "chaos", total: runs.length, unit: "runs", ratePer: "min" });
   for (const { scenario, seed: s } of runs) {
+    progress.note(`${scenario.name} seed ${s}${failed > 0 ? `, ${failed} failed` : ""}`);
     try {
       const result = await runChaos({
         scenario,
@@ -46,14 +50,14 @@ async function main(): Promise<void> {
         events: opts.events ? Number(opts.events) : undefined,
         registryUrl: opts.sharedRegistry ? loadConnectionConfig().SCHEMA_REGISTRY_URL : undefined,
         dir: chaosDir(loadStackConfig().STACK_DIR, `${scenario.name}-${s}-${Date.now().toString(36)}`),
-        log: (line) => console.log(line),
+        log: (line) => progress.log(line),
       });
       const text = formatRun(result);
-      console.log(text);
+      progress.log(text);
       const file = join(results, `chaos-${scenario.name}-${s}-${new Date().toISOString().replace(/[:.]/g, "-")}`);
       writeFileSync(`${file}.md`, `\`\`\`\n${text}\n\`\`\`\n`);
       writeFileSync(`${file}.json`, `${JSON.stringify(result, null, 2)}\n`);
-      console.log(`report: ${file}.md`);
+      progress.log(`report: ${file}.md`);
       if (!result.report.ok) failed += 1;
       verdicts.push(`${scenario.name} seed ${s}: ${result.report.ok ? "PASS" : "FAIL"}`);
     } catch (error) {
@@ -61,8 +65,11 @@ async function main(): Promise<void> {
       console.error(error);
       failed += 1;
       verdicts.push(`${scenario.name} seed ${s}: ERROR ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      progress.add(1);
     }
   }
+  progress.stop();
   if (runs.length > 1) console.log(verdicts.join("\n"));
   process.exitCode = failed === 0 ? 0 : 1;
 }
