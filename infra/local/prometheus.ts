@@ -6,6 +6,12 @@ import { projectRoot, type StackConfig } from "./config.ts";
 import { ensureDebianPackages } from "./install.ts";
 import { httpOk } from "./processes.ts";
 
+/**
+ * Where target files for services on other ports go (prometheus.yml's file_sd_configs, relative to
+ * it there). Created before start so Prometheus watches it from the first moment.
+ */
+export const prometheusTargetsDir = join(projectRoot, ".stack", "prometheus-targets");
+
 export function prometheusComponent(config: StackConfig): StackComponent {
   const paths = componentPaths(config, "prometheus");
   const base = `http://127.0.0.1:${config.STACK_PROMETHEUS_PORT}`;
@@ -18,6 +24,7 @@ export function prometheusComponent(config: StackConfig): StackComponent {
     install: () => ensureDebianPackages([{ command: "prometheus", pkg: "prometheus" }]),
     prepare: () => {
       mkdirSync(paths.dataDir, { recursive: true });
+      mkdirSync(prometheusTargetsDir, { recursive: true });
       return {
         command: "prometheus",
         args: [
