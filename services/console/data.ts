@@ -125,9 +125,9 @@ export function createConsoleData(deps: ConsoleDataDeps) {
       const cells = await query<{
         feature: string;
         model_version: number;
-        window_start: number;
-        window_end: number;
-        statistic: string;
+        start_s: number;
+        end_s: number;
+        decided_by: string;
         value: number;
         threshold: number;
         drifted: number;
@@ -137,9 +137,9 @@ export function createConsoleData(deps: ConsoleDataDeps) {
         rows.map((r) => ({
           feature: r.feature,
           version: num(r.model_version),
-          windowStart: num(r.window_start),
-          windowEnd: num(r.window_end),
-          statistic: r.statistic,
+          windowStart: num(r.start_s),
+          windowEnd: num(r.end_s),
+          statistic: r.decided_by,
           value: num(r.value),
           threshold: num(r.threshold),
           drifted: num(r.drifted) === 1,

@@ -24,11 +24,12 @@ export function newestWindowEnd(s: Scope): string {
  * ending after `sinceSeconds`: the heatmap's cells.
  */
 export function driftDecisions(s: Scope, sinceSeconds: number): string {
-  return `SELECT feature, model_version, toUInt32(window_start) AS window_start, toUInt32(window_end) AS window_end,
-    substring(statistic, 7) AS statistic, value, threshold, drifted, sample_size
+  // Aliases never reuse a column's name: ClickHouse would read the alias in WHERE.
+  return `SELECT feature, model_version, toUInt32(window_start) AS start_s, toUInt32(window_end) AS end_s,
+    substring(statistic, 7) AS decided_by, value, threshold, drifted, sample_size
 FROM ${s.database}.drift_metrics FINAL
 WHERE ${where(s)} AND statistic LIKE 'drift:%' AND window_end > toDateTime(${sinceSeconds})
-ORDER BY feature, model_version, window_start`;
+ORDER BY feature, model_version, start_s`;
 }
 
 /** Every statistic of one feature's window, with its verdict. */

@@ -2,7 +2,7 @@
 // endpoints given in the environment; else containers, when a Docker engine answers; else the
 // local stack (`npm run stack:up`), started here when it is not running.
 
-import { clickhouseCredentials, writerUser } from "../../infra/local/clickhouse.ts";
+import { analystUser, clickhouseCredentials, writerUser } from "../../infra/local/clickhouse.ts";
 import { componentPaths } from "../../infra/local/component.ts";
 import { loadStackConfig, type StackConfig } from "../../infra/local/config.ts";
 import { stackComponents, stackDown, stackUp } from "../../infra/local/stack.ts";
@@ -18,6 +18,8 @@ export interface Endpoints {
   clickhousePassword: string;
   /** A ClickHouse user without DDL rights, limited to the `streamscore` database (local stack only). */
   clickhouseWriter?: { user: string; password: string };
+  /** The read-only ClickHouse user of the `streamscore` database, as the console runs (local stack only). */
+  clickhouseAnalyst?: { user: string; password: string };
 }
 
 export const testSettings = {
@@ -67,6 +69,12 @@ function stackWriter(config: StackConfig): Endpoints["clickhouseWriter"] {
   return { user: writerUser, password: credentials.writer };
 }
 
+function stackAnalyst(config: StackConfig): Endpoints["clickhouseAnalyst"] {
+  if (!config.STACK_COMPONENTS.includes("clickhouse")) return undefined;
+  const credentials = clickhouseCredentials(componentPaths(config, "clickhouse").confDir);
+  return { user: analystUser, password: credentials.analyst };
+}
+
 async function fromLocalStack(keep: boolean): Promise<ResolvedEndpoints> {
   const config = loadStackConfig();
   // Prometheus too: the tests check its config with promtool, which comes with it.
@@ -81,6 +89,7 @@ async function fromLocalStack(keep: boolean): Promise<ResolvedEndpoints> {
       clickhouseUser: "default",
       clickhousePassword: "",
       clickhouseWriter: stackWriter(config),
+      clickhouseAnalyst: stackAnalyst(config),
     },
     teardown: async () => {
       if (!keep && started.length > 0) await stackDown(components, console.log, started);

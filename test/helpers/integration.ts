@@ -30,6 +30,13 @@ export function testWriterConfig(): ConnectionConfig | undefined {
   return { ...testConnectionConfig(), CLICKHOUSE_USER: writer.user, CLICKHOUSE_PASSWORD: writer.password };
 }
 
+/** The read-only analyst the console runs as (local stack only; undefined elsewhere). */
+export function testAnalystConfig(): ConnectionConfig | undefined {
+  const analyst = inject("endpoints").clickhouseAnalyst;
+  if (!analyst) return undefined;
+  return { ...testConnectionConfig(), CLICKHOUSE_USER: analyst.user, CLICKHOUSE_PASSWORD: analyst.password };
+}
+
 /** A name no other test (or earlier run) uses: tests never share topics, groups or tables. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;
