@@ -1,31 +1,32 @@
 // `npm run models -- <command> --pipeline <p>`: the model registry from the command line, acting as
 // the local operator (the audit trail records the OS user). Every change needs `--reason`.
 //   list | show <v> | register <dir> | shadow <v> | canary <v> --weight <pct> | promote <v> |
-//   rollback | retire <v> | reject <v> | card <v> [--html] [--out <file>]
-import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+//   rollback | retire <v> | reject <v> | card <v> [--html] [--out <file>] |
+//   retrain [--since <t>] [--until <t>] [--hours <n>] [--min-rows <n>] (retrain.ts)
+import { writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { loadModel } from "../../services/inference/model.ts";
-import { readModelVersion } from "../../services/inference/model-file.ts";
 import { createClickHouse } from "../../services/shared/clickhouse/client.ts";
 import { loadConnectionConfig } from "../../services/shared/connection-settings.ts";
 import { describeError, isStreamscoreError } from "../../services/shared/errors.ts";
-import { createKafka } from "../../services/shared/kafka/client.ts";
-import { createModelLogWriter, readModelEvents } from "../../services/shared/kafka/model-log.ts";
-import { createSchemaRegistry } from "../../services/shared/kafka/registry.ts";
 import { createLogger } from "../../services/shared/logger.ts";
-import { type ChangeRequest, foldEvents, type ModelAction } from "../../services/shared/model/lifecycle.ts";
+import type { ChangeRequest, ModelAction } from "../../services/shared/model/lifecycle.ts";
 import { readManifest } from "../../services/shared/model/manifest.ts";
-import { setUpPipeline } from "../../services/shared/pipeline/setup.ts";
 import { getPipeline } from "../../services/shared/pipelines/index.ts";
 import { projectRoot } from "../../services/shared/project.ts";
+import { trainingPython } from "../training/training-venv.ts";
 import { type LiveFigures, renderHtml, renderMarkdown } from "./card.ts";
+import { createRegistryActions } from "./registry-actions.ts";
+import { describeReport, runRetrain } from "./retrain.ts";
+import { parseWindow } from "./retrain-plan.ts";
 
 const config = loadConnectionConfig();
 // Failures reach the operator as the command's own message; the clients' retries would only add noise.
 const logger = createLogger({ name: "models-cli", level: "fatal" });
 const actor = `${userInfo().username} (cli)`;
+const actions = createRegistryActions({ config, logger, actor, print: (line) => console.log(line) });
+const { context, registry } = actions;
 
 function versionNumber(value: string): number {
   if (!/^[1-9]\d{0,8}$/.test(value)) throw new InvalidArgumentError("a version is a positive whole number");
@@ -38,35 +39,30 @@ function weightPercent(value: string): number {
   return n;
 }
 
-function context(pipeline: string) {
-  const definition = getPipeline(pipeline);
-  const kafka = createKafka(config, logger, "models-cli");
-  const modelDir = join(config.MODELS_ROOT ?? projectRoot, definition.model.directory);
-  return { definition, kafka, modelDir };
+function positiveWhole(value: string): number {
+  if (!/^[1-9]\d{0,8}$/.test(value)) throw new InvalidArgumentError("a positive whole number");
+  return Number(value);
 }
 
-/** The pipeline's topics, the model log among them, exist before the CLI reads or writes it. */
-async function prepared(pipeline: string) {
-  const ctx = context(pipeline);
-  await setUpPipeline(ctx.kafka, createSchemaRegistry(config), ctx.definition);
-  return ctx;
+function share(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0 || n >= 1) {
+    throw new InvalidArgumentError("a share above 0 and below 1");
+  }
+  return n;
 }
 
-async function registry(pipeline: string) {
-  const { kafka, definition } = await prepared(pipeline);
-  const events = await readModelEvents(kafka, definition.name);
-  return { events, deployment: foldEvents(definition.name, events) };
-}
-
-async function applyChange(pipeline: string, request: Omit<ChangeRequest, "actor">): Promise<void> {
-  const { kafka, definition } = await prepared(pipeline);
+/**
+ * A refused or conflicting change is the operator's answer (exit code 2), not a failure of the tool;
+ * so is a retrain refused for its input (REQUEST_INVALID: too few rows, a bad window, a held lock).
+ */
+async function refusalsAsExitCode(run: () => Promise<unknown>, codes: readonly string[] = []): Promise<void> {
   try {
-    const { events } = await createModelLogWriter(kafka, definition.name, logger).change({ ...request, actor });
-    for (const e of events) console.log(`${e.kind}: version ${e.version} ${e.fromState ?? "-"} → ${e.toState}`);
+    await run();
   } catch (error) {
     if (
       isStreamscoreError(error) &&
-      (error.code === "MODEL_CHANGE_REFUSED" || error.code === "MODEL_CHANGE_CONFLICT")
+      (error.code === "MODEL_CHANGE_REFUSED" || error.code === "MODEL_CHANGE_CONFLICT" || codes.includes(error.code))
     ) {
       console.error(`refused (${error.code}): ${error.message}`);
       process.exitCode = 2;
@@ -76,30 +72,12 @@ async function applyChange(pipeline: string, request: Omit<ChangeRequest, "actor
   }
 }
 
-/** Copies a version folder under the model root (where every inference instance loads it from). */
-async function register(pipeline: string, dir: string, reason: string): Promise<void> {
-  const { modelDir } = context(pipeline);
-  const source = resolve(dir);
-  const manifest = readManifest(source);
-  // A pipeline run under another name (`name=definition`) takes the definition's models.
-  const base = (pipeline.split("=", 2)[1] ?? pipeline).trim();
-  if (manifest.pipeline !== getPipeline(pipeline).name && manifest.pipeline !== base) {
-    throw new InvalidArgumentError(`the manifest is for pipeline ${manifest.pipeline}, not ${pipeline}`);
-  }
-  readModelVersion(source);
-  // The same checks serving makes: onnxruntime loads it, the outputs exist, a warm-up run scores.
-  const model = await loadModel(source);
-  await model.release();
-  const target = join(modelDir, String(manifest.version));
-  if (resolve(target) !== source) {
-    if (existsSync(target)) {
-      throw new InvalidArgumentError(`${target} exists already: a version number is never reused for other files`);
-    }
-    mkdirSync(modelDir, { recursive: true });
-    cpSync(source, target, { recursive: true });
-    console.log(`copied ${source} → ${target}`);
-  }
-  await applyChange(pipeline, { action: "register", version: manifest.version, reason, evidence: { manifest } });
+function applyChange(pipeline: string, request: Omit<ChangeRequest, "actor">): Promise<void> {
+  return refusalsAsExitCode(() => actions.change(pipeline, request));
+}
+
+function register(pipeline: string, dir: string, reason: string): Promise<void> {
+  return refusalsAsExitCode(() => actions.register(pipeline, dir, reason));
 }
 
 async function liveFigures(pipeline: string, version: number, since: number): Promise<LiveFigures> {
@@ -230,6 +208,54 @@ program
   .action((version: string, o: { pipeline: string; html?: boolean; out?: string }) =>
     card(o.pipeline, versionNumber(version), o),
   );
+
+interface RetrainFlags {
+  pipeline: string;
+  since?: string;
+  until?: string;
+  hours?: string;
+  minRows: number;
+  holdoutShare: number;
+  workDir?: string;
+  json?: boolean;
+}
+
+async function retrain(o: RetrainFlags): Promise<void> {
+  const window = parseWindow(o, Date.now());
+  const clickhouse = createClickHouse(config, config.CLICKHOUSE_DATABASE);
+  try {
+    const report = await runRetrain(
+      {
+        actions,
+        clickhouse,
+        database: config.CLICKHOUSE_DATABASE,
+        modelsRoot: config.MODELS_ROOT ?? projectRoot,
+        python: trainingPython,
+        print: (line) => console.log(line),
+      },
+      { pipeline: o.pipeline, window, minRows: o.minRows, holdoutShare: o.holdoutShare, workDir: o.workDir },
+    );
+    for (const line of describeReport(report)) console.log(line);
+    if (o.json) console.log(JSON.stringify(report));
+  } finally {
+    await clickhouse.close();
+  }
+}
+
+program
+  .command("retrain")
+  .description(
+    "trains a candidate on the labelled events of a window, measures it and the champion on the same holdout, and registers it: shadow if it passes the retraining policy's gate, rejected if not",
+  )
+  .option(...pipelineOption)
+  .option("--since <time>", "first event time to train on (ISO 8601, e.g. 2026-12-07T10:00Z)")
+  .option("--until <time>", "event time to stop before (ISO 8601; default now)")
+  .option("--hours <n>", "window length when --since or --until is missing (default 24)")
+  .option("--min-rows <n>", "refuse with fewer usable labelled events", positiveWhole, 1000)
+  .option("--holdout-share <share>", "share of events held out (by a hash of the event id)", share, 0.2)
+  .option("--work-dir <dir>", "where the exported rows and the candidate go before registering (kept)")
+  .option("--json", "also print the report as one JSON line")
+  .action((o: RetrainFlags) => refusalsAsExitCode(() => retrain(o), ["REQUEST_INVALID"]));
 
 program
   .parseAsync()

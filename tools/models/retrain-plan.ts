@@ -190,6 +190,33 @@ export function segmentsOf(definition: Pick<PipelineDefinition, "features">, ord
   return segments;
 }
 
+/**
+ * A segment is compared only when the holdout holds at least this many events of every class in
+ * it: with a handful of positives one event moves a segment's AUC by more than the gate's δ, and
+ * label noise alone would reject good candidates (or pass bad ones).
+ */
+export const minSegmentClassRows = 20;
+
+/** The segments with enough events of every class to compare, and the others with their class counts. */
+export function comparableSegments(
+  rows: readonly LabelledRow[],
+  segments: readonly Segment[],
+  classes: number,
+  minClassRows = minSegmentClassRows,
+): { compared: Segment[]; skipped: Array<{ name: string; classCounts: number[] }> } {
+  const compared: Segment[] = [];
+  const skipped: Array<{ name: string; classCounts: number[] }> = [];
+  for (const segment of segments) {
+    const counts = classCounts(
+      rows.filter((row) => row.features[segment.column] === 1),
+      classes,
+    );
+    if (counts.every((n) => n >= minClassRows)) compared.push(segment);
+    else skipped.push({ name: segment.name, classCounts: counts });
+  }
+  return { compared, skipped };
+}
+
 /** What a model said about each holdout row. */
 export interface HoldoutScores {
   labels: readonly string[];

@@ -3,6 +3,7 @@ import { featureNames } from "../../../services/shared/pipeline/definition.ts";
 import { payments } from "../../../services/shared/pipelines/payments.ts";
 import {
   classCounts,
+  comparableSegments,
   type ExportedRow,
   eventBucket,
   holdoutMetrics,
@@ -194,5 +195,25 @@ describe("segmentsOf and holdoutMetrics", () => {
     expect(() => holdoutMetrics(rows.slice(1), scores, { classLabels: ["0", "1"] }, segments)).toThrow(
       /4 scores for 3 holdout rows/,
     );
+  });
+
+  it("compares a segment only with enough events of every class in the holdout", () => {
+    const vector = (column: number) => order.map((_, i) => (i === column ? 1 : 0));
+    const rows: LabelledRow[] = [
+      ...Array.from({ length: 25 }, (_, i) => ({ eventId: `p${i}`, eventTime: 0, features: vector(pos), label: 1 })),
+      ...Array.from({ length: 30 }, (_, i) => ({ eventId: `n${i}`, eventTime: 0, features: vector(pos), label: 0 })),
+      ...Array.from({ length: 19 }, (_, i) => ({ eventId: `e${i}`, eventTime: 0, features: vector(ecom), label: 1 })),
+      ...Array.from({ length: 90 }, (_, i) => ({ eventId: `f${i}`, eventTime: 0, features: vector(ecom), label: 0 })),
+    ];
+    const { compared, skipped } = comparableSegments(rows, segments, 2);
+    expect(compared.map((s) => s.name)).toEqual(["channel=pos"]);
+    expect(skipped).toEqual([
+      { name: "channel=ecom", classCounts: [90, 19] },
+      { name: "channel=atm", classCounts: [0, 0] },
+    ]);
+    expect(comparableSegments(rows, segments, 2, 19).compared.map((s) => s.name)).toEqual([
+      "channel=pos",
+      "channel=ecom",
+    ]);
   });
 });
