@@ -101,6 +101,7 @@ program
       : parseNdjsonBody(text);
     if (!parsed.ok) throw new Error(parsed.message);
     const events = parsed.events as object[];
+    if (events.length === 0) throw new Error("the input holds no events");
     const client = createIngestClient({ baseUrl: program.opts<{ url: string }>().url });
     // In requests of at most publishChunk events: under the API's per-request limit, and a bar that moves.
     const progress = createProgress({ label: "publish", total: events.length, unit: "events" });
@@ -108,7 +109,15 @@ program
     let rejected = 0;
     try {
       for (let start = 0; start < events.length; start += publishChunk) {
-        const response = await client.publish(options.pipeline, events.slice(start, start + publishChunk));
+        const response = await client
+          .publish(options.pipeline, events.slice(start, start + publishChunk))
+          .catch((error: unknown) => {
+            if (start === 0) throw error;
+            // Earlier requests were answered: say which events are settled, so a rerun can skip them.
+            throw new Error(
+              `events ${start} and on were not published (${(error as Error).message}); events before ${start}: ${accepted} accepted, ${rejected} rejected`,
+            );
+          });
         for (const result of response.results) {
           console.log(JSON.stringify({ ...result, index: result.index + start } satisfies EventResult));
         }

@@ -12,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { errorCode } from "../errors.ts";
 import type { PipelineDefinition } from "../pipeline/definition.ts";
 import { pipelineTopics } from "../pipeline/definition.ts";
+import { pipelineClientNames } from "./acls.ts";
 import { type AvroType, createAvroCodec } from "./avro-codec.ts";
 import { createIdempotentProducer, type Kafka, type KafkaMessage, type Message } from "./client.ts";
 import { readTopicToEnd } from "./read-to-end.ts";
@@ -28,11 +29,6 @@ import {
   type SkippedCounts,
 } from "./replay-plan.ts";
 import { splitBySize } from "./split-by-size.ts";
-
-/** The transformer's consumer group for a pipeline, unless it runs with another prefix. */
-export function defaultTransformerGroup(pipeline: string): string {
-  return `streamscore-transformer-${pipeline}`;
-}
 
 export interface StillFailing {
   /** How it was found: decoding now (dry run), the transformer's dead letters, or not looked at. */
@@ -68,6 +64,7 @@ export interface ReplayDeps {
   definition: PipelineDefinition;
   /** The pipeline's raw schema, for the dry run's decode check (the transformer's reader). */
   reader: AvroType;
+  /** The transformer's consumer group, when it runs with another prefix than the default. */
   transformerGroup?: string;
   now?: () => number;
   /** Replayed records so far, as they are sent (a progress bar). */
@@ -218,7 +215,7 @@ async function checkAfterProcessing(
   dlqEnds: Map<number, bigint>,
   waitSeconds: number,
 ): Promise<StillFailing> {
-  const group = deps.transformerGroup ?? defaultTransformerGroup(deps.definition.name);
+  const group = deps.transformerGroup ?? pipelineClientNames(deps.definition.name).transformerGroup;
   const now = deps.now ?? Date.now;
   const deadline = now() + waitSeconds * 1000;
   const admin = deps.kafka.admin();
