@@ -7,7 +7,7 @@ import type { ClickHouse } from "../shared/clickhouse/client.ts";
 import { describeError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { type FeatureProfile, readManifest } from "../shared/model/manifest.ts";
-import type { PipelineDefinition } from "../shared/pipeline/definition.ts";
+import { type PipelineDefinition, warmUpOf } from "../shared/pipeline/definition.ts";
 import { viewBytes } from "./dead-letter-view.ts";
 import type { ConsoleMetrics } from "./metrics.ts";
 import type { Prometheus } from "./prometheus.ts";
@@ -132,6 +132,7 @@ export function createConsoleData(deps: ConsoleDataDeps) {
         threshold: number;
         drifted: number;
         sample_size: string;
+        warm_up: number;
       }>(sql.driftDecisions(scope(p), from.data));
       const data = mapPart(cells, (rows) =>
         rows.map((r) => ({
@@ -144,10 +145,12 @@ export function createConsoleData(deps: ConsoleDataDeps) {
           threshold: num(r.threshold),
           drifted: num(r.drifted) === 1,
           sampleSize: num(r.sample_size),
+          warmUp: num(r.warm_up) === 1,
         })),
       );
       return {
         cells: data,
+        warmUp: warmUpOf(p),
         alerts: mapPart(data, (rows) =>
           replayAlerts(rows, p.monitoring.alertAfterWindows, p.monitoring.resolveAfterWindows),
         ),

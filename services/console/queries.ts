@@ -26,7 +26,7 @@ export function newestWindowEnd(s: Scope): string {
 export function driftDecisions(s: Scope, sinceSeconds: number): string {
   // Aliases never reuse a column's name: ClickHouse would read the alias in WHERE.
   return `SELECT feature, model_version, toUInt32(window_start) AS start_s, toUInt32(window_end) AS end_s,
-    substring(statistic, 7) AS decided_by, value, threshold, drifted, sample_size
+    substring(statistic, 7) AS decided_by, value, threshold, drifted, sample_size, warm_up
 FROM ${s.database}.drift_metrics FINAL
 WHERE ${where(s)} AND statistic LIKE 'drift:%' AND window_end > toDateTime(${sinceSeconds})
 ORDER BY feature, model_version, start_s`;

@@ -12,6 +12,7 @@
 // one monitor per pipeline: windows are not merged across instances.
 
 import { join } from "node:path";
+import { AlertBook } from "../shared/alert-state.ts";
 import type { ClickHouse } from "../shared/clickhouse/client.ts";
 import { encodeRows } from "../shared/clickhouse/row-binary.ts";
 import { describeError } from "../shared/errors.ts";
@@ -19,13 +20,12 @@ import { createAvroCodec, parseAvroSchema } from "../shared/kafka/avro-codec.ts"
 import type { Message, Producer } from "../shared/kafka/client.ts";
 import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import type { Logger } from "../shared/logger.ts";
-import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
+import { featureNames, type PipelineDefinition, pipelineTopics, warmUpOf } from "../shared/pipeline/definition.ts";
 import { withBackoff } from "../shared/retry.ts";
 import { readSchema } from "../shared/schemas.ts";
 import { type DriftThresholds, defaultThresholds } from "./drift/thresholds.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import { driftMetricsTable } from "./rows.ts";
-import { AlertBook } from "../shared/alert-state.ts";
 import {
   addToWindow,
   type DriftDecision,
@@ -88,6 +88,9 @@ export function createDriftMonitor(deps: {
   let alertSchemaId: number | undefined;
   const references = new Map<number, VersionReference | null>();
   const alerts = new AlertBook(monitoring.alertAfterWindows, monitoring.resolveAfterWindows);
+  const warmUp = warmUpOf(definition);
+  /** Until when (event time) the rolling features warm up: the pipeline's first stored event plus their window. */
+  let warmUpUntilMs: number | undefined;
   let lastError: string | undefined;
 
   function reference(version: number): VersionReference | undefined {
@@ -162,12 +165,35 @@ export function createDriftMonitor(deps: {
     }
   }
 
+  /**
+   * The pipeline's first event, from what is stored (the rows handed here are stored already), so a
+   * restarted monitor draws the same line; read once.
+   */
+  async function warmUpLine(): Promise<number> {
+    if (warmUpUntilMs === undefined) {
+      const [row] = await withBackoff(
+        () =>
+          deps.clickhouse.query<{ first: string }>(
+            `SELECT toString(min(event_time_ms)) AS first FROM ${deps.database}.predictions WHERE pipeline = '${pipeline}'`,
+          ),
+        { maxBackoffMs: deps.maxBackoffMs, onRetry: (error) => (lastError = describeError(error)) },
+      );
+      warmUpUntilMs = Number(row?.first ?? 0) + warmUp.seconds * 1000;
+    }
+    return warmUpUntilMs;
+  }
+
   /** Stores the windows that closed with one insert, then sends their alerts in one request. */
   async function closeWindows(): Promise<void> {
     const computedAtSeconds = Math.floor(now() / 1000);
-    const closed = [...tracker.advance(now())].map((window) => ({
+    const windows = [...tracker.advance(now())];
+    const warm =
+      windows.length > 0 && warmUp.seconds > 0
+        ? { untilMs: await warmUpLine(), features: new Set(warmUp.features) }
+        : undefined;
+    const closed = windows.map((window) => ({
       window,
-      ...evaluateWindow(window, { pipeline, monitoring, thresholdsFor, computedAtSeconds }),
+      ...evaluateWindow(window, { pipeline, monitoring, thresholdsFor, computedAtSeconds, warmUp: warm }),
     }));
     const rows = closed.flatMap((c) => c.rows);
     if (rows.length > 0) {

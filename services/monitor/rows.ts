@@ -173,6 +173,7 @@ export const driftMetricsTable = rowBinaryTable<object>([
   { name: "sample_size", type: "UInt64" },
   { name: "reference_size", type: "UInt64" },
   { name: "computed_at", type: utc },
+  { name: "warm_up", type: "UInt8" },
 ]);
 
 export type LabelRow = ReturnType<typeof labelRow>;

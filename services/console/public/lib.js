@@ -88,17 +88,29 @@ export function lineChart(container, { title, x, series, width = 640, height = 2
     title,
     width,
     height,
+    // Every time on the console is UTC, as in ClickHouse.
+    tzDate: (seconds) => window.uPlot.tzDate(new Date(seconds * 1000), "Etc/UTC"),
     series: [
       {},
       ...series.map((s, i) => ({
         label: s.label,
+        scale: s.scale ?? "y",
         stroke: s.color ?? palette[i % palette.length],
         dash: s.dash,
         width: 1.5,
         points: { show: s.points ?? false },
       })),
     ],
-    axes: [{}, {}],
+    // A series on a scale of its own (e.g. seconds beside a share) gets an axis on the right.
+    axes: [
+      {},
+      {},
+      ...[...new Set(series.map((s) => s.scale).filter((scale) => scale && scale !== "y"))].map((scale) => ({
+        scale,
+        side: 1,
+        grid: { show: false },
+      })),
+    ],
     hooks: {
       draw: [
         (u) => {

@@ -23,6 +23,8 @@ export interface DriftDecision {
   value: number;
   threshold: number;
   drifted: boolean;
+  /** The feature was still warming up (see warmUpOf): stored, never judged. */
+  warmUp: boolean;
 }
 
 export interface DriftMetricRow {
@@ -40,6 +42,7 @@ export interface DriftMetricRow {
   sample_size: number;
   reference_size: number;
   computed_at: number;
+  warm_up: 0 | 1;
 }
 
 type Monitoring = PipelineDefinition["monitoring"];
@@ -78,7 +81,10 @@ export function addToWindow(state: WindowState, record: DriftInput): void {
   }
 }
 
-/** A closed window's rows and decisions; a window under `minWindowSize` events decides nothing. */
+/**
+ * A closed window's rows and decisions. A window under `minWindowSize` events decides nothing, and
+ * neither does a warming-up feature in a window that starts before `warmUp.untilMs`.
+ */
 export function evaluateWindow(
   window: ClosedWindow<WindowState>,
   context: {
@@ -86,6 +92,7 @@ export function evaluateWindow(
     monitoring: Monitoring;
     thresholdsFor: (feature: string) => DriftThresholds;
     computedAtSeconds: number;
+    warmUp?: { untilMs: number; features: ReadonlySet<string> };
   },
 ): { rows: DriftMetricRow[]; decisions: DriftDecision[] } {
   const { monitoring } = context;
@@ -93,6 +100,8 @@ export function evaluateWindow(
   const rows: DriftMetricRow[] = [];
   const decisions: DriftDecision[] = [];
   const enough = size >= monitoring.minWindowSize;
+  const warmingUp = (feature: string) =>
+    context.warmUp !== undefined && window.start < context.warmUp.untilMs && context.warmUp.features.has(feature);
   const row = (
     feature: string,
     featureType: string,
@@ -110,10 +119,11 @@ export function evaluateWindow(
     statistic,
     value: verdict.value,
     threshold: verdict.threshold,
-    drifted: verdict.drifted && enough ? 1 : 0,
+    drifted: verdict.drifted && enough && !warmingUp(feature) ? 1 : 0,
     sample_size: size,
     reference_size: referenceSize,
     computed_at: context.computedAtSeconds,
+    warm_up: warmingUp(feature) ? 1 : 0,
   });
   for (const [feature, accumulator] of accumulators) {
     const profile = ref.profiles.get(feature);
@@ -138,7 +148,8 @@ export function evaluateWindow(
         statistic: decidingName,
         value: deciding.value,
         threshold: deciding.threshold,
-        drifted: deciding.drifted && enough,
+        drifted: deciding.drifted && enough && !warmingUp(feature),
+        warmUp: warmingUp(feature),
       });
     }
   }

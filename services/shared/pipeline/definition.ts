@@ -206,6 +206,20 @@ function personalDataProblems(definition: PipelineDefinition): string[] {
   return problems;
 }
 
+/**
+ * What a pipeline that starts from empty state cannot show yet: its rolling features (and the
+ * prediction, which reads them) count only the history seen so far, so for the longest rolling
+ * window after the pipeline's first event they are low by construction, not by drift.
+ */
+export function warmUpOf(definition: Pick<PipelineDefinition, "features">): { seconds: number; features: string[] } {
+  const rolling = definition.features.filter((f) => f.kind === "rolling");
+  if (rolling.length === 0) return { seconds: 0, features: [] };
+  return {
+    seconds: Math.max(...rolling.map((f) => (f.kind === "rolling" ? f.windowSeconds : 0))),
+    features: [...rolling.map((f) => f.name), "prediction"],
+  };
+}
+
 /** The model's input columns, in order: one-hot features expand to one column per category. */
 export function featureNames(definition: Pick<PipelineDefinition, "features">): string[] {
   return definition.features.flatMap((feature) =>

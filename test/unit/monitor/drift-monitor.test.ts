@@ -45,7 +45,11 @@ function deferred() {
 }
 
 function setUp(insert: (table: string, encoded: EncodedRows) => Promise<void>) {
-  const clickhouse = { insertRowBinary: insert } as unknown as ClickHouse;
+  // The first stored event (the warm-up line) is where the test's rows begin.
+  const clickhouse = {
+    insertRowBinary: insert,
+    query: async () => [{ first: String(start) }],
+  } as unknown as ClickHouse;
   const sent: unknown[] = [];
   const producer = { send: async (record: unknown) => void sent.push(record) } as unknown as Producer;
   const registry = { register: async () => 1, resolve: async () => ({}) } as unknown as SchemaRegistryClient;

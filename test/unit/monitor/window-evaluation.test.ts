@@ -9,7 +9,7 @@ import {
   openWindowState,
 } from "../../../services/monitor/windowing/evaluation.ts";
 import { loadVersionReference } from "../../../services/monitor/windowing/reference.ts";
-import { featureNames } from "../../../services/shared/pipeline/definition.ts";
+import { featureNames, warmUpOf } from "../../../services/shared/pipeline/definition.ts";
 import { getPipeline } from "../../../services/shared/pipelines/index.ts";
 import { projectRoot } from "../../../services/shared/project.ts";
 
@@ -69,5 +69,35 @@ describe("window evaluation", () => {
     expect(featureThresholds(defaultThresholds, monitoring, "amount").psi.threshold).toBe(
       defaultThresholds.psi.threshold,
     );
+  });
+
+  it("stores a warming-up feature's statistics but never judges it, and judges the others", () => {
+    const warm = warmUpOf(definition);
+    expect(warm).toEqual({ seconds: 3600, features: ["card_txn_count_1h", "card_amount_sum_1h", "prediction"] });
+    const window = closedWindow(monitoring.minWindowSize, 1e9);
+    const during = evaluateWindow(window, {
+      ...context,
+      warmUp: { untilMs: window.end, features: new Set(warm.features) },
+    });
+    const judged = (feature: string) => during.decisions.find((d) => d.feature === feature);
+    for (const feature of warm.features) {
+      expect(judged(feature)).toMatchObject({ drifted: false, warmUp: true });
+      expect(during.rows.filter((r) => r.feature === feature).every((r) => r.drifted === 0 && r.warm_up === 1)).toBe(
+        true,
+      );
+      expect(during.rows.some((r) => r.feature === feature)).toBe(true);
+    }
+    expect(judged("amount")).toMatchObject({ drifted: true, warmUp: false });
+    expect(during.rows.filter((r) => r.feature === "amount").every((r) => r.warm_up === 0)).toBe(true);
+    // A window that starts at the line is past the warm-up.
+    const after = evaluateWindow(window, {
+      ...context,
+      warmUp: { untilMs: window.start, features: new Set(warm.features) },
+    });
+    expect(after.decisions.every((d) => d.drifted && !d.warmUp)).toBe(true);
+  });
+
+  it("has no warm-up for a pipeline without rolling features", () => {
+    expect(warmUpOf(getPipeline("iris"))).toEqual({ seconds: 0, features: [] });
   });
 });

@@ -16,6 +16,7 @@ function severity(cell) {
 }
 
 function colour(cell) {
+  if (cell.warmUp) return "repeating-linear-gradient(45deg, #d5d9e0 0 3px, #eef0f3 3px 6px)";
   const s = severity(cell);
   if (cell.drifted) return `hsl(0, 70%, ${Math.round(62 - (s - 1) * 20)}%)`;
   return `hsl(${Math.round(130 - s * 60)}, 45%, ${Math.round(88 - s * 22)}%)`;
@@ -120,7 +121,7 @@ function openFeature(feature, cells, alerts) {
   );
 }
 
-function heatmap(cells, alerts, version) {
+function heatmap(cells, alerts, version, warmUp) {
   const mine = cells.filter((c) => c.version === version);
   const windows = [...new Set(mine.map((c) => c.windowStart))].sort((a, b) => a - b);
   const features = [...new Set(mine.map((c) => c.feature))].sort((a, b) =>
@@ -145,8 +146,14 @@ function heatmap(cells, alerts, version) {
         const td = el("td", {
           class: "cell",
           style: `background: ${colour(cell)}`,
-          title: `${feature} ${time(w)}: ${cell.statistic} ${fmt(cell.value)} (threshold ${fmt(cell.threshold)})${cell.drifted ? " drifted" : ""}`,
-          dataset: { feature, window: String(w), drifted: String(cell.drifted), value: String(cell.value) },
+          title: `${feature} ${time(w)}: ${cell.statistic} ${fmt(cell.value)} (threshold ${fmt(cell.threshold)})${cell.drifted ? " drifted" : ""}${cell.warmUp ? " (warming up: not judged)" : ""}`,
+          dataset: {
+            feature,
+            window: String(w),
+            drifted: String(cell.drifted),
+            warmUp: String(cell.warmUp),
+            value: String(cell.value),
+          },
         });
         td.addEventListener("click", () => openWindow(cell, td));
         return td;
@@ -171,6 +178,9 @@ function heatmap(cells, alerts, version) {
       "near it",
       el("span", { style: `background: ${colour({ value: 1.5, threshold: 1, statistic: "psi", drifted: true })}` }),
       "drifted",
+      warmUp.seconds > 0 && el("span", { style: `background: ${colour({ warmUp: true })}` }),
+      warmUp.seconds > 0 &&
+        `warming up: ${warmUp.features.join(", ")} count only the history seen so far for the first ${warmUp.seconds / 60} minutes after the pipeline's first event, so they are not judged there`,
     ),
     el(
       "div",
@@ -190,7 +200,7 @@ render(async () => {
         // The version with the newest window leads; others are one click away.
         const versions = [...new Set(cells.map((c) => c.version))].sort((a, b) => a - b);
         const newest = cells.reduce((a, c) => (c.windowEnd > a.windowEnd ? c : a)).version;
-        const holder = el("div", {}, ...heatmap(cells, d.alerts.ok ? d.alerts.data : [], newest));
+        const holder = el("div", {}, ...heatmap(cells, d.alerts.ok ? d.alerts.data : [], newest, d.warmUp));
         const picker = el(
           "select",
           {

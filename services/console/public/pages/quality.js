@@ -35,6 +35,7 @@ render(async () => {
                 {
                   label: "label delay p50 (s)",
                   values: windows.map((w) => (value("label_delay_p50_ms", w) ?? Number.NaN) / 1000),
+                  scale: "s",
                 },
               ],
             });
