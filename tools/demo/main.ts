@@ -15,9 +15,11 @@ import { createIdempotentProducer, createKafka } from "../../services/shared/kaf
 import { createSchemaRegistry } from "../../services/shared/kafka/registry.ts";
 import { createLogger } from "../../services/shared/logger.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
+import { getPipeline } from "../../services/shared/pipelines/index.ts";
 import { readSchema } from "../../services/shared/schemas.ts";
-import { defaultPorts } from "../../services/shared/services.ts";
+import { consolePort, defaultPorts } from "../../services/shared/services.ts";
 import { loadDemoConfig } from "./config.ts";
+import { type DriftWindowRow, driftSummary } from "./drift-summary.ts";
 import { fetchMetrics, sumMetric } from "./metrics-text.ts";
 
 const ingestUrl = `http://127.0.0.1:${defaultPorts.producer}`;
@@ -37,7 +39,9 @@ async function main(): Promise<void> {
   } finally {
     await admin.close();
   }
-  console.log("[demo] starting the services: transformer, inference, monitor, producer");
+  console.log(
+    `[demo] starting the services: transformer, inference, monitor, producer, and the console on http://127.0.0.1:${consolePort}`,
+  );
   const services = serviceComponents(loadStackConfig(), { MONITOR_QUALITY_INTERVAL_SECONDS: "10" });
   // The demo replays history ending now: a monitor still running from an earlier demo has its
   // watermark at that demo's end and would (rightly) count this replay as late. Start it afresh.
@@ -85,7 +89,8 @@ async function main(): Promise<void> {
     seed: startedAt % 100_000,
     labelRate: 0.3,
   };
-  paymentsRun.drift = parseDrift(`amount:mean-shift:150@${driftAt}`, paymentsRun, startedAt);
+  const amountDrift = parseDrift(`amount:mean-shift:150@${driftAt}`, paymentsRun, startedAt);
+  paymentsRun.drift = amountDrift;
   const [payments, iris] = await Promise.all([
     runGenerator(
       client,
@@ -130,11 +135,12 @@ async function main(): Promise<void> {
     `SELECT countIf(label = '1') AS flagged, avg(score) AS avg_score FROM ${db}.predictions WHERE pipeline = 'payments' AND ${since}`,
   );
   // Drift: windows close as event time passes them; the last ones close with the run's final events.
-  const drift = await clickhouse.query<{ feature: string; drifted: string; windows: string; max_psi: number }>(
-    `SELECT feature, countIf(drifted = 1) AS drifted, count() AS windows, round(max(value), 3) AS max_psi
+  const drift = await clickhouse.query<DriftWindowRow>(
+    `SELECT feature, toUInt64(window_start) * 1000 AS window_start, drifted, warm_up
      FROM ${db}.drift_metrics FINAL
-     WHERE pipeline = 'payments' AND statistic = 'drift:psi' AND computed_at >= toDateTime(${Math.floor(startedAt / 1000)})
-     GROUP BY feature ORDER BY drifted DESC, feature`,
+     WHERE pipeline = 'payments' AND model_version = 1 AND statistic LIKE 'drift:%'
+       AND computed_at >= toDateTime(${Math.floor(startedAt / 1000)})
+     ORDER BY window_start, feature`,
   );
   await monitorQualityPass();
   const quality = await clickhouse.query<{ metric: string; value: number }>(
@@ -161,7 +167,7 @@ streamscore demo — ${((Date.now() - startedAt) / 1000).toFixed(0)} s
   ClickHouse        ${stored} of ${expected} events of this run in ${db}.predictions; ${fraud?.flagged ?? 0} payments flagged as fraud
   dead letters      ${dlq.map((d) => `${d.pipeline}/${d.error_code}: ${d.n}`).join(", ") || "none"}
   labels            ${payments.labels} ground-truth labels published to ${labelsTopic}
-  drift (PSI)       ${drift.map((d) => `${d.feature} ${d.drifted}/${d.windows}`).join(", ") || "no window closed yet"} windows drifted (the first hour of event time is the rolling card features' warm-up)
+  drift (PSI)       ${driftSummary(drift, amountDrift.fromTime, getPipeline("payments")).join("\n                    ")}
   alerts            ${stage(monitorText, "streamscore_drift_alerts_total", { status: "firing" })} fired, ${stage(monitorText, "streamscore_drift_alerts_total", { status: "resolved" })} resolved (process lifetime; npm run cli -- tail payments.alerts --from-beginning)
   model quality     ${quality.map((q) => `${q.metric} ${q.value}`).join(", ") || "no labelled window yet"} (mean over this run's windows)
   latency           ingest → scored: p50 ${latency?.p50 ?? "?"} ms, p99 ${latency?.p99 ?? "?"} ms, max ${latency?.max ?? "?"} ms
@@ -173,6 +179,7 @@ Try next:
   curl -s '${config.CLICKHOUSE_URL}/?query=SELECT+model_version,label,count(),round(avg(score),4)+FROM+${db}.predictions+FINAL+WHERE+pipeline%3D%27payments%27+GROUP+BY+model_version,label+FORMAT+PrettyCompact'
   sed 's/\${DATABASE}/${db}/g; s/\${PIPELINE}/payments/g' infra/clickhouse/queries/top-drifted-features-last-hour.sql | curl -s '${config.CLICKHOUSE_URL}/?default_format=PrettyCompact' --data-binary @-
   curl -s '${config.CLICKHOUSE_URL}/?query=SELECT+toStartOfMinute(event_time)+AS+minute,round(avg(feature_values[1]),1)+AS+avg_amount,count()+FROM+${db}.predictions+WHERE+pipeline%3D%27payments%27+GROUP+BY+minute+ORDER+BY+minute+FORMAT+PrettyCompact'
+  open http://127.0.0.1:${consolePort} (the console: drift heatmap, quality, models, dead letters)
   open http://127.0.0.1:9090 (Prometheus: streamscore_* metrics)
   npm run stack:status      npm run stack:down
 `);
