@@ -71,6 +71,14 @@ export interface ReplayDeps {
   onSent?: (count: number) => void;
 }
 
+/**
+ * Every group a replay reads with starts with this (throwaway groups, deleted after): one prefixed
+ * group ACL covers them on a secured stack.
+ */
+export function replayGroupPrefix(pipeline: string): string {
+  return `streamscore-replay-${pipeline}-`;
+}
+
 /** Largest produce request, under the broker's default message.max.bytes (1 MiB). */
 const maxRequestBytes = 900_000;
 
@@ -90,7 +98,7 @@ export async function replayDeadLetters(deps: ReplayDeps, request: ReplayRequest
         headers: message.headers,
       });
     },
-    { groupPrefix: `streamscore-replay-${deps.definition.name}-` },
+    { groupPrefix: replayGroupPrefix(deps.definition.name) },
   );
   const plan = planReplay(entries, {
     deadLetterTopic: topics.dlq,
@@ -101,7 +109,8 @@ export async function replayDeadLetters(deps: ReplayDeps, request: ReplayRequest
 
   // Dead letters without their value (personal data) point at the original in the raw topic.
   const wanted = plan.candidates.flatMap((c) => (c.readFrom ? [c.readFrom] : []));
-  const originals = await readPositions(deps.kafka, topics.raw, wanted);
+  const groupPrefix = replayGroupPrefix(deps.definition.name);
+  const originals = await readPositions(deps.kafka, topics.raw, wanted, groupPrefix);
   let originalGone = 0;
   const outgoing: Array<{ candidate: ReplayCandidate; message: Message & { partition: number } }> = [];
   for (const candidate of plan.candidates) {
@@ -243,7 +252,7 @@ async function checkAfterProcessing(
   const ends = await endOffsets(deps.kafka, dlqTopic);
   for (const [partition, to] of ends) ranges.set(partition, { from: dlqEnds.get(partition) ?? 0n, to });
   const codes: string[] = [];
-  await readRanges(deps.kafka, dlqTopic, ranges, (_partition, message) => {
+  await readRanges(deps.kafka, dlqTopic, replayGroupPrefix(deps.definition.name), ranges, (_partition, message) => {
     const info = parseDeadLetter(message.headers);
     if (info.original && replayed.has(positionText(info.original))) codes.push(info.code ?? "(none)");
   });
@@ -270,6 +279,7 @@ async function readPositions(
   kafka: Kafka,
   topic: string,
   positions: readonly { topic: string; partition: number; offset: string }[],
+  groupPrefix: string,
 ): Promise<Map<string, KafkaMessage>> {
   const found = new Map<string, KafkaMessage>();
   if (positions.length === 0) return found;
@@ -283,7 +293,7 @@ async function readPositions(
       to: range && range.to > offset + 1n ? range.to : offset + 1n,
     });
   }
-  await readRanges(kafka, topic, ranges, (partition, message) => {
+  await readRanges(kafka, topic, groupPrefix, ranges, (partition, message) => {
     const at = `${topic}/${partition}/${message.offset}`;
     if (wanted.has(at)) found.set(at, message);
   });
@@ -298,6 +308,7 @@ async function readPositions(
 async function readRanges(
   kafka: Kafka,
   topic: string,
+  groupPrefix: string,
   requested: ReadonlyMap<number, { from: bigint; to: bigint }>,
   onMessage: (partition: number, message: KafkaMessage) => void,
   timeoutMs = 120_000,
@@ -318,7 +329,7 @@ async function readRanges(
   }
   if (ranges.size === 0) return;
 
-  const groupId = `streamscore-replay-read-${randomBytes(6).toString("hex")}`;
+  const groupId = `${groupPrefix}${randomBytes(6).toString("hex")}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   const next = new Map<number, bigint>();
   const finished = new Set<number>();
