@@ -14,15 +14,25 @@ function record(r) {
       `${time(r.receivedTime)} UTC · ${r.headers["x-error-code"]} · ${r.headers["x-error-message"].slice(0, 120)}`,
     ),
     el("table", {}, el("tbody", {}, ...headers, el("tr", {}, el("th", {}, "key"), el("td", {}, r.key)))),
-    el(
-      "p",
-      {},
-      `${fmt(r.value.size)} bytes`,
-      r.value.schemaId === undefined ? "" : ` · Confluent wire format, schema id ${r.value.schemaId}`,
-      r.value.truncated ? " · first 1 KiB shown" : "",
-    ),
-    r.value.json === undefined ? "" : el("pre", { class: "json" }, r.value.json),
-    el("pre", { class: "hex" }, r.value.hex.join("\n")),
+    r.value.size === 0
+      ? el(
+          "p",
+          { class: "withheld" },
+          "No original bytes here: this pipeline has personal fields, so its dead letters keep only where the original is " +
+            `(${r.headers["x-original-topic"]} partition ${r.headers["x-original-partition"]}, offset ${r.headers["x-original-offset"]}); ` +
+            "npm run cli -- dlq replay reads it from there.",
+        )
+      : [
+          el(
+            "p",
+            {},
+            `${fmt(r.value.size)} bytes`,
+            r.value.schemaId === undefined ? "" : ` · Confluent wire format, schema id ${r.value.schemaId}`,
+            r.value.truncated ? " · first 1 KiB shown" : "",
+          ),
+          r.value.json === undefined ? "" : el("pre", { class: "json" }, r.value.json),
+          el("pre", { class: "hex" }, r.value.hex.join("\n")),
+        ],
   );
 }
 
