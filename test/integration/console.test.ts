@@ -192,8 +192,8 @@ describe("console in a real browser", () => {
       `SELECT count() AS n, quantileExact(0.99)(ingest_to_score_ms) AS p99 FROM ${h.database}.predictions
        WHERE ${p()} AND insert_time > now() - INTERVAL 1 HOUR`,
     );
-    expect(shown(await page.locator("[data-figure=events]").innerText())).toBe(Number(latency?.n));
-    expect(shown(await page.locator("[data-figure=p99]").innerText())).toBe(Number(latency?.p99));
+    expect(shown(await page.locator("[data-figure=events]").textContent())).toBe(Number(latency?.n));
+    expect(shown(await page.locator("[data-figure=p99]").textContent())).toBe(Number(latency?.p99));
     await page.close();
   });
 
@@ -216,7 +216,7 @@ describe("console in a real browser", () => {
     expect(Number(warm?.n)).toBeGreaterThan(0);
     expect(await page.locator("#heatmap td.cell[data-warm-up=true]").count()).toBe(Number(warm?.n));
     expect(await page.locator("#heatmap td.cell[data-feature=card_txn_count_1h][data-warm-up=false]").count()).toBe(0);
-    expect(shown(await page.locator("#drifted-count").innerText())).toBe(
+    expect(shown(await page.locator("#drifted-count").textContent())).toBe(
       verdicts.filter((v) => Number(v.drifted) === 1).length,
     );
     // amount drifted in the injected windows, so its cell there is red and opens that window.
@@ -314,8 +314,8 @@ describe("console in a real browser", () => {
     const dumps = await irisPage.locator("pre.hex").allInnerTexts();
     expect(dumps.some((d) => d.startsWith("00000000  7b 22 6e 6f 74 22 3a 22 61 76 72 6f 22 7d"))).toBe(true);
     expect(dumps.some((d) => d.startsWith("00000000  00 00 00 7f ff 01 02 03"))).toBe(true);
-    expect(await irisPage.locator("pre.json").innerText()).toContain('"not": "avro"');
-    expect(await irisPage.locator("#dead-letter-sample").innerText()).toContain("schema id 32767");
+    expect(await irisPage.locator("pre.json").textContent()).toContain('"not": "avro"');
+    expect(await irisPage.locator("#dead-letter-sample").textContent()).toContain("schema id 32767");
     await irisPage.screenshot({ path: join(screenshots, "dead-letters-bytes.png"), fullPage: true });
     await irisPage.close();
   });

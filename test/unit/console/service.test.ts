@@ -9,13 +9,19 @@ import { getPipeline } from "../../../services/shared/pipelines/index.ts";
 // The routes' own logic (validation, refusals, pages, assets); the data behind them is read from
 // the real stack in test/integration/console.test.ts.
 const calls: unknown[][] = [];
+const record =
+  (name: string) =>
+  async (...args: unknown[]) => {
+    calls.push([name, ...args]);
+    return { ok: true };
+  };
 const data = {
-  overview: async (...args: unknown[]) => (calls.push(["overview", ...args]), { ok: true }),
-  drift: async (...args: unknown[]) => (calls.push(["drift", ...args]), { ok: true }),
-  driftWindow: async (...args: unknown[]) => (calls.push(["driftWindow", ...args]), { ok: true }),
-  quality: async (...args: unknown[]) => (calls.push(["quality", ...args]), { ok: true }),
-  models: async (...args: unknown[]) => (calls.push(["models", ...args]), { ok: true }),
-  deadLetters: async (...args: unknown[]) => (calls.push(["deadLetters", ...args]), { ok: true }),
+  overview: record("overview"),
+  drift: record("drift"),
+  driftWindow: record("driftWindow"),
+  quality: record("quality"),
+  models: record("models"),
+  deadLetters: record("deadLetters"),
 } as unknown as ConsoleData;
 
 const logs: Array<Record<string, unknown>> = [];
