@@ -18,12 +18,15 @@ export function driftSummary(
   driftedField = "amount",
 ): string[] {
   if (rows.length === 0) return ["no window closed yet"];
+  // A window that ends after the drift began holds drifted events: it counts as after.
+  const windowMs = definition.monitoring.windowSeconds * 1000;
+  const isAfter = (start: number) => start + windowMs > driftFromMs;
   const windows = [...new Set(rows.map((r) => Number(r.window_start)))].sort((a, b) => a - b);
   const judged = rows.filter((r) => Number(r.warm_up) !== 1);
   const drifted = judged.filter((r) => Number(r.drifted) === 1);
-  const before = drifted.filter((r) => Number(r.window_start) < driftFromMs);
-  const after = drifted.filter((r) => Number(r.window_start) >= driftFromMs);
-  const windowsAfter = windows.filter((w) => w >= driftFromMs).length;
+  const before = drifted.filter((r) => !isAfter(Number(r.window_start)));
+  const after = drifted.filter((r) => isAfter(Number(r.window_start)));
+  const windowsAfter = windows.filter(isAfter).length;
   const fromField = new Set(
     definition.features.filter((f) => "source" in f && f.source === driftedField).map((f) => f.name),
   );

@@ -4,12 +4,13 @@ import { type DriftWindowRow, driftSummary } from "../../../tools/demo/drift-sum
 
 const payments = getPipeline("payments");
 const minute = 60_000;
+// Mid-window, as in the demo: the window from 97 to 102 minutes holds drifted events.
 const driftFrom = 100 * minute;
 
 function rows(feature: string, verdicts: string, warmUpWindows = 0): DriftWindowRow[] {
   return [...verdicts].map((v, i) => ({
     feature,
-    window_start: (80 + i * 5) * minute,
+    window_start: (82 + i * 5) * minute,
     drifted: v === "x" ? 1 : 0,
     warm_up: i < warmUpWindows ? 1 : 0,
   }));
@@ -19,8 +20,8 @@ describe("the demo's drift summary", () => {
   it("names the injected drift, what is computed from it, the warm-up, and nothing else", () => {
     const lines = driftSummary(
       [
-        ...rows("amount", "....xxxx"),
-        ...rows("log_amount", "....xxxx"),
+        ...rows("amount", "...xxxxx"),
+        ...rows("log_amount", "...xxxxx"),
         ...rows("prediction", "....xxx.", 2),
         ...rows("card_txn_count_1h", "........", 2),
         ...rows("country", "........"),
@@ -29,8 +30,8 @@ describe("the demo's drift summary", () => {
       payments,
     );
     expect(lines).toEqual([
-      "amount drifted from the half-way point: 4 of the 4 windows since the drift was injected",
-      "and what is computed from it: log_amount 4/4, prediction 3/4 (the prediction reads amount)",
+      "amount drifted from the half-way point: 5 of the 5 windows since the drift was injected",
+      "and what is computed from it: log_amount 5/5, prediction 3/5 (the prediction reads amount)",
       "nothing else drifted",
       "not judged: card_txn_count_1h, card_amount_sum_1h, prediction in the first 2 windows (warm-up: the rolling features count only the history seen so far)",
     ]);
@@ -38,13 +39,13 @@ describe("the demo's drift summary", () => {
 
   it("says so when something else drifted, before or after the drift", () => {
     const lines = driftSummary([...rows("amount", "x...xxxx"), ...rows("country", ".....x..")], driftFrom, payments);
-    expect(lines[0]).toBe("amount drifted from the half-way point: 4 of the 4 windows since the drift was injected");
+    expect(lines[0]).toBe("amount drifted from the half-way point: 4 of the 5 windows since the drift was injected");
     expect(lines[1]).toBe("also drifted: amount, country (1 drifted windows before the drift was injected)");
   });
 
   it("says so when the injected drift was missed", () => {
     expect(driftSummary(rows("amount", "........"), driftFrom, payments)[0]).toBe(
-      "amount did not drift in the 4 windows since the drift was injected (it should have)",
+      "amount did not drift in the 5 windows since the drift was injected (it should have)",
     );
   });
 });
