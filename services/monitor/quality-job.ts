@@ -48,6 +48,8 @@ export interface QualityJob {
 export function createQualityJob(deps: {
   /** After each run: per model version, its windows' metrics, oldest first (the retraining policy). */
   onQuality?: (version: number, windows: ClosedWindow[]) => Promise<void>;
+  /** After each run, once onQuality has seen every version: all of them together (promotion compares two). */
+  onQualityRun?: (byVersion: ReadonlyMap<number, ClosedWindow[]>) => Promise<void>;
   clickhouse: ClickHouse;
   database: string;
   definition: PipelineDefinition;
@@ -148,7 +150,7 @@ export function createQualityJob(deps: {
       }
     }
     if (rows.length > 0) await deps.clickhouse.insertRows(`${db}.model_quality`, rows);
-    if (deps.onQuality) {
+    if (deps.onQuality || deps.onQualityRun) {
       // Per version, its windows oldest first, each with every metric and the labels it rests on.
       const byVersion = new Map<number, Map<number, Record<string, { value: number; labelled: number }>>>();
       for (const r of rows as Array<{
@@ -165,13 +167,14 @@ export function createQualityJob(deps: {
           [r.metric]: { value: r.value, labelled: r.labelled },
         });
       }
+      const all = new Map<number, ClosedWindow[]>();
       for (const [version, windows] of byVersion) {
         const ordered = [...windows.entries()].sort((a, b) => a[0] - b[0]);
-        await deps.onQuality(
-          version,
-          ordered.map(([start, quality]) => ({ windowStart: start * 1000, driftedFeatures: [], quality })),
-        );
+        const closed = ordered.map(([start, quality]) => ({ windowStart: start * 1000, driftedFeatures: [], quality }));
+        all.set(version, closed);
+        await deps.onQuality?.(version, closed);
       }
+      await deps.onQualityRun?.(all);
     }
     // The newest window with labels stands for "now" in Prometheus.
     const newest = counts

@@ -8,7 +8,7 @@ import { errorCode, StreamscoreError } from "../shared/errors.ts";
 import { createAvroCodec } from "../shared/kafka/avro-codec.ts";
 import type { Kafka, KafkaMessage, Message, Producer } from "../shared/kafka/client.ts";
 import { deadLetter, decodeOrDeadLetter } from "../shared/kafka/dead-letter.ts";
-import { createModelLogWriter, parseModelEvent } from "../shared/kafka/model-log.ts";
+import { createModelLogWriter, parseModelEvent, readModelEvents } from "../shared/kafka/model-log.ts";
 import type { SchemaRegistryClient } from "../shared/kafka/registry.ts";
 import type { Logger } from "../shared/logger.ts";
 import { featureNames, type PipelineDefinition, pipelineTopics } from "../shared/pipeline/definition.ts";
@@ -16,6 +16,7 @@ import type { ScoredRecord } from "../shared/pipeline/records.ts";
 import { setUpPipeline } from "../shared/pipeline/setup.ts";
 import { createDriftMonitor, type DriftMonitor } from "./drift-monitor.ts";
 import type { MonitorMetrics } from "./metrics.ts";
+import { createPromotionWatch } from "./promotion.ts";
 import { createQualityJob, type QualityJob } from "./quality-job.ts";
 import { createRetrainingTrigger } from "./retraining-trigger.ts";
 import {
@@ -256,6 +257,15 @@ export function createMonitorService(deps: {
             })
           : undefined;
         await retraining?.start();
+        const promotion = definition.retraining
+          ? createPromotionWatch({
+              pipeline: definition.name,
+              policy: definition.retraining,
+              writer: createModelLogWriter(deps.kafka, definition.name, deps.logger),
+              readEvents: () => readModelEvents(deps.kafka, definition.name),
+              logger: deps.logger,
+            })
+          : undefined;
         const drift = createDriftMonitor({
           ...deps,
           definition,
@@ -272,6 +282,7 @@ export function createMonitorService(deps: {
         }
         const job = createQualityJob({
           onQuality: retraining ? (version, windows) => retraining.qualityMeasured(version, windows) : undefined,
+          onQualityRun: promotion ? (byVersion) => promotion.qualityMeasured(byVersion) : undefined,
           clickhouse: deps.clickhouse,
           database: deps.database,
           definition,

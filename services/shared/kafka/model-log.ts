@@ -75,9 +75,9 @@ function newEvent(
   return { eventId: randomUUID(), changeId, pipeline, at: Date.now(), ...fields };
 }
 
-/** What the writer may be asked to append besides a change: a refusal or a policy's request. */
+/** What the writer may be asked to append besides a change: a refusal, a policy's request or recommendation. */
 export interface NoticeRequest {
-  kind: Extract<ModelEventKind, "refused" | "retrain-requested">;
+  kind: Extract<ModelEventKind, "refused" | "retrain-requested" | "promotion-recommended" | "rollback-recommended">;
   version: number | null;
   actor: string;
   reason: string;

@@ -12,8 +12,17 @@ export type ModelState = (typeof modelStates)[number];
 export const modelActions = ["register", "shadow", "canary", "promote", "rollback", "retire", "reject"] as const;
 export type ModelAction = (typeof modelActions)[number];
 
-/** Every event in the log: a state change of one version, a refused request, or a policy's request. */
-export const modelEventKinds = [...modelActions, "refused", "retrain-requested"] as const;
+/**
+ * Every event in the log: a state change of one version, a refused request, or a policy's request
+ * or recommendation (the monitor's, for a person to act on when the policy leaves it to one).
+ */
+export const modelEventKinds = [
+  ...modelActions,
+  "refused",
+  "retrain-requested",
+  "promotion-recommended",
+  "rollback-recommended",
+] as const;
 export type ModelEventKind = (typeof modelEventKinds)[number];
 
 export const modelEventSchema = z
@@ -154,7 +163,8 @@ function refuse(message: string): never {
 /**
  * The state changes a request makes, or MODEL_CHANGE_REFUSED naming why not. A promote also moves
  * the champion it displaces back to `registered` (so a rollback can return to it); a rollback
- * retires the champion and restores the newest earlier champion that is still registered.
+ * retires the champion and restores the newest earlier champion that is still registered, or in
+ * shadow (kept scoring after its promotion, to be compared with its successor on the same windows).
  */
 export function planChange(deployment: Deployment, request: ChangeRequest): StateChange[] {
   if (request.reason.trim() === "") refuse("reason: a reason is required for every change");
@@ -216,16 +226,22 @@ export function planChange(deployment: Deployment, request: ChangeRequest): Stat
   }
 }
 
-function planRollback(deployment: Deployment): StateChange[] {
+const restorable: ReadonlySet<ModelState> = new Set(["registered", "shadow"]);
+
+/** What a rollback of the deployment as it stands would do (MODEL_CHANGE_REFUSED when it cannot). */
+export function planRollback(deployment: Deployment): StateChange[] {
   const current = deployment.champion;
   if (current === undefined) refuse("there is no champion to roll back");
   const target = [...deployment.championHistory]
     .reverse()
-    .find((v) => v !== current && deployment.versions.get(v)?.state === "registered");
-  if (target === undefined) refuse(`no earlier champion of ${deployment.pipeline} is still registered to go back to`);
+    .find((v) => v !== current && restorable.has(deployment.versions.get(v)?.state ?? "retired"));
+  if (target === undefined) {
+    refuse(`no earlier champion of ${deployment.pipeline} is still registered or in shadow to go back to`);
+  }
+  const fromState = deployment.versions.get(target)?.state ?? "registered";
   return [
     { version: current, kind: "rollback", fromState: "champion", toState: "retired", weight: null },
-    { version: target, kind: "rollback", fromState: "registered", toState: "champion", weight: null },
+    { version: target, kind: "rollback", fromState, toState: "champion", weight: null },
   ];
 }
 

@@ -36,10 +36,25 @@ export const retrainingPolicySchema = z
         maxSegmentRegression: z.number().min(0),
       })
       .strict(),
-    /** Windows a passing candidate is shadowed before it may be promoted. */
+    /**
+     * Labelled windows a shadow is compared with the champion on (same windows, gate metric, mean
+     * over the windows) before the monitor recommends or makes its promotion.
+     */
     shadowWindows: z.number().int().positive().default(6),
     /** Promote after the shadow windows without a person; off by default (manual approval). */
     autoPromote: z.boolean().default(false),
+    /** Labels a window needs (for both versions compared) to count towards promotion or rollback. */
+    minWindowLabels: z.number().int().positive().default(100),
+    /** Labelled windows after a promotion the new champion is judged on against the champion it displaced. */
+    rollbackWindows: z.number().int().positive().default(3),
+    /** How far (in the gate metric) the new champion may fall short of the old one before it is rolled back. */
+    rollbackMargin: z.number().min(0).default(0),
+    /**
+     * Roll back without a person when the new champion falls short; on by default, unlike promotion,
+     * because a rollback returns to a version that already served (with rollbackMargin 0, any shortfall
+     * counts). Off: the monitor only recommends the rollback.
+     */
+    autoRollback: z.boolean().default(true),
   })
   .strict()
   .refine((p) => p.drift !== undefined || p.quality !== undefined, {
@@ -64,6 +79,11 @@ export interface PolicyDecision {
 
 function worse(metric: string, value: number, threshold: number): boolean {
   return higherIsBetter.has(metric) ? value < threshold : value > threshold;
+}
+
+/** How much better `value` is than `reference` on `metric` (negative when worse), whichever way the metric points. */
+export function metricGain(metric: string, value: number, reference: number): number {
+  return higherIsBetter.has(metric) ? value - reference : reference - value;
 }
 
 /** Evaluates the policy on the windows closed so far, oldest first. */
