@@ -91,6 +91,21 @@ describe("model lifecycle", () => {
     );
   });
 
+  it("rolls back to a former champion kept in shadow after its successor's promotion", () => {
+    let d = withChampion();
+    d = run(d, { action: "register", version: 2 });
+    d = run(d, { action: "promote", version: 2 });
+    d = run(d, { action: "shadow", version: 1 });
+    expect(d.shadows).toEqual([1]);
+    const { events } = change(d, { action: "rollback" });
+    expect(events.map((e) => [e.version, e.fromState, e.toState])).toEqual([
+      [2, "champion", "retired"],
+      [1, "shadow", "champion"],
+    ]);
+    d = run(d, { action: "rollback" });
+    expect([d.champion, d.shadows]).toEqual([1, []]);
+  });
+
   it("refuses illegal changes with a clear error", () => {
     const d = withChampion();
     const refused = (request: Omit<ChangeRequest, "actor">) => () => planChange(d, { actor: "t", ...request });
