@@ -83,11 +83,14 @@ export async function startPipelineHarness(options: {
   monitorClickHouse?: ConnectionConfig;
   /** Root logger of every service (default: warnings and above, to the test's output). */
   logger?: Logger;
+  /** Changes the shipped definition before anything starts (e.g. a test's own retraining policy). */
+  adjust?: (definition: PipelineDefinition) => PipelineDefinition;
   /** API keys the ingest API demands (default: none, open on loopback). */
   auth?: IngestAuth;
 }): Promise<PipelineHarness> {
   const name = options.name ?? uniqueName(`t-${options.base}`).replace(/_/g, "-").toLowerCase();
-  const definition = getPipeline(`${name}=${options.base}`);
+  const shipped = getPipeline(`${name}=${options.base}`);
+  const definition = options.adjust ? options.adjust(shipped) : shipped;
   const services = new Set(options.services ?? ["producer", "transformer", "inference", "monitor"]);
   const config = { ...testConnectionConfig(), ...options.connection };
   const personalDataKey = randomBytes(32);
