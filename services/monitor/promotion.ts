@@ -200,7 +200,7 @@ export function createPromotionWatch(deps: {
 
   return {
     async qualityMeasured(byVersion) {
-      const events = await deps.readEvents();
+      const events = (await deps.readEvents()).filter((e) => e.pipeline === deps.pipeline);
       const deployment = foldEvents(deps.pipeline, events);
       // A rollback first, and no promotion in the same pass: the shadows would be compared with a
       // champion that has just gone (the next pass compares them with the restored one).
