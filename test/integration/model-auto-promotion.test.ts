@@ -45,7 +45,11 @@ function modelVersions(): string {
   return modelsRoot;
 }
 
-/** One-minute windows, two labelled windows to promote and two to judge a promotion, 100 labels each at least. */
+/**
+ * One-minute windows, two labelled windows to promote and two to judge a promotion, 100 labels each
+ * at least. Short windows because a rollback judges windows that start after the promotion (event
+ * time): the next two one-minute windows stay within the transformer's five minutes of future skew.
+ */
 function withPolicy(autoPromote: boolean) {
   return (definition: PipelineDefinition): PipelineDefinition =>
     definePipeline({
