@@ -3,6 +3,11 @@
 // keeping predictions in the monitor's memory until then would not be bounded. Every run recomputes
 // the windows of the look-back period (a window's row is replaced as more labels arrive), and counts
 // the predictions still without a label once they are older than the label timeout.
+// Binary classifiers also get their quality estimated from the calibrated scores alone (kind
+// 'estimated', metric names prefixed estimated_), for every window with predictions, so a window
+// has a figure before its labels come and keeps it beside the realized one afterwards, which shows
+// how good the estimate was.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ClickHouse } from "../shared/clickhouse/client.ts";
 import { describeError } from "../shared/errors.ts";
@@ -11,6 +16,12 @@ import { type ModelManifest, readManifest } from "../shared/model/manifest.ts";
 import type { ClosedWindow } from "../shared/model/retraining.ts";
 import type { PipelineDefinition } from "../shared/pipeline/definition.ts";
 import type { MonitorMetrics } from "./metrics.ts";
+import {
+  type Calibrator,
+  type EstimationRow,
+  estimateBinaryQuality,
+  fitCalibrator,
+} from "./windowing/estimated-quality.ts";
 import { type LabelledPrediction, qualityMetrics } from "./windowing/quality.ts";
 
 interface JoinedRow {
@@ -23,11 +34,38 @@ interface JoinedRow {
   delay_ms: number;
 }
 
+interface ScoredRow {
+  model_version: number;
+  window_start: number;
+  predicted: string;
+  score: number;
+}
+
 interface CountRow {
   model_name: string;
   model_version: number;
   window_start: number;
   predictions: string;
+}
+
+/** What a stored quality figure is: computed from labels, or estimated before them. */
+export type QualityKind = "realized" | "estimated";
+
+/** The metric name an estimate is stored under (the sorting key keeps it apart from the realized one). */
+export const estimatedMetric = (metric: string) => `estimated_${metric}`;
+
+interface QualityRow {
+  pipeline: string;
+  model_name: string;
+  model_version: number;
+  window_start: number;
+  window_end: number;
+  metric: string;
+  value: number;
+  labelled: number;
+  predictions: number;
+  computed_at: number;
+  kind: QualityKind;
 }
 
 function quantile(sorted: readonly number[], p: number): number {
@@ -64,6 +102,7 @@ export function createQualityJob(deps: {
   const windowMs = deps.definition.monitoring.windowSeconds * 1000;
   const now = deps.now ?? Date.now;
   const manifests = new Map<number, ModelManifest | null>();
+  const calibrators = new Map<number, Calibrator | null>();
   let timer: NodeJS.Timeout | undefined;
 
   function manifest(version: number): ModelManifest | undefined {
@@ -75,6 +114,39 @@ export function createQualityJob(deps: {
       }
     }
     return manifests.get(version) ?? undefined;
+  }
+
+  // Fitted once per version on the labelled rows of its reference-sample.json (its raw scores and
+  // true labels); none for a multi-class model or a version without a labelled reference.
+  function calibrator(version: number): Calibrator | undefined {
+    if (!calibrators.has(version)) {
+      const positive = manifest(version)?.positiveClass;
+      let fitted: Calibrator | null = null;
+      if (positive !== undefined) {
+        try {
+          const dir = join(deps.modelsRoot, deps.definition.model.directory, String(version));
+          const sample = JSON.parse(readFileSync(join(dir, "reference-sample.json"), "utf8")) as {
+            labels?: Array<number | string>;
+            predictions?: Array<number | string>;
+          };
+          const scores = (sample.predictions ?? []).map(Number);
+          const labels = sample.labels ?? [];
+          if (scores.length > 0 && scores.length === labels.length && scores.every(Number.isFinite)) {
+            fitted = fitCalibrator(
+              scores,
+              labels.map((l) => String(l) === positive),
+            );
+          }
+        } catch (error) {
+          deps.logger.warn(
+            { pipeline, version, error: describeError(error) },
+            "no labelled reference to calibrate quality estimates",
+          );
+        }
+      }
+      calibrators.set(version, fitted);
+    }
+    return calibrators.get(version) ?? undefined;
   }
 
   async function runOnce(): Promise<number> {
@@ -98,6 +170,22 @@ export function createQualityJob(deps: {
        FROM (${scored})
        GROUP BY model_name, model_version, window_start`,
     );
+    // Every prediction's label and score, for the versions whose quality can be estimated.
+    const estimable = [...new Set(counts.map((c) => Number(c.model_version)))].filter((v) => calibrator(v));
+    const scoredByWindow = new Map<string, EstimationRow[]>();
+    if (estimable.length > 0) {
+      const scoredRows = await deps.clickhouse.query<ScoredRow>(
+        `SELECT model_version, window_start, predicted, score FROM (${predictions})
+         WHERE model_version IN (${estimable.join(", ")})`,
+      );
+      for (const row of scoredRows) {
+        const version = Number(row.model_version);
+        const key = `${version}/${row.window_start}`;
+        const list = scoredByWindow.get(key) ?? [];
+        list.push({ predictedPositive: row.predicted === manifest(version)?.positiveClass, score: Number(row.score) });
+        scoredByWindow.set(key, list);
+      }
+    }
     const byWindow = new Map<string, JoinedRow[]>();
     for (const row of joined) {
       const key = `${row.model_version}/${row.window_start}`;
@@ -106,7 +194,7 @@ export function createQualityJob(deps: {
       byWindow.set(key, list);
     }
     const computedAt = Math.floor(now() / 1000);
-    const rows: object[] = [];
+    const rows: QualityRow[] = [];
     for (const count of counts) {
       const version = Number(count.model_version);
       const start = Number(count.window_start);
@@ -133,33 +221,44 @@ export function createQualityJob(deps: {
       if ((start + deps.definition.monitoring.windowSeconds) * 1000 < now() - deps.labelTimeoutSeconds * 1000) {
         metrics.unlabelled = total - labelled.length;
       }
-      for (const [metric, value] of Object.entries(metrics)) {
-        if (!Number.isFinite(value)) continue;
-        rows.push({
-          pipeline,
-          model_name: count.model_name,
-          model_version: version,
-          window_start: start,
-          window_end: start + deps.definition.monitoring.windowSeconds,
-          metric,
-          value,
-          labelled: labelled.length,
-          predictions: total,
-          computed_at: computedAt,
-        });
+      const estimated: Record<string, number> = {};
+      const scoredInWindow = scoredByWindow.get(`${version}/${start}`);
+      const versionCalibrator = calibrator(version);
+      if (versionCalibrator && scoredInWindow && scoredInWindow.length > 0) {
+        for (const [metric, value] of Object.entries(estimateBinaryQuality(scoredInWindow, versionCalibrator))) {
+          estimated[estimatedMetric(metric)] = value;
+        }
+      }
+      for (const [kind, values] of [
+        ["realized", metrics],
+        ["estimated", estimated],
+      ] as const) {
+        for (const [metric, value] of Object.entries(values)) {
+          if (!Number.isFinite(value)) continue;
+          rows.push({
+            pipeline,
+            model_name: count.model_name,
+            model_version: version,
+            window_start: start,
+            window_end: start + deps.definition.monitoring.windowSeconds,
+            metric,
+            value,
+            labelled: labelled.length,
+            predictions: total,
+            computed_at: computedAt,
+            // Always sent: ClickHouse 18.16 fills a column left out of a JSON insert with '', not its DEFAULT.
+            kind,
+          });
+        }
       }
     }
+    // The retraining policy and Prometheus read realized quality only.
+    const realized = rows.filter((r) => r.kind === "realized");
     if (rows.length > 0) await deps.clickhouse.insertRows(`${db}.model_quality`, rows);
     if (deps.onQuality || deps.onQualityRun) {
       // Per version, its windows oldest first, each with every metric and the labels it rests on.
       const byVersion = new Map<number, Map<number, Record<string, { value: number; labelled: number }>>>();
-      for (const r of rows as Array<{
-        model_version: number;
-        window_start: number;
-        metric: string;
-        value: number;
-        labelled: number;
-      }>) {
+      for (const r of realized) {
         const windows = byVersion.get(r.model_version) ?? new Map();
         byVersion.set(r.model_version, windows);
         windows.set(r.window_start, {
@@ -181,7 +280,7 @@ export function createQualityJob(deps: {
       .filter((c) => byWindow.has(`${Number(c.model_version)}/${Number(c.window_start)}`))
       .sort((a, b) => Number(b.window_start) - Number(a.window_start))[0];
     if (newest) {
-      for (const r of rows as Array<{ window_start: number; model_version: number; metric: string; value: number }>) {
+      for (const r of realized) {
         if (r.window_start === Number(newest.window_start) && r.model_version === Number(newest.model_version)) {
           deps.metrics.modelQuality.set({ pipeline, metric: r.metric }, r.value);
         }

@@ -422,6 +422,8 @@ interface QualitySpec {
   pipeline?: string;
   /** Inserted in a later insert (a part of its own). */
   late?: boolean;
+  /** An estimate made before the labels (default: realized). */
+  kind?: "estimated";
 }
 
 const qualitySpecs: QualitySpec[] = [
@@ -447,6 +449,16 @@ const qualitySpecs: QualitySpec[] = [
   },
   { metric: "precision", windowStart: h2, value: 1, labelled: 3, predictions: 4, computedAt: h2 + 2 * hour },
   { metric: "recall", windowStart: h2, value: 0.5, labelled: 3, predictions: 4, computedAt: h2 + 2 * hour },
+  // An estimate from scores: in no result, the queries read realized quality.
+  {
+    metric: "estimated_precision",
+    windowStart: h2,
+    value: 0.9,
+    labelled: 0,
+    predictions: 4,
+    computedAt: h2 + hour,
+    kind: "estimated",
+  },
   // Eight days old, and another pipeline: in no result.
   { metric: "precision", windowStart: h1 - 8 * day, value: 0.1, labelled: 9, predictions: 9, computedAt: h1 - 7 * day },
   {
@@ -472,6 +484,7 @@ function qualityRow(spec: QualitySpec) {
     labelled: spec.labelled,
     predictions: spec.predictions,
     computed_at: seconds(spec.computedAt),
+    kind: spec.kind ?? "realized",
   };
 }
 
@@ -582,8 +595,26 @@ const lifecycleQuality: Array<{
   value: number;
   labelled: number;
   computedAt: number;
+  kind?: "estimated";
 }> = [
   { version: 1, metric: "accuracy", value: 4 / 6, labelled: 6, computedAt: now - 20 * minute },
+  // Estimates from scores are not compared: the delta query reads realized quality.
+  {
+    version: 2,
+    metric: "estimated_accuracy",
+    value: 0.7,
+    labelled: 0,
+    computedAt: now - 40 * minute,
+    kind: "estimated",
+  },
+  {
+    version: 1,
+    metric: "estimated_accuracy",
+    value: 0.8,
+    labelled: 0,
+    computedAt: now - 40 * minute,
+    kind: "estimated",
+  },
   { version: 2, metric: "accuracy", value: 0.5, labelled: 2, computedAt: now - 30 * minute },
   { version: 2, metric: "accuracy", value: 1, labelled: 4, computedAt: now - 20 * minute },
   { version: 1, metric: "brier", value: 0.2, labelled: 6, computedAt: now - 20 * minute },
@@ -602,6 +633,7 @@ function lifecycleQualityRow(q: (typeof lifecycleQuality)[number]) {
     labelled: q.labelled,
     predictions: q.version === 1 ? 6 : 4,
     computed_at: seconds(q.computedAt),
+    kind: q.kind ?? "realized",
   };
 }
 

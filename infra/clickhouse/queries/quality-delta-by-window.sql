@@ -7,7 +7,7 @@
 -- `value` and `reference_value` are the newest computation of each (argMax by computed_at),
 -- `delta` = value − reference_value: positive means this version did better on that window's
 -- labels (for error metrics such as brier, lower is better). `labelled` says how many labels each
--- figure rests on.
+-- figure rests on. Realized quality only (kind = 'realized'), not the estimates made before labels.
 SELECT
     window_start,
     metric,
@@ -27,7 +27,7 @@ FROM
         argMax(value, computed_at) AS value,
         argMax(labelled, computed_at) AS labelled
     FROM ${DATABASE}.model_quality
-    WHERE pipeline = '${PIPELINE}'
+    WHERE pipeline = '${PIPELINE}' AND kind = 'realized'
     GROUP BY window_start, metric, model_version
 )
 ALL INNER JOIN
@@ -47,7 +47,7 @@ ALL INNER JOIN
             argMax(value, computed_at) AS value,
             argMax(labelled, computed_at) AS labelled
         FROM ${DATABASE}.model_quality
-        WHERE pipeline = '${PIPELINE}'
+        WHERE pipeline = '${PIPELINE}' AND kind = 'realized'
         GROUP BY window_start, metric, model_version
     )
     GROUP BY window_start, metric
