@@ -1,8 +1,9 @@
 // Compares a current sample with a reference from the command line:
 //   node tools/drift-cli.ts --reference ref.json --current cur.csv
-//        [--type numerical|categorical] [--mode parity|streaming] [--column NAME] [--bins N] [--json]
+//        [--type numerical|categorical|auto] [--mode parity|streaming] [--column NAME] [--bins N] [--json]
 // Inputs are JSON arrays (of values, or of objects with --column) or CSV files with a header row
-// (--column, default the first column). Without --type, a column of strings is categorical.
+// (--column, default the first column). Without --type, a column of strings is categorical;
+// --type auto types the column the way Evidently's current API does (column-type.ts).
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { parseArgs } from "node:util";
@@ -10,7 +11,11 @@ import {
   buildReferenceProfile,
   createWindow,
   DEFAULT_BINS,
+  type Dtype,
   type FeatureType,
+  type InferredColumnType,
+  inferColumnType,
+  inferDtype,
   parity,
   type RawCategory,
   streamingDefaultTest,
@@ -19,7 +24,7 @@ import {
 } from "../services/monitor/drift/index.ts";
 
 const USAGE =
-  "usage: drift-cli --reference FILE --current FILE [--type numerical|categorical] " +
+  "usage: drift-cli --reference FILE --current FILE [--type numerical|categorical|auto] " +
   "[--mode parity|streaming] [--column NAME] [--bins N] [--json]";
 
 class UsageError extends Error {}
@@ -66,29 +71,56 @@ const NON_FINITE_TOKENS: Record<string, number> = {
   "-inf": Number.NEGATIVE_INFINITY,
 };
 
-function readColumn(path: string, column: string | undefined): RawCategory[] {
+/** A JSON number written with a fraction or an exponent, which Python reads as a float. */
+class FloatLiteral {
+  readonly value: number;
+  constructor(value: number) {
+    this.value = value;
+  }
+}
+
+interface Column {
+  values: RawCategory[];
+  /** Some number in the column was written as a float ("1.0", "2e3"): pandas makes it float64. */
+  floatLiterals: boolean;
+}
+
+function readColumn(path: string, column: string | undefined): Column {
   const text = readFileSync(path, "utf8");
   if (extname(path).toLowerCase() === ".csv") {
     const [header, ...rows] = parseCsv(text);
     if (!header) throw new UsageError(`${path}: empty CSV file`);
     const index = column === undefined ? 0 : header.indexOf(column);
     if (index < 0) throw new UsageError(`${path}: no column "${column}" (columns: ${header.join(", ")})`);
-    return rows.map((row) => {
+    const values = rows.map((row) => {
       const cell = row[index];
       return cell === undefined || cell === "" ? null : cell;
     });
+    // pandas' read_csv makes a column int64 only when every cell is an integer literal.
+    const floatLiterals = values.some((cell) => typeof cell === "string" && !/^\s*[+-]?\d+\s*$/.test(cell));
+    return { values, floatLiterals };
   }
-  const data: unknown = JSON.parse(text);
+  // Node's JSON.parse hands the reviver each number's source text: 1.0 and 1 parse to the same
+  // number, but Python (so Evidently) reads the first as a float.
+  const data: unknown = JSON.parse(text, (_key: string, value: unknown, context?: { source?: string }) =>
+    typeof value === "number" && /[.eE]/.test(context?.source ?? "") ? new FloatLiteral(value) : value,
+  );
   if (!Array.isArray(data)) throw new UsageError(`${path}: expected a JSON array`);
-  return data.map((item: unknown) => {
-    const value =
-      item !== null && typeof item === "object" && !Array.isArray(item)
+  let floatLiterals = false;
+  const values = data.map((item: unknown) => {
+    let value =
+      item !== null && typeof item === "object" && !Array.isArray(item) && !(item instanceof FloatLiteral)
         ? (item as Record<string, unknown>)[column ?? Object.keys(item)[0] ?? ""]
         : item;
+    if (value instanceof FloatLiteral) {
+      floatLiterals = true;
+      value = value.value;
+    }
     if (value === null || value === undefined) return null;
     if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return value;
     throw new UsageError(`${path}: unsupported value ${JSON.stringify(value)}`);
   });
+  return { values, floatLiterals };
 }
 
 function asNumber(value: RawCategory): number | null | undefined {
@@ -105,6 +137,11 @@ function looksNumeric(value: RawCategory): boolean {
   if (value === null || value === undefined || typeof value === "number") return true;
   if (typeof value !== "string") return false;
   return value in NON_FINITE_TOKENS || (value.trim() !== "" && !Number.isNaN(Number(value)));
+}
+
+/** The pandas dtype of a column as read from its file (float literals make it float64). */
+function dtypeOf(values: readonly RawCategory[], column: Column): Dtype {
+  return inferDtype(values, { floatLiterals: column.floatLiterals });
 }
 
 /**
@@ -138,23 +175,56 @@ function run(argv: string[]): { json: boolean; report: Record<string, unknown> }
   if (!options.reference || !options.current) throw new UsageError("--reference and --current are required");
   if (options.mode !== "parity" && options.mode !== "streaming")
     throw new UsageError("--mode must be parity or streaming");
-  if (options.type !== undefined && options.type !== "numerical" && options.type !== "categorical") {
-    throw new UsageError("--type must be numerical or categorical");
+  if (options.type !== undefined && !["numerical", "categorical", "auto"].includes(options.type)) {
+    throw new UsageError("--type must be numerical, categorical or auto");
   }
   const bins = Number(options.bins);
   if (!Number.isInteger(bins) || bins < 1) throw new UsageError("--bins must be a positive integer");
-  const reference = readColumn(options.reference, options.column);
-  const current = readColumn(options.current, options.column);
+  const referenceColumn = readColumn(options.reference, options.column);
+  const currentColumn = readColumn(options.current, options.column);
+  const reference = referenceColumn.values;
+  const current = currentColumn.values;
   const fromCsv = [options.reference, options.current].some((path) => extname(path).toLowerCase() === ".csv");
-  const type: FeatureType = options.type ?? inferType([...reference, ...current], fromCsv);
-  const prepare = (values: RawCategory[]) =>
-    type === "numerical" ? values.map(asNumber) : values.map((v) => (typeof v === "number" ? String(v) : v));
-  const ref = prepare(reference);
-  const cur = prepare(current);
-  const header = { mode: options.mode, type, ...(options.column ? { column: options.column } : {}) };
+  let type: FeatureType;
+  let inferred: InferredColumnType | undefined;
+  let ref: RawCategory[];
+  let cur: RawCategory[];
+  if (options.type === "auto") {
+    // As pandas reads the files: numbers (CSV cells that parse as numbers) stay numbers, so an
+    // integer column can be categorical and a categorical one keeps numeric keys.
+    const typed = (values: RawCategory[]) =>
+      fromCsv ? values.map((v) => (looksNumeric(v) && v !== null ? asNumber(v) : v)) : values;
+    ref = typed(reference);
+    cur = typed(current);
+    inferred = inferColumnType(cur, dtypeOf(cur, currentColumn));
+    if (inferred.type !== "numerical" && inferred.type !== "categorical") {
+      throw new UsageError(
+        `Evidently would type this column as ${inferred.type} (${inferred.reason}) and run no drift test on it; ` +
+          "give --type numerical or categorical",
+      );
+    }
+    type = inferred.type;
+    if (type === "numerical") {
+      ref = ref.map(asNumber);
+      cur = cur.map(asNumber);
+    }
+  } else {
+    type = (options.type as FeatureType | undefined) ?? inferType([...reference, ...current], fromCsv);
+    const prepare = (values: RawCategory[]) =>
+      type === "numerical" ? values.map(asNumber) : values.map((v) => (typeof v === "number" ? String(v) : v));
+    ref = prepare(reference);
+    cur = prepare(current);
+  }
+  const header = {
+    mode: options.mode,
+    type,
+    ...(inferred ? { inferredType: inferred } : {}),
+    ...(options.column ? { column: options.column } : {}),
+  };
 
   if (options.mode === "parity") {
-    const result = parity(type, ref, cur);
+    const dtypes = { referenceDtype: dtypeOf(ref, referenceColumn), currentDtype: dtypeOf(cur, currentColumn) };
+    const result = parity(type, ref, cur, dtypes);
     return { json: options.json, report: { ...header, defaultTest: result.defaultTest, statistics: result } };
   }
   const profile =

@@ -5,8 +5,10 @@
  * `np.histogram_bin_edges(pooled, bins="sturges")`: width = ptp/(log2 n + 1), bins =
  * ceil(ptp/width) — computed in that order on purpose, since ptp/(ptp/12) can round to just above
  * 12 and numpy then makes 13 bins — and edges from `np.linspace(min, max, bins + 1)`.
+ * `integerData`: the pooled array has an integer dtype, for which numpy widens a bin narrower
+ * than 1 to 1 (an integer histogram never splits the gap between two neighbouring integers).
  */
-export function sturgesEdges(pooled: ArrayLike<number>): number[] {
+export function sturgesEdges(pooled: ArrayLike<number>, integerData = false): number[] {
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < pooled.length; i++) {
@@ -21,7 +23,8 @@ export function sturgesEdges(pooled: ArrayLike<number>): number[] {
     first -= 0.5;
     last += 0.5;
   }
-  const width = ptp / (Math.log2(pooled.length) + 1);
+  let width = ptp / (Math.log2(pooled.length) + 1);
+  if (integerData && width > 0 && width < 1) width = 1;
   const bins = width ? Math.ceil((last - first) / width) : 1;
   return linspace(first, last, bins + 1);
 }

@@ -1,6 +1,15 @@
 // The drift statistics' public surface: batch parity with Evidently, and the streaming mode the
 // monitor runs on frozen reference profiles.
 export type { ChiSquareResult } from "./chi-square.ts";
+export {
+  type Dtype,
+  distinctCount,
+  type EvidentlyColumnType,
+  INTEGER_CARDINALITY_LIMIT,
+  type InferredColumnType,
+  inferColumnType,
+  inferDtype,
+} from "./column-type.ts";
 export type { JensenShannon } from "./jensen-shannon.ts";
 export type { KsMethod, KsResult } from "./ks.ts";
 export {
@@ -12,6 +21,7 @@ export {
   type FeatureType,
   type ParityCategoricalResult,
   type ParityNumericalResult,
+  type ParityOptions,
   type ParityResult,
   parity,
   parityCategorical,

@@ -3,6 +3,7 @@
 // so this mode needs all values in memory; the product's streaming mode does not (streaming.ts).
 import { StreamscoreError } from "../../shared/errors.ts";
 import { type ChiSquareResult, chiSquareGoodnessOfFit, expectedFromReference } from "./chi-square.ts";
+import { type Dtype, type InferredColumnType, inferColumnType, inferDtype } from "./column-type.ts";
 import {
   type CategoryKey,
   countValues,
@@ -70,6 +71,8 @@ interface ParityCommon {
 
 export interface ParityNumericalResult extends ParityCommon {
   featureType: "numerical";
+  /** The pandas dtype of each side; Sturges bins follow numpy's integer rule when both are int64. */
+  dtypes: { reference: Dtype; current: Dtype };
   wasserstein: { normed: number; raw: number; referenceStd: number };
   ks: KsResult;
   /** Student's pooled-variance test, as Evidently's `t_test` (scipy `ttest_ind` default). */
@@ -185,10 +188,24 @@ function zTestOf<K extends CategoryKey>(counts: PerValue<K>, nReference: number,
   return twoProportionZTest(nReference - referenceFirst, nReference, nCurrent - currentFirst, nCurrent);
 }
 
+/**
+ * The pandas dtype of each side, when the caller knows better than the values can say (a number
+ * written as 1.0 is a float in Python but not distinguishable from 1 here); else inferred.
+ */
+export interface ParityOptions {
+  referenceDtype?: Dtype;
+  currentDtype?: Dtype;
+}
+
 export function parityNumerical(
   referenceRaw: readonly RawNumber[],
   currentRaw: readonly RawNumber[],
+  options: ParityOptions = {},
 ): ParityNumericalResult {
+  const dtypes = {
+    reference: options.referenceDtype ?? inferDtype(referenceRaw),
+    current: options.currentDtype ?? inferDtype(currentRaw),
+  };
   const reference = splitNumerical(referenceRaw);
   const current = splitNumerical(currentRaw);
   const nReference = reference.finite.length;
@@ -206,7 +223,8 @@ export function parityNumerical(
     const pooled = new Float64Array(nReference + nCurrent);
     pooled.set(reference.finite);
     pooled.set(current.finite, nReference);
-    const edges = sturgesEdges(pooled);
+    // Evidently concatenates the two columns before binning: int64 only when both sides are.
+    const edges = sturgesEdges(pooled, dtypes.reference === "int64" && dtypes.current === "int64");
     bins = binning(
       "histogram",
       sharesOf(histogramCounts(sortedReference, edges), nReference),
@@ -245,6 +263,7 @@ export function parityNumerical(
 
   return {
     featureType: "numerical",
+    dtypes,
     reference: reference.quality,
     current: current.quality,
     nReference,
@@ -324,18 +343,37 @@ export function parityCategorical(
   };
 }
 
+/**
+ * Parity mode for a column of the given type, or with "auto" of the type Evidently infers for it:
+ * from the current sample's values, since Evidently's drift metric takes the current dataset's
+ * column type. Evidently runs no numerical or categorical test on text or unknown columns, so
+ * neither do we.
+ */
 export function parity(
-  featureType: FeatureType,
+  type: FeatureType | "auto",
   reference: readonly RawCategory[],
   current: readonly RawCategory[],
-): ParityResult {
+  options: ParityOptions = {},
+): ParityResult & { inferredType?: InferredColumnType } {
+  if (type === "auto") {
+    const inferredType = inferColumnType(current, options.currentDtype);
+    if (inferredType.type !== "numerical" && inferredType.type !== "categorical") {
+      throw new StreamscoreError(
+        "DRIFT_INPUT_INVALID",
+        `Evidently would type this column as ${inferredType.type} (${inferredType.reason}) and run no drift test on it; ` +
+          "give the type explicitly",
+      );
+    }
+    return { ...parity(inferredType.type, reference, current, options), inferredType };
+  }
+  const featureType = type;
   if (featureType === "numerical") {
     const numbers = (values: readonly RawCategory[]) =>
       values.map((value) => {
         if (typeof value === "number" || value === null || value === undefined) return value;
         throw new StreamscoreError("DRIFT_INPUT_INVALID", `numerical column holds a non-number: ${String(value)}`);
       });
-    return parityNumerical(numbers(reference), numbers(current));
+    return parityNumerical(numbers(reference), numbers(current), options);
   }
   return parityCategorical(reference, current);
 }

@@ -53,9 +53,12 @@ export function splitCategorical(values: readonly RawCategory[]): {
 } {
   const present: Array<string | number> = [];
   let missing = 0;
+  let nonFinite = 0;
   for (const value of values) {
     if (isMissing(value)) missing++;
+    // Evidently turns ±inf into NaN and drops it in every column, categorical ones too.
+    else if (typeof value === "number" && !Number.isFinite(value)) nonFinite++;
     else present.push(categoryKey(value));
   }
-  return { present, quality: quality(values.length, missing, 0) };
+  return { present, quality: quality(values.length, missing, nonFinite) };
 }
