@@ -13,17 +13,21 @@
 // which makes two bins that are both empty contribute a spurious term). Jensen–Shannon needs no
 // fill. KS and Wasserstein use the raw shares.
 //
-// Binned KS: the two CDFs are compared at the bin edges only, where they are exact, so
-//   D_binned <= D_exact <= D_binned + maxᵢ max(rᵢ, cᵢ),
-// rᵢ and cᵢ being the reference and window shares of bin i (inside a bin each CDF moves by at most
-// its own bin share). The bound is returned with every window.
-//
-// Binned Wasserstein: inside a bin the mass is spread uniformly (each CDF is linear between edges);
-// the underflow bin spans [window min, e₀] and the overflow bin [e_k, window max], so the window's
-// min and max are tracked. The CDF error at any point of bin i is at most rᵢ·t and cᵢ·(1−t) in the
-// two directions (t the position in the bin), which integrates to
-//   |W_binned − W_exact| <= Σᵢ widthᵢ · (3·max(rᵢ, cᵢ) + min(rᵢ, cᵢ)) / 4,
-// divided by the same norm (reference population std, floor 0.001). Also returned per window.
+// KS, Wasserstein and quantiles (numerical features) come from a quantile sketch, not from the bins:
+// the reference keeps its finite values sorted (exact, once per profile), and a window keeps its
+// `tail` largest and smallest values exactly plus a KLL sketch of the rest (window-sketch.ts,
+// kll.ts), O(k + tail + log n) numbers however many values it sees. The window's rank function is
+// then known within ±e on the sketched middle range (e the KLL uniform bound at δ = SKETCH_DELTA,
+// computed from the sketch's own compaction history) and exactly elsewhere; walking it against the
+// exact reference CDF gives every statistic with an interval it lies in with probability ≥ 1 − δ:
+//   KS:          |D̂ − D| ≤ e/n  (≈ 5.3/k at n = 10⁶, k = 2048: 0.0026)
+//   Wasserstein: W ∈ [∫ min gap, ∫ max gap] over the brackets; the stated bound is at most
+//                (e/n)·(range of the sketched middle values) / norm, the middle being everything but
+//                the `tail` extremes at each end, so the heavy tails cost nothing.
+//   quantiles:   Q(p) = min{x : F(x) ≥ p} lies between the steps where the upper and the lower
+//                rank brackets first reach p·n.
+// A window under 2·tail + k values is held whole: e = 0 and all three are exact.
+// The bins' counts stay exact and give PSI, Jensen–Shannon and the out-of-range share.
 import { StreamscoreError } from "../../shared/errors.ts";
 import { type ChiSquareResult, chiSquareGoodnessOfFit } from "./chi-square.ts";
 import { type CategoryKey, compareKeys, countValues } from "./histogram.ts";
@@ -40,9 +44,18 @@ import {
   type StatisticName,
   type Verdict,
 } from "./thresholds.ts";
+import { bracketedQuantile, compareWithReference, WindowSketch } from "./window-sketch.ts";
 import { twoProportionZTest, type ZTestResult } from "./z-test.ts";
 
 export const DEFAULT_BINS = 10;
+/** KLL top-level capacity of a window's sketch: KS within about 5.3/k at n = 10⁶ (kll.ts). */
+export const SKETCH_K = 2048;
+/** Values kept exactly at each end of a window. */
+export const SKETCH_TAIL = 2048;
+/** The sketch's bounds hold with probability at least 1 − SKETCH_DELTA per window and feature. */
+export const SKETCH_DELTA = 1e-6;
+/** Quantiles reported per numerical window. */
+export const REPORTED_QUANTILES = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99] as const;
 /** The share given to a bin that is empty on one side only (see the empty-bin rule above). */
 export const EMPTY_BIN_SHARE = 1e-4;
 const NORM_FLOOR = 0.001;
@@ -61,6 +74,8 @@ export interface NumericalProfile {
   readonly std: number;
   readonly min: number;
   readonly max: number;
+  /** The finite reference values, sorted: the exact reference CDF for KS, Wasserstein and quantiles. */
+  readonly sorted: Float64Array;
   readonly quality: WindowQuality;
 }
 
@@ -136,6 +151,7 @@ export function buildReferenceProfile(
     std: Math.sqrt(state.m2 / finite.length),
     min: state.min,
     max: state.max,
+    sorted,
     quality: quality(state.total, state.missing, state.nonFinite),
   };
 }
@@ -192,15 +208,26 @@ export interface NumericalWindowState {
   readonly max: number;
 }
 
+export interface SketchOptions {
+  k?: number;
+  tail?: number;
+  /** Seeds the sketch's coin flips; by default each window gets the next seed of a module counter. */
+  seed?: number;
+}
+
+let nextSeed = 1;
+
 /**
- * A numerical window: O(bins) memory, `add` in O(log bins), `merge` by Chan et al.'s pairwise
- * update of the moments. Mean and M2 are kept instead of a sum and a sum of squares, which lose
+ * A numerical window: bin counts and moments in O(bins) memory, `add` in O(log bins), `merge` by
+ * Chan et al.'s pairwise update of the moments, plus a window sketch (O(k + tail + log n)) for the
+ * quantile-based statistics. Mean and M2 are kept instead of a sum and a sum of squares, which lose
  * all precision when the mean is large against the spread.
  */
 export class NumericalAccumulator {
   readonly kind = "numerical";
   readonly #edges: readonly number[] | undefined;
   readonly #counts: Float64Array;
+  readonly #sketch: WindowSketch | undefined;
   #total = 0;
   #count = 0;
   #missing = 0;
@@ -210,9 +237,27 @@ export class NumericalAccumulator {
   #min = Number.POSITIVE_INFINITY;
   #max = Number.NEGATIVE_INFINITY;
 
-  constructor(profile: NumericalProfile | undefined) {
+  constructor(profile: NumericalProfile | undefined, options: SketchOptions = {}) {
     this.#edges = profile?.edges;
     this.#counts = new Float64Array(profile ? profile.edges.length + 1 : 0);
+    // The reference's own accumulator only needs moments: its values are sorted exactly.
+    this.#sketch = profile
+      ? new WindowSketch({
+          k: options.k ?? SKETCH_K,
+          tail: options.tail ?? SKETCH_TAIL,
+          seed: options.seed ?? nextSeed++,
+        })
+      : undefined;
+  }
+
+  /** The window's quantile sketch (undefined for the reference's own accumulator). */
+  get sketch(): WindowSketch | undefined {
+    return this.#sketch;
+  }
+
+  /** Payload bytes of the window: bin counts, eight scalars, and the sketch as serialized. */
+  byteSize(): number {
+    return 8 * (this.#counts.length + 8) + (this.#sketch?.byteSize() ?? 0);
   }
 
   add(value: RawNumber): void {
@@ -235,6 +280,7 @@ export class NumericalAccumulator {
       const bin = binIndex(this.#edges, value);
       this.#counts[bin] = (this.#counts[bin] as number) + 1;
     }
+    this.#sketch?.add(value);
   }
 
   merge(other: NumericalAccumulator): void {
@@ -242,6 +288,7 @@ export class NumericalAccumulator {
     if (o.counts.length !== this.#counts.length) {
       throw new StreamscoreError("DRIFT_INPUT_INVALID", "cannot merge windows built on different profiles");
     }
+    if (other.#sketch && this.#sketch) this.#sketch.merge(other.#sketch);
     for (let i = 0; i < o.counts.length; i++) this.#counts[i] = (this.#counts[i] as number) + (o.counts[i] as number);
     const count = this.#count + o.count;
     if (o.count > 0) {
@@ -336,11 +383,13 @@ export class CategoricalAccumulator {
 
 export type WindowAccumulator = NumericalAccumulator | CategoricalAccumulator;
 
-export function createWindow(profile: NumericalProfile): NumericalAccumulator;
-export function createWindow(profile: CategoricalProfile): CategoricalAccumulator;
-export function createWindow(profile: ReferenceProfile): WindowAccumulator;
-export function createWindow(profile: ReferenceProfile): WindowAccumulator {
-  return profile.kind === "numerical" ? new NumericalAccumulator(profile) : new CategoricalAccumulator(profile);
+export function createWindow(profile: NumericalProfile, options?: SketchOptions): NumericalAccumulator;
+export function createWindow(profile: CategoricalProfile, options?: SketchOptions): CategoricalAccumulator;
+export function createWindow(profile: ReferenceProfile, options?: SketchOptions): WindowAccumulator;
+export function createWindow(profile: ReferenceProfile, options: SketchOptions = {}): WindowAccumulator {
+  return profile.kind === "numerical"
+    ? new NumericalAccumulator(profile, options)
+    : new CategoricalAccumulator(profile);
 }
 
 /** PSI under the streaming empty-bin rule. */
@@ -356,13 +405,6 @@ export function streamingPsi(reference: readonly number[], current: readonly num
   return psi(r, c);
 }
 
-// ∫₀¹ |u + (w − u)t| dt · width, exact for a sign change inside the bin.
-function integrateAbsLinear(u: number, w: number, width: number): number {
-  if (width <= 0) return 0;
-  if (u * w >= 0) return (width * (Math.abs(u) + Math.abs(w))) / 2;
-  return (width * (u * u + w * w)) / (2 * (Math.abs(u) + Math.abs(w)));
-}
-
 export interface NumericalStreamingStatistics {
   featureType: "numerical";
   window: WindowQuality;
@@ -370,8 +412,37 @@ export interface NumericalStreamingStatistics {
   count: number;
   psi: number;
   jensenShannon: JensenShannon;
-  ks: { statistic: number; pValue: number; effectiveN: number; errorBound: number };
-  wasserstein: { normed: number; raw: number; errorBound: number };
+  /**
+   * Two-sample KS from the sketch: the exact D lies in [lower, upper], so |statistic − D| ≤
+   * errorBound; the p-value comes from the statistic, pValueLower/Upper from upper/lower.
+   */
+  ks: {
+    statistic: number;
+    pValue: number;
+    effectiveN: number;
+    errorBound: number;
+    lower: number;
+    upper: number;
+    pValueLower: number;
+    pValueUpper: number;
+  };
+  /** Wasserstein-1 over the reference population std (floor 0.001); exact value in [lower, upper]. */
+  wasserstein: { normed: number; raw: number; errorBound: number; lower: number; upper: number };
+  /** Window quantiles Q(p) = min{x : F(x) ≥ p}, each with the interval the exact one lies in. */
+  quantiles: Array<{ p: number; value: number; lower: number; upper: number }>;
+  /** How the quantile-based statistics were computed. */
+  sketch: {
+    k: number;
+    tail: number;
+    /** True when the window is held whole (no value compacted): the intervals are points. */
+    exact: boolean;
+    /** Uniform rank-error bound of the window's CDF, as a share of the window (e/n). */
+    rankError: number;
+    /** The intervals hold with probability at least 1 − delta. */
+    delta: number;
+    /** Payload bytes of the window (bins, moments, sketch). */
+    bytes: number;
+  };
   meanShift: number;
   varianceRatio: number;
   tTest: TTestResult;
@@ -394,49 +465,60 @@ export interface CategoricalStreamingStatistics {
 
 export type StreamingStatistics = NumericalStreamingStatistics | CategoricalStreamingStatistics;
 
-function numericalStatistics(profile: NumericalProfile, state: NumericalWindowState): NumericalStreamingStatistics {
+function numericalStatistics(
+  profile: NumericalProfile,
+  state: NumericalWindowState,
+  window: NumericalAccumulator,
+): NumericalStreamingStatistics {
   const n = state.count;
-  const window = quality(state.total, state.missing, state.nonFinite);
+  const sketch = window.sketch;
+  if (!sketch) throw new StreamscoreError("DRIFT_INPUT_INVALID", "the window was built without a profile");
+  const windowQuality = quality(state.total, state.missing, state.nonFinite);
   const current = Array.from(state.counts, (count) => count / n);
   const reference = profile.shares;
   const last = profile.edges.length - 1;
-  const lower = Math.min(state.min, profile.edges[0] as number);
-  const upper = Math.max(state.max, profile.edges[last] as number);
-  // Bin i spans [left(i), right(i)]: outer bins reach the window's extremes.
-  const left = (i: number) => (i === 0 ? lower : (profile.edges[i - 1] as number));
-  const right = (i: number) => (i === last + 1 ? upper : (profile.edges[i] as number));
-
-  let cumulativeReference = 0;
-  let cumulativeCurrent = 0;
-  let ks = 0;
-  let ksBound = 0;
-  let wasserstein = 0;
-  let wassersteinBound = 0;
-  for (let i = 0; i < current.length; i++) {
-    const r = reference[i] as number;
-    const c = current[i] as number;
-    const before = cumulativeReference - cumulativeCurrent;
-    cumulativeReference += r;
-    cumulativeCurrent += c;
-    const after = cumulativeReference - cumulativeCurrent;
-    ks = Math.max(ks, Math.abs(after));
-    ksBound = Math.max(ksBound, r, c);
-    const width = right(i) - left(i);
-    wasserstein += integrateAbsLinear(before, after, width);
-    wassersteinBound += (width * (3 * Math.max(r, c) + Math.min(r, c))) / 4;
-  }
-  ks = Math.min(1, ks);
+  const brackets = sketch.cdfBrackets(SKETCH_DELTA);
+  const comparison = compareWithReference(profile.sorted, brackets);
+  const { ks, wasserstein } = comparison;
   const effectiveN = (profile.count * n) / (profile.count + n);
+  const pValue = (d: number) => kolmogorovSf(Math.sqrt(effectiveN) * d);
   const norm = Math.max(profile.std, NORM_FLOOR);
   const variance = n > 1 ? state.m2 / (n - 1) : Number.NaN;
   return {
     featureType: "numerical",
-    window,
+    window: windowQuality,
     count: n,
     psi: streamingPsi(reference, current),
     jensenShannon: jensenShannon(reference, current),
-    ks: { statistic: ks, pValue: kolmogorovSf(Math.sqrt(effectiveN) * ks), effectiveN, errorBound: ksBound },
-    wasserstein: { normed: wasserstein / norm, raw: wasserstein, errorBound: wassersteinBound / norm },
+    ks: {
+      statistic: ks.estimate,
+      pValue: pValue(ks.estimate),
+      effectiveN,
+      errorBound: Math.max(ks.estimate - ks.lower, ks.upper - ks.estimate),
+      lower: ks.lower,
+      upper: ks.upper,
+      pValueLower: pValue(ks.upper),
+      pValueUpper: pValue(ks.lower),
+    },
+    wasserstein: {
+      normed: wasserstein.estimate / norm,
+      raw: wasserstein.estimate,
+      errorBound: Math.max(wasserstein.estimate - wasserstein.lower, wasserstein.upper - wasserstein.estimate) / norm,
+      lower: wasserstein.lower / norm,
+      upper: wasserstein.upper / norm,
+    },
+    quantiles: REPORTED_QUANTILES.map((p) => {
+      const q = bracketedQuantile(brackets, p);
+      return { p, value: q.estimate, lower: q.lower, upper: q.upper };
+    }),
+    sketch: {
+      k: sketch.k,
+      tail: sketch.tail,
+      exact: brackets.rankError === 0,
+      rankError: brackets.rankError / n,
+      delta: SKETCH_DELTA,
+      bytes: window.byteSize(),
+    },
     meanShift: (state.mean - profile.mean) / norm,
     varianceRatio: variance / profile.variance,
     tTest: welchTTest(
@@ -494,7 +576,7 @@ export function streamingStatistics(profile: ReferenceProfile, window: WindowAcc
   if (profile.kind === "numerical" && window.kind === "numerical") {
     const state = window.state();
     if (state.count === 0) throw new StreamscoreError("DRIFT_INPUT_INVALID", "the window has no usable values");
-    return numericalStatistics(profile, state);
+    return numericalStatistics(profile, state, window);
   }
   if (profile.kind === "categorical" && window.kind === "categorical") {
     const state = window.state();
@@ -539,12 +621,18 @@ export function streamingVerdicts(
   );
 }
 
-/** Payload bytes of a profile and of one window (8 bytes per number; V8 object headers come on top). */
+/**
+ * Payload bytes of a profile and of one window's fixed part (8 bytes per number; V8 object headers
+ * come on top). A numerical window adds its sketch: `NumericalAccumulator.byteSize()` has the total.
+ */
 export function payloadBytes(profile: ReferenceProfile): { profile: number; window: number } {
   if (profile.kind === "numerical") {
-    // profile: edges + shares + count, mean, variance, std, min, max + 3 quality counts
-    // window:  counts + total, count, missing, nonFinite, mean, m2, min, max
-    return { profile: 8 * (profile.edges.length + profile.shares.length + 9), window: 8 * (profile.shares.length + 8) };
+    // profile: edges + shares + sorted values + count, mean, variance, std, min, max + 3 quality counts
+    // window:  counts + total, count, missing, nonFinite, mean, m2, min, max (+ the sketch)
+    return {
+      profile: 8 * (profile.edges.length + profile.shares.length + profile.sorted.length + 9),
+      window: 8 * (profile.shares.length + 8),
+    };
   }
   // Category names are stored once in the profile; a window keeps only counts.
   return { profile: 8 * (profile.categories.length * 2 + 4), window: 8 * (profile.categories.length + 4) };

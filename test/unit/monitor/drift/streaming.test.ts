@@ -10,6 +10,8 @@ import {
   NumericalAccumulator,
   type NumericalProfile,
   payloadBytes,
+  SKETCH_K,
+  SKETCH_TAIL,
   streamingDefaultTest,
   streamingPsi,
   streamingStatistics,
@@ -183,38 +185,80 @@ describe("streaming statistics", () => {
     expect(streamingDefaultTest(profile, stats)).toMatchObject({ name: "wasserstein", threshold: 0.1, drifted: true });
   });
 
-  // The bounds stated in streaming.ts, checked against parity mode's exact values on 20 000 values a side.
-  describe("binned KS and Wasserstein versus the exact values", () => {
+  // The intervals stated in streaming.ts, checked against parity mode's exact values on 20 000
+  // values a side: past the sketch's exact size, so the KLL part is in play.
+  describe("sketched KS and Wasserstein versus the exact values", () => {
     const scenarios = [
       { name: "same distribution", shift: 0, scale: 1 },
       { name: "mean shift 0.3", shift: 0.3, scale: 1 },
       { name: "scale 1.5", shift: 0, scale: 1.5 },
       { name: "shift 1, scale 2 (mass outside the reference range)", shift: 1, scale: 2 },
     ];
-    for (const bins of [10, 50]) {
-      for (const [i, scenario] of scenarios.entries()) {
-        it(`stay within the stated bounds: ${scenario.name}, ${bins} bins`, () => {
-          const sample = normalSampler(100 + i);
-          const reference = Array.from({ length: 20_000 }, sample);
-          const current = Array.from({ length: 20_000 }, () => scenario.shift + scenario.scale * sample());
-          const profile = buildReferenceProfile(reference, { bins });
-          const stats = streamingStatistics(profile, windowOf(profile, current));
-          const exact = parityNumerical(reference, current);
-          const ksError = exact.ks.statistic - stats.ks.statistic;
-          expect(ksError).toBeGreaterThanOrEqual(-1e-12);
-          expect(ksError).toBeLessThanOrEqual(stats.ks.errorBound);
-          // The rougher rule of thumb also holds here: no more than one reference bin's mass.
-          expect(ksError).toBeLessThanOrEqual(1 / bins);
-          const wassersteinError = Math.abs(exact.wasserstein.normed - stats.wasserstein.normed);
-          expect(wassersteinError).toBeLessThanOrEqual(stats.wasserstein.errorBound);
-          // Moments are exact whatever the binning.
-          expect(stats.meanShift).toBeCloseTo(
-            (exact.moments.currentMean - exact.moments.referenceMean) / exact.moments.referenceStd,
-            10,
-          );
-        });
-      }
+    for (const [i, scenario] of scenarios.entries()) {
+      it(`lie in the stated intervals: ${scenario.name}`, () => {
+        const sample = normalSampler(100 + i);
+        const reference = Array.from({ length: 20_000 }, sample);
+        const current = Array.from({ length: 20_000 }, () => scenario.shift + scenario.scale * sample());
+        const profile = buildReferenceProfile(reference);
+        const stats = streamingStatistics(profile, windowOf(profile, current));
+        const exact = parityNumerical(reference, current);
+        expect(stats.sketch.exact).toBe(false);
+        expect(exact.ks.statistic).toBeGreaterThanOrEqual(stats.ks.lower - 1e-12);
+        expect(exact.ks.statistic).toBeLessThanOrEqual(stats.ks.upper + 1e-12);
+        expect(Math.abs(exact.ks.statistic - stats.ks.statistic)).toBeLessThanOrEqual(stats.ks.errorBound + 1e-12);
+        expect(stats.ks.errorBound).toBeLessThanOrEqual(stats.sketch.rankError + 1e-12);
+        expect(exact.wasserstein.normed).toBeGreaterThanOrEqual(stats.wasserstein.lower - 1e-12);
+        expect(exact.wasserstein.normed).toBeLessThanOrEqual(stats.wasserstein.upper + 1e-12);
+        expect(Math.abs(exact.wasserstein.normed - stats.wasserstein.normed)).toBeLessThanOrEqual(
+          stats.wasserstein.errorBound + 1e-12,
+        );
+        // Moments are exact whatever the sketch.
+        expect(stats.meanShift).toBeCloseTo(
+          (exact.moments.currentMean - exact.moments.referenceMean) / exact.moments.referenceStd,
+          10,
+        );
+      });
     }
+
+    it("are exact, with zero-width intervals, for a window the sketch holds whole", () => {
+      const sample = normalSampler(7);
+      const reference = Array.from({ length: 5000 }, sample);
+      const current = Array.from({ length: 3000 }, () => 0.4 + sample());
+      const profile = buildReferenceProfile(reference);
+      const stats = streamingStatistics(profile, windowOf(profile, current));
+      const exact = parityNumerical(reference, current);
+      expect(stats.sketch).toMatchObject({ exact: true, rankError: 0 });
+      expect(stats.ks.statistic).toBeCloseTo(exact.ks.statistic, 14);
+      expect(stats.ks.errorBound).toBe(0);
+      expect(stats.wasserstein.normed).toBeCloseTo(exact.wasserstein.normed, 10);
+      expect(stats.wasserstein.errorBound).toBeLessThan(1e-12);
+      const sorted = [...current].sort((x, y) => x - y);
+      for (const q of stats.quantiles) {
+        const value = sorted[Math.ceil(q.p * sorted.length) - 1];
+        expect(q).toMatchObject({ value, lower: value, upper: value });
+      }
+    });
+
+    it("merge partial windows into a window with the same guarantees", () => {
+      const sample = normalSampler(8);
+      const reference = Array.from({ length: 20_000 }, sample);
+      const current = Array.from({ length: 30_000 }, () => 0.2 + sample());
+      const profile = buildReferenceProfile(reference);
+      const parts = [0, 7_000, 19_000, 30_000];
+      const merged = createWindow(profile, { seed: 1 });
+      for (let p = 0; p + 1 < parts.length; p++) {
+        const part = createWindow(profile, { seed: 10 + p });
+        for (const value of current.slice(parts[p], parts[p + 1])) part.add(value);
+        merged.merge(part);
+      }
+      const stats = streamingStatistics(profile, merged);
+      const exact = parityNumerical(reference, current);
+      expect(stats.count).toBe(30_000);
+      expect(Math.abs(exact.ks.statistic - stats.ks.statistic)).toBeLessThanOrEqual(stats.ks.errorBound + 1e-12);
+      expect(Math.abs(exact.wasserstein.normed - stats.wasserstein.normed)).toBeLessThanOrEqual(
+        stats.wasserstein.errorBound + 1e-12,
+      );
+    });
   });
 });
 
@@ -246,12 +290,22 @@ describe("categorical streaming", () => {
 });
 
 describe("memory", () => {
-  it("is a fixed number of bytes per feature, whatever the window size", () => {
+  it("is bounded per feature and window, whatever the window size", () => {
     const profile = buildReferenceProfile(Array.from({ length: 10_000 }, normalSampler(1)));
-    // 11 edges + 12 shares + 9 scalars; a window is 12 counts + 8 scalars.
-    expect(payloadBytes(profile)).toEqual({ profile: 8 * 32, window: 8 * 20 });
-    const small = windowOf(profile, [1]).state();
-    const large = windowOf(profile, Array.from({ length: 100_000 }, normalSampler(2))).state();
-    expect(large.counts.byteLength).toBe(small.counts.byteLength);
+    // 11 edges + 12 shares + 10 000 sorted values + 9 scalars; a window's fixed part is 12 counts + 8 scalars.
+    expect(payloadBytes(profile)).toEqual({ profile: 8 * (32 + 10_000), window: 8 * 20 });
+    const small = windowOf(profile, [1]);
+    expect(small.byteSize()).toBe(8 * 20 + 8 * (4 + 1) + 8 * 6);
+    const sample = normalSampler(2);
+    const large = createWindow(profile, { seed: 3 });
+    let previous = 0;
+    for (const n of [10_000, 100_000, 1_000_000]) {
+      while ((large.state().count as number) < n) large.add(sample());
+      // KLL: under 3k items plus MIN_WIDTH per level, a header per level; the tails: 2·tail values.
+      const bound = 8 * 20 + 8 * (4 + 2 * SKETCH_TAIL) + 8 * (5 + 3 * SKETCH_K + 9 * 40);
+      expect(large.byteSize()).toBeLessThan(bound);
+      previous = Math.max(previous, large.byteSize());
+    }
+    expect(previous).toBeLessThan(100_000);
   });
 });
