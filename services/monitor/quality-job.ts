@@ -39,6 +39,7 @@ interface ScoredRow {
   window_start: number;
   predicted: string;
   score: number;
+  n: string;
 }
 
 interface CountRow {
@@ -170,19 +171,26 @@ export function createQualityJob(deps: {
        FROM (${scored})
        GROUP BY model_name, model_version, window_start`,
     );
-    // Every prediction's label and score, for the versions whose quality can be estimated.
+    // Every prediction's label and score, for the versions whose quality can be estimated, counted
+    // per distinct pair: exact, and far fewer rows than predictions for models with few distinct
+    // scores (trees), no more for the others.
     const estimable = [...new Set(counts.map((c) => Number(c.model_version)))].filter((v) => calibrator(v));
     const scoredByWindow = new Map<string, EstimationRow[]>();
     if (estimable.length > 0) {
       const scoredRows = await deps.clickhouse.query<ScoredRow>(
-        `SELECT model_version, window_start, predicted, score FROM (${predictions})
-         WHERE model_version IN (${estimable.join(", ")})`,
+        `SELECT model_version, window_start, predicted, score, count() AS n FROM (${predictions})
+         WHERE model_version IN (${estimable.join(", ")})
+         GROUP BY model_version, window_start, predicted, score`,
       );
       for (const row of scoredRows) {
         const version = Number(row.model_version);
         const key = `${version}/${row.window_start}`;
         const list = scoredByWindow.get(key) ?? [];
-        list.push({ predictedPositive: row.predicted === manifest(version)?.positiveClass, score: Number(row.score) });
+        list.push({
+          predictedPositive: row.predicted === manifest(version)?.positiveClass,
+          score: Number(row.score),
+          count: Number(row.n),
+        });
         scoredByWindow.set(key, list);
       }
     }

@@ -27,6 +27,8 @@ export interface EstimationRow {
   predictedPositive: boolean;
   /** The model's raw positive-class probability. */
   score: number;
+  /** How many predictions share this predicted class and score (default 1): lets the caller group them. */
+  count?: number;
 }
 
 export interface EstimatedQuality {
@@ -277,9 +279,14 @@ function ratio(numerator: number, denominator: number): number {
 /**
  * Area under the expected ROC curve. Rows are ranked by raw score, highest first; rows with equal
  * scores form one threshold step (a straight segment, so tied rows count one half, as in the
- * realized ROC AUC). `probabilities` are the calibrated ones, in the same order as `scores`.
+ * realized ROC AUC). `probabilities` are the calibrated ones, in the same order as `scores`, and
+ * `counts` (default 1 each) how many predictions each row stands for.
  */
-export function estimatedRocAuc(probabilities: readonly number[], scores: readonly number[]): number {
+export function estimatedRocAuc(
+  probabilities: readonly number[],
+  scores: readonly number[],
+  counts?: readonly number[],
+): number {
   const order = scores.map((_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
   let tp = 0;
   let area = 0;
@@ -291,8 +298,9 @@ export function estimatedRocAuc(probabilities: readonly number[], scores: readon
     const score = scores[order[i] as number];
     for (; i < order.length && scores[order[i] as number] === score; i += 1) {
       const p = probabilities[order[i] as number] as number;
-      stepPositives += p;
-      stepNegatives += 1 - p;
+      const n = counts?.[order[i] as number] ?? 1;
+      stepPositives += n * p;
+      stepNegatives += n * (1 - p);
     }
     // Trapezoid: the step's expected negatives times the mean height of its segment.
     area += stepNegatives * (tp + stepPositives / 2);
@@ -309,18 +317,23 @@ export function estimateBinaryQuality(rows: readonly EstimationRow[], calibrator
   let fp = 0;
   let fn = 0;
   let tn = 0;
+  let total = 0;
   const probabilities = new Array<number>(rows.length);
   const scores = new Array<number>(rows.length);
+  const counts = new Array<number>(rows.length);
   rows.forEach((row, i) => {
     const p = calibrator.calibrate(row.score);
+    const n = row.count ?? 1;
     probabilities[i] = p;
     scores[i] = row.score;
+    counts[i] = n;
+    total += n;
     if (row.predictedPositive) {
-      tp += p;
-      fp += 1 - p;
+      tp += n * p;
+      fp += n * (1 - p);
     } else {
-      fn += p;
-      tn += 1 - p;
+      fn += n * p;
+      tn += n * (1 - p);
     }
   });
   const precision = ratio(tp, tp + fp);
@@ -332,10 +345,10 @@ export function estimateBinaryQuality(rows: readonly EstimationRow[], calibrator
         ? 0
         : (2 * precision * recall) / (precision + recall);
   return {
-    accuracy: ratio(tp + tn, rows.length),
+    accuracy: ratio(tp + tn, total),
     precision,
     recall,
     f1,
-    roc_auc: rows.length === 0 ? Number.NaN : estimatedRocAuc(probabilities, scores),
+    roc_auc: total === 0 ? Number.NaN : estimatedRocAuc(probabilities, scores, counts),
   };
 }

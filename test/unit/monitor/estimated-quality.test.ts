@@ -154,6 +154,16 @@ describe("estimated quality", () => {
     );
   });
 
+  it("a row with a count stands for that many equal predictions", () => {
+    const expanded = [...rows, rows[0], rows[0], rows[3]].map((r) => ({ ...r }));
+    const grouped = rows.map((r, i) => ({ ...r, count: i === 0 ? 3 : i === 3 ? 2 : 1 }));
+    const a = estimateBinaryQuality(expanded as typeof rows, identity);
+    const b = estimateBinaryQuality(grouped, identity);
+    for (const metric of ["accuracy", "precision", "recall", "f1", "roc_auc"] as const) {
+      expect(b[metric]).toBeCloseTo(a[metric], 12);
+    }
+  });
+
   it("undefined metrics are NaN: no predicted positives leaves precision and F1 undefined", () => {
     const q = estimateBinaryQuality(
       [
