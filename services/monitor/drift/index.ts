@@ -11,6 +11,7 @@ export {
   inferDtype,
 } from "./column-type.ts";
 export type { JensenShannon } from "./jensen-shannon.ts";
+export { KllSketch, type KllState } from "./kll.ts";
 export type { KsMethod, KsResult } from "./ks.ts";
 export {
   DATASET_DRIFT_SHARE,
@@ -41,7 +42,12 @@ export {
   type NumericalProfile,
   type NumericalStreamingStatistics,
   payloadBytes,
+  REPORTED_QUANTILES,
   type ReferenceProfile,
+  SKETCH_DELTA,
+  SKETCH_K,
+  SKETCH_TAIL,
+  type SketchOptions,
   type StreamingDefaultTest,
   type StreamingStatistics,
   streamingDefaultTest,
@@ -59,4 +65,5 @@ export {
   type ThresholdRule,
   type Verdict,
 } from "./thresholds.ts";
+export { WindowSketch, type WindowSketchState } from "./window-sketch.ts";
 export type { ZTestResult } from "./z-test.ts";
