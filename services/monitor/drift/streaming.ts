@@ -428,8 +428,11 @@ export interface NumericalStreamingStatistics {
   };
   /** Wasserstein-1 over the reference population std (floor 0.001); exact value in [lower, upper]. */
   wasserstein: { normed: number; raw: number; errorBound: number; lower: number; upper: number };
-  /** Window quantiles Q(p) = min{x : F(x) ≥ p}, each with the interval the exact one lies in. */
-  quantiles: Array<{ p: number; value: number; lower: number; upper: number }>;
+  /**
+   * Window quantiles Q(p) = min{x : F(x) ≥ p}, each with the interval the exact one lies in, keyed
+   * p1, p5, …, p99 (an object, so flat reports name each one).
+   */
+  quantiles: Record<string, { p: number; value: number; lower: number; upper: number }>;
   /** How the quantile-based statistics were computed. */
   sketch: {
     k: number;
@@ -507,10 +510,12 @@ function numericalStatistics(
       lower: wasserstein.lower / norm,
       upper: wasserstein.upper / norm,
     },
-    quantiles: REPORTED_QUANTILES.map((p) => {
-      const q = bracketedQuantile(brackets, p);
-      return { p, value: q.estimate, lower: q.lower, upper: q.upper };
-    }),
+    quantiles: Object.fromEntries(
+      REPORTED_QUANTILES.map((p) => {
+        const q = bracketedQuantile(brackets, p);
+        return [`p${Math.round(p * 100)}`, { p, value: q.estimate, lower: q.lower, upper: q.upper }];
+      }),
+    ),
     sketch: {
       k: sketch.k,
       tail: sketch.tail,

@@ -206,7 +206,7 @@ describe(`streaming mode on 10⁶ values (k = ${SKETCH_K}, tail = ${SKETCH_TAIL}
           } else compared.exempt.push(`${label} ks`);
 
           // Quantiles: the exact lower quantile lies in each stated interval.
-          for (const q of stats.quantiles) {
+          for (const q of Object.values(stats.quantiles)) {
             const exactQuantile = sorted[Math.max(0, Math.ceil(q.p * N) - 1)] as number;
             expect(q.lower).toBeLessThanOrEqual(exactQuantile);
             expect(exactQuantile).toBeLessThanOrEqual(q.upper);

@@ -233,7 +233,8 @@ describe("streaming statistics", () => {
       expect(stats.wasserstein.normed).toBeCloseTo(exact.wasserstein.normed, 10);
       expect(stats.wasserstein.errorBound).toBeLessThan(1e-12);
       const sorted = [...current].sort((x, y) => x - y);
-      for (const q of stats.quantiles) {
+      expect(Object.keys(stats.quantiles)).toEqual(["p1", "p5", "p25", "p50", "p75", "p95", "p99"]);
+      for (const q of Object.values(stats.quantiles)) {
         const value = sorted[Math.ceil(q.p * sorted.length) - 1];
         expect(q).toMatchObject({ value, lower: value, upper: value });
       }
