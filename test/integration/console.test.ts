@@ -253,7 +253,7 @@ describe("console in a real browser", () => {
     await page.screenshot({ path: join(screenshots, "quality.png"), fullPage: true });
     const rows = await sql<{ window_start: number; metric: string; value: number }>(
       `SELECT toUInt32(window_start) AS window_start, metric, value FROM ${h.database}.model_quality FINAL
-       WHERE ${p()} AND model_version = 1 AND metric IN ('accuracy', 'roc_auc')`,
+       WHERE ${p()} AND model_version = 1 AND metric IN ('accuracy', 'roc_auc', 'estimated_accuracy')`,
     );
     expect(rows.length).toBeGreaterThan(0);
     const headers = await page.locator("#quality-v1 thead th").allInnerTexts();
@@ -262,10 +262,17 @@ describe("console in a real browser", () => {
     for (const line of lines) {
       const cells = await line.locator("td").allInnerTexts();
       const when = Date.parse(`${cells[0]?.replace(" ", "T")}:00Z`) / 1000;
-      for (const metric of ["accuracy", "roc_auc"]) {
+      // Realized from labels, and the estimate from the scores alone beside it.
+      const columns: Array<[string, string]> = [
+        ["accuracy", "accuracy"],
+        ["roc_auc", "roc_auc"],
+        ["estimated_accuracy", "est. accuracy"],
+      ];
+      expect(headers).toContain("est. accuracy");
+      for (const [metric, header] of columns) {
         // A window with one class only has no ROC AUC: the page shows a dash.
         const stored = rows.find((r) => Number(r.window_start) === when && r.metric === metric);
-        const cell = cells[headers.indexOf(metric)] ?? "";
+        const cell = cells[headers.indexOf(header)] ?? "";
         if (stored === undefined) expect(cell, `${metric} at ${cells[0]}`).toBe("–");
         else expect(shown(cell), `${metric} at ${cells[0]}`).toBe(Number(Number(stored.value).toPrecision(4)));
       }

@@ -1,7 +1,9 @@
-// Quality: realized metrics per window from labels, with the labelled share and label delay.
+// Quality: realized metrics per window from labels, the monitor's estimates from the scores alone
+// (estimated_*, before labels arrive), the labelled share and the label delay.
 import { api, el, fmt, lineChart, part, render, section, table, time } from "../lib.js";
 
 const headline = ["accuracy", "precision", "recall", "f1", "roc_auc", "brier"];
+const estimatedOf = (metric) => `estimated_${metric}`;
 
 render(async () => {
   const q = await api("/quality");
@@ -16,16 +18,26 @@ render(async () => {
           const mine = rows.filter((r) => r.version === version);
           const windows = [...new Set(mine.map((r) => r.windowStart))].sort((a, b) => a - b);
           const value = (metric, w) => mine.find((r) => r.metric === metric && r.windowStart === w)?.value ?? null;
-          const metrics = headline.filter((m) => mine.some((r) => r.metric === m));
+          const metrics = headline.filter((m) => mine.some((r) => r.metric === m || r.metric === estimatedOf(m)));
+          const estimated = metrics.filter((m) => mine.some((r) => r.metric === estimatedOf(m)));
           const charts = el("div", { class: "grid" });
           requestAnimationFrame(() => {
             const scores = el("div", {});
             const labels = el("div", {});
             charts.append(scores, labels);
             lineChart(scores, {
-              title: "quality per window",
+              title:
+                estimated.length > 0 ? "quality per window (dashed: estimated before labels)" : "quality per window",
               x: windows,
-              series: metrics.map((m) => ({ label: m, values: windows.map((w) => value(m, w)), points: true })),
+              series: [
+                ...metrics.map((m) => ({ label: m, values: windows.map((w) => value(m, w)), points: true })),
+                ...estimated.map((m) => ({
+                  label: `est. ${m}`,
+                  values: windows.map((w) => value(estimatedOf(m), w)),
+                  color: ["#1565c0", "#c62828", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f"][metrics.indexOf(m) % 6],
+                  dash: [5, 4],
+                })),
+              ],
             });
             lineChart(labels, {
               title: "labelled share and median label delay (s)",
@@ -48,6 +60,7 @@ render(async () => {
               [
                 ["window", (w) => time(w)],
                 ...metrics.map((m) => [m, (w) => fmt(value(m, w)), true]),
+                ...estimated.map((m) => [`est. ${m}`, (w) => fmt(value(estimatedOf(m), w)), true]),
                 ["labelled share", (w) => fmt(value("labelled_share", w), 3), true],
                 ["label delay p50 (s)", (w) => fmt((value("label_delay_p50_ms", w) ?? Number.NaN) / 1000, 3), true],
                 [
