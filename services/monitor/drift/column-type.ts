@@ -6,15 +6,17 @@
 import type { RawCategory } from "./quality.ts";
 
 /** The pandas dtypes a column of JSON values can get. */
-export type Dtype = "int64" | "float64" | "bool" | "object";
+export type Dtype = "int64" | "uint64" | "float64" | "bool" | "object";
 
 export type EvidentlyColumnType = "numerical" | "categorical" | "text" | "unknown";
 
 /** Evidently: an integer column with at most this many distinct values is categorical. */
 export const INTEGER_CARDINALITY_LIMIT = 10;
 
-// int64's range: larger integers make pandas fall back to uint64 or object, which we treat as float.
 const INT64_LIMIT = 2 ** 63;
+const UINT64_LIMIT = 2 ** 64;
+// JavaScript writes integers from 1e21 on with an exponent, which Python reads as a float.
+const EXPONENT_FROM = 1e21;
 
 export interface DtypeOptions {
   /**
@@ -26,13 +28,16 @@ export interface DtypeOptions {
 }
 
 /**
- * `pd.Series(values).dtype`: integers alone are int64; numbers with a missing value, a non-finite
- * value or a fraction are float64 (None becomes NaN); booleans alone are bool; anything else,
- * including booleans with a missing value and an empty or all-missing column, is object.
+ * `pd.Series(values).dtype`: integers alone are int64 (uint64 when one is beyond int64 and none is
+ * negative, object beyond uint64); numbers with a missing value, a non-finite value or a fraction
+ * are float64 (None becomes NaN); booleans alone are bool; anything else, including booleans with a
+ * missing value and an empty or all-missing column, is object.
  */
 export function inferDtype(values: readonly RawCategory[], options: DtypeOptions = {}): Dtype {
   let numbers = 0;
   let integers = 0;
+  let negative = false;
+  let largest = 0;
   let booleans = 0;
   let missing = 0;
   for (const value of values) {
@@ -40,12 +45,19 @@ export function inferDtype(values: readonly RawCategory[], options: DtypeOptions
     else if (typeof value === "boolean") booleans++;
     else if (typeof value === "number") {
       numbers++;
-      if (Number.isInteger(value) && Math.abs(value) < INT64_LIMIT) integers++;
+      if (Number.isInteger(value) && Math.abs(value) < EXPONENT_FROM) {
+        integers++;
+        negative ||= value < 0;
+        largest = Math.max(largest, Math.abs(value));
+      }
     } else return "object";
   }
   if (values.length === 0 || missing === values.length) return "object";
   if (booleans > 0) return booleans === values.length ? "bool" : "object";
-  if (integers === values.length && !options.floatLiterals) return "int64";
+  if (integers === values.length && !options.floatLiterals) {
+    if (largest < INT64_LIMIT) return "int64";
+    return !negative && largest < UINT64_LIMIT ? "uint64" : "object";
+  }
   return numbers > 0 ? "float64" : "object";
 }
 
@@ -86,11 +98,15 @@ export function inferColumnType(values: readonly RawCategory[], dtype: Dtype = i
         : result("numerical", `integer column with ${distinct} > ${INTEGER_CARDINALITY_LIMIT} distinct values`);
     case "bool":
       return result("categorical", "boolean column");
+    case "uint64":
+      // Evidently's rules know "int…" and "float…" dtypes only.
+      return result("unknown", "unsigned integer column (integers beyond int64)");
     case "object": {
       // Evidently looks at the first and the last present value only.
       const first = present[0];
       const last = present.at(-1);
       if (typeof first !== "string" || typeof last !== "string") {
+        // Integers beyond uint64 land here too: Python keeps them as ints in an object column.
         return result("unknown", present.length === 0 ? "no present values" : "mixed or non-string object column");
       }
       // Strings are text when more than half of the present values are distinct.

@@ -71,7 +71,7 @@ interface ParityCommon {
 
 export interface ParityNumericalResult extends ParityCommon {
   featureType: "numerical";
-  /** The pandas dtype of each side; Sturges bins follow numpy's integer rule when both are int64. */
+  /** The pandas dtype of each side; Sturges bins follow numpy's integer rule when both are int64 (or uint64). */
   dtypes: { reference: Dtype; current: Dtype };
   wasserstein: { normed: number; raw: number; referenceStd: number };
   ks: KsResult;
@@ -223,8 +223,11 @@ export function parityNumerical(
     const pooled = new Float64Array(nReference + nCurrent);
     pooled.set(reference.finite);
     pooled.set(current.finite, nReference);
-    // Evidently concatenates the two columns before binning: int64 only when both sides are.
-    const edges = sturgesEdges(pooled, dtypes.reference === "int64" && dtypes.current === "int64");
+    // Evidently concatenates the two columns before binning; pandas keeps an integer dtype only
+    // when both sides have the same one (int64 with uint64 becomes float64).
+    const integer =
+      dtypes.reference === dtypes.current && (dtypes.reference === "int64" || dtypes.reference === "uint64");
+    const edges = sturgesEdges(pooled, integer);
     bins = binning(
       "histogram",
       sharesOf(histogramCounts(sortedReference, edges), nReference),

@@ -100,3 +100,58 @@ describe("drift CLI", () => {
     expect(missing.stderr).toMatch(/usage: drift-cli/);
   });
 });
+
+describe("drift CLI --type auto", () => {
+  function parityAuto(reference: string, current: string, extension = "json") {
+    const dir = tempDir();
+    const referencePath = join(dir, `reference.${extension}`);
+    const currentPath = join(dir, `current.${extension}`);
+    writeFileSync(referencePath, reference);
+    writeFileSync(currentPath, current);
+    return runCli([
+      "--reference",
+      referencePath,
+      "--current",
+      currentPath,
+      "--mode",
+      "parity",
+      "--type",
+      "auto",
+      "--json",
+    ]);
+  }
+
+  it("drifts a JSON column of few integers as categorical, keeping the integers as keys", () => {
+    const { status, stdout } = parityAuto("[1, 2, 3, 1, 2, 3, 10]", "[1, 1, 1, 2, 3, 3, 10]");
+    expect(status).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ type: "categorical", inferredType: { type: "categorical", dtype: "int64" } });
+    expect(report.statistics.binning.keys).toEqual([1, 2, 3, 10]);
+    expect(report.defaultTest.name).toBe("chisquare");
+  });
+
+  it("reads 1.0 in JSON as a float, as Python does: the same values become numerical", () => {
+    const { stdout } = parityAuto("[1, 2, 3, 1, 2, 3]", "[1.0, 1, 1, 2, 3, 3]");
+    const report = JSON.parse(stdout);
+    expect(report.inferredType).toMatchObject({ type: "numerical", dtype: "float64" });
+    expect(report.statistics.dtypes).toEqual({ reference: "int64", current: "float64" });
+  });
+
+  it("types more than ten distinct integers as numerical", () => {
+    const values = JSON.stringify(Array.from({ length: 11 }, (_, i) => i));
+    expect(JSON.parse(parityAuto(values, values).stdout).type).toBe("numerical");
+  });
+
+  it("reads CSV cells as pandas does: integer cells int64, a decimal point float64", () => {
+    const ints = parityAuto("v\n1\n2\n2\n3\n", "v\n1\n2\n3\n3\n", "csv");
+    expect(JSON.parse(ints.stdout).inferredType).toMatchObject({ type: "categorical", dtype: "int64" });
+    const floats = parityAuto("v\n1\n2\n2\n3\n", "v\n1.0\n2\n3\n3\n", "csv");
+    expect(JSON.parse(floats.stdout).inferredType).toMatchObject({ type: "numerical", dtype: "float64" });
+  });
+
+  it("refuses a column Evidently would type as text, and says so", () => {
+    const { status, stderr } = parityAuto('["a", "b", "c"]', '["x", "y", "z", "w"]');
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/as text/);
+  });
+});

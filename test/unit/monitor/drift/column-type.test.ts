@@ -21,7 +21,10 @@ describe("inferDtype", () => {
     ["integers with a missing value (None becomes NaN)", [1, null, 3], "float64"],
     ["integers with NaN", [1, Number.NaN], "float64"],
     ["integers with an infinity", [1, Number.POSITIVE_INFINITY], "float64"],
-    ["an integer beyond int64", [1, 2 ** 64], "float64"],
+    ["an integer beyond int64", [1, 2 ** 63], "uint64"],
+    ["an integer beyond int64 with a negative one", [-1, 2 ** 63], "object"],
+    ["an integer beyond uint64", [1, 2 ** 64], "object"],
+    ["an integer JavaScript writes with an exponent", [1, 1e21], "float64"],
     ["booleans", [true, false, true], "bool"],
     ["booleans with a missing value", [true, null], "object"],
     ["booleans and numbers", [true, 1], "object"],
@@ -70,6 +73,8 @@ describe("inferColumnType", () => {
     expect(inferColumnType(["a", 1, 1, 1, "a"]).type).toBe("categorical");
     expect(inferColumnType([1, "a", "a", "a"]).type).toBe("unknown");
     expect(inferColumnType([null, null]).type).toBe("unknown");
+    expect(inferColumnType([1, 2 ** 63]).type).toBe("unknown");
+    expect(inferColumnType([1, 2 ** 64]).type).toBe("unknown");
   });
 
   it("follows a dtype the caller knows better", () => {
