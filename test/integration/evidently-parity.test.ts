@@ -366,10 +366,13 @@ describe("parity mode against Evidently itself", () => {
     for (const result of evidently.results) byId.set(result.id, result);
   });
 
-  it("ran the pinned Evidently", () => {
-    const pin = /^evidently==(\S+)$/m.exec(readFileSync(evidentlyRequirements, "utf8"))?.[1];
-    expect(pin).toBeDefined();
-    expect(evidently.versions.evidently).toBe(pin);
+  it("ran the pinned Evidently, pandas, numpy and scipy", () => {
+    const requirements = readFileSync(evidentlyRequirements, "utf8");
+    for (const name of ["evidently", "pandas", "numpy", "scipy"]) {
+      const pin = new RegExp(`^${name}==(\\S+)$`, "m").exec(requirements)?.[1];
+      expect(pin, name).toBeDefined();
+      expect(evidently.versions[name], name).toBe(pin);
+    }
     expect(evidently.results.map((r) => r.id)).toEqual([...cases, textCase].map((c) => c.id));
   });
 
