@@ -24,7 +24,9 @@ describe("console SQL", () => {
   });
 
   it("reads the prediction from the score column", () => {
-    expect(numericalHistogram(scope, 1, "prediction", { start: 0, end: 60 }, [0, 1])).toContain("SELECT event_id, score AS v");
+    expect(numericalHistogram(scope, 1, "prediction", { start: 0, end: 60 }, [0, 1])).toContain(
+      "SELECT event_id, score AS v",
+    );
   });
 
   it("filters dead letters by code only when one is given", () => {
