@@ -24,6 +24,9 @@ export const monitorSettings = {
     default: "3600",
     doc: "After this long, predictions without a label are counted as unlabelled.",
   }),
+  MONITOR_RETRAIN_COMMAND: setting(parse.optionalString(), {
+    doc: "Trainer the monitor starts (with `--pipeline <p> --json`, one at a time per pipeline) when the retraining policy fires, e.g. `node tools/models/retrain.ts`; unset: the request is only written to the model log.",
+  }),
 };
 
 export function loadMonitorConfig(env?: Environment) {

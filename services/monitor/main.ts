@@ -13,6 +13,7 @@ import { projectRoot } from "../shared/project.ts";
 import { loadMonitorConfig } from "./config.ts";
 import { createMonitorMetrics } from "./metrics.ts";
 import { createMonitorService } from "./service.ts";
+import { createTrainerRunner, parseCommand } from "./trainer-runner.ts";
 
 const config = loadMonitorConfig();
 const logger = createLogger({ name: "monitor", level: config.LOG_LEVEL });
@@ -28,6 +29,9 @@ runService({
     const producer = createIdempotentProducer(kafka);
     await producer.connect();
     const clickhouse = createClickHouse(config);
+    const trainer = config.MONITOR_RETRAIN_COMMAND
+      ? createTrainerRunner({ command: parseCommand(config.MONITOR_RETRAIN_COMMAND), cwd: projectRoot, logger })
+      : undefined;
     const service = createMonitorService({
       kafka,
       registry: createSchemaRegistry(config),
@@ -44,6 +48,7 @@ runService({
         lookbackHours: config.MONITOR_QUALITY_LOOKBACK_HOURS,
         labelTimeoutSeconds: config.MONITOR_LABEL_TIMEOUT_SECONDS,
       },
+      trainer,
     });
     const ops = buildOpsServer(registry, service);
     await ops.listen({ host: "127.0.0.1", port: config.MONITOR_PORT });

@@ -34,6 +34,8 @@ export function createRetrainingTrigger(deps: {
   logger: Logger;
   /** The longest rolling-feature window: the warm-up left out after a version's first window. */
   warmUpMs: number;
+  /** Called once the request is on the log (e.g. to start the trainer). */
+  onRequested?: (version: number, reason: string) => void;
 }): RetrainingTrigger {
   const log = deps.logger.child({ module: "retraining", pipeline: deps.pipeline });
   const keep = Math.max(deps.policy.drift?.windows ?? 1, 1);
@@ -57,7 +59,9 @@ export function createRetrainingTrigger(deps: {
       // Asked again at the next window that still fires.
       requested.delete(version);
       log.error({ version, error: describeError(error) }, "retraining request could not be written");
+      return;
     }
+    deps.onRequested?.(version, decision.reason);
   }
 
   return {

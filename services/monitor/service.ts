@@ -38,6 +38,7 @@ import {
   shadowPredictionsTable,
 } from "./rows.ts";
 import { createSink, type Sink, type SinkOptions, type SinkRows } from "./sink.ts";
+import type { TrainerRunner } from "./trainer-runner.ts";
 
 export interface MonitorService {
   start(): Promise<void>;
@@ -60,6 +61,8 @@ export function createMonitorService(deps: {
   modelsRoot: string;
   quality: { intervalSeconds: number; lookbackHours: number; labelTimeoutSeconds: number };
   groupPrefix?: string;
+  /** Starts the trainer when the retraining policy fires (MONITOR_RETRAIN_COMMAND); without it the request is only logged. */
+  trainer?: TrainerRunner;
 }): MonitorService {
   const sinks: Array<{ name: string; sink: Sink }> = [];
   const driftMonitors: Array<{ name: string; drift: DriftMonitor }> = [];
@@ -254,6 +257,9 @@ export function createMonitorService(deps: {
               logger: deps.logger,
               warmUpMs:
                 Math.max(0, ...definition.features.map((f) => ("windowSeconds" in f ? f.windowSeconds : 0))) * 1000,
+              onRequested: deps.trainer
+                ? (_version, reason) => void deps.trainer?.request(definition.name, reason)
+                : undefined,
             })
           : undefined;
         await retraining?.start();
@@ -302,6 +308,7 @@ export function createMonitorService(deps: {
       await Promise.all(sinks.map(({ sink }) => sink.stop()));
       // Windows closed by the last batches are stored before the clients close.
       await Promise.all(driftMonitors.map(({ drift }) => drift.settle()));
+      await deps.trainer?.stop();
     },
     qualityJobs: () => qualityJobs,
     notReadyReason() {

@@ -16,6 +16,7 @@ const policy = retrainingPolicySchema.parse({
 
 function setUp(alreadyRequested: number[] = [], failFirst = false) {
   const notices: NoticeRequest[] = [];
+  const started: Array<[number, string]> = [];
   let fail = failFirst;
   const writer = {
     notice: async (request: NoticeRequest) => {
@@ -36,8 +37,9 @@ function setUp(alreadyRequested: number[] = [], failFirst = false) {
     database: "db",
     logger: createLogger({ name: "test", level: "silent" }),
     warmUpMs: 60 * minute,
+    onRequested: (version, reason) => started.push([version, reason]),
   });
-  return { trigger, notices };
+  return { trigger, notices, started };
 }
 
 const drifted = (start: number, features: string[]) => ({ windowStart: start, driftedFeatures: features, quality: {} });
@@ -82,5 +84,20 @@ describe("retraining trigger", () => {
     expect(notices).toEqual([]);
     await trigger.qualityMeasured(3, [low]);
     expect(notices).toHaveLength(1);
+  });
+
+  it("starts the trainer once the request is on the log, not when writing it failed", async () => {
+    const { trigger, notices, started } = setUp([], true);
+    await trigger.start();
+    await trigger.windowClosed(1, drifted(0, [])); // the version's first window: the warm-up starts here
+    await trigger.windowClosed(1, drifted(60 * minute, ["a", "b"]));
+    await trigger.windowClosed(1, drifted(65 * minute, ["a", "b"]));
+    expect(notices).toEqual([]);
+    expect(started).toEqual([]);
+    await trigger.windowClosed(1, drifted(70 * minute, ["a", "b"]));
+    expect(notices).toHaveLength(1);
+    expect(started).toEqual([[1, notices[0]?.reason]]);
+    await trigger.windowClosed(1, drifted(75 * minute, ["a", "b"]));
+    expect(started).toHaveLength(1);
   });
 });
