@@ -195,7 +195,10 @@ program
   .option("-s, --seconds <n>", "how long", positive, 30)
   .option("--seed <n>", "random seed", positive, 1)
   .option("-l, --label-rate <share>", "share of events whose label is published to <pipeline>.labels", share, 0)
-  .option("-d, --drift <spec>", "field:mean-shift|scale|new-category:value@seconds, e.g. amount:mean-shift:150@30")
+  .option(
+    "-d, --drift <spec>",
+    "field:mean-shift|scale|new-category:value@seconds, e.g. amount:mean-shift:150@30, or label:concept:fuel-fraud@30",
+  )
   .action(
     async (options: {
       pipeline: string;

@@ -3,7 +3,7 @@
 // minutes; that is what the model can learn (amount, channel, category, country, card velocity).
 import { channels, countries, merchantCategories } from "../../shared/pipelines/payments.ts";
 import { gaussian, seededRandom, weightedPick } from "../../shared/random.ts";
-import { applyDrift, type DriftSpec } from "./drift.ts";
+import { applyDrift, type DriftSpec, driftedLabel, type EventPattern } from "./drift.ts";
 
 export interface PaymentEventRecord {
   event_id: string;
@@ -47,6 +47,19 @@ const fraudCategoryWeights = [2, 1, 2, 30, 40, 25];
 const normalCountryWeights = [40, 20, 20, 15, 4, 1];
 const fraudCountryWeights = [15, 5, 5, 5, 40, 30];
 
+/**
+ * Concept drifts for payments (`label:concept:<name>@seconds`): a new fraud pattern the shipped
+ * model never saw. Small card-present payments at fuel stations (card testing at the pump) look
+ * like the most ordinary payments there are, so the model scores them as safe; after the drift
+ * they are fraud, while the old bursts stay fraud too.
+ */
+export const paymentConcepts: Readonly<Record<string, { description: string; pattern: EventPattern }>> = {
+  "fuel-fraud": {
+    description: "card-present payments under 50 at fuel stations are fraud",
+    pattern: { equals: { merchant_category: "fuel", card_present: true }, below: { amount: 50 } },
+  },
+};
+
 /** An endless, deterministic stream of labelled payments. */
 export function* paymentStream(options: PaymentGeneratorOptions): Generator<LabelledPayment> {
   const random = seededRandom(options.seed);
@@ -81,8 +94,9 @@ export function* paymentStream(options: PaymentGeneratorOptions): Generator<Labe
       event_time: time,
       device_id: channel === "ecom" ? `dev-${Math.floor(random() * 5000)}` : null,
     };
-    applyDrift(event as unknown as Record<string, unknown>, time, options.drift, random);
-    yield { event, label: fraud ? 1 : 0 };
+    const record = event as unknown as Record<string, unknown>;
+    applyDrift(record, time, options.drift, random);
+    yield { event, label: driftedLabel(record, fraud ? 1 : 0, time, options.drift, random) };
   }
 }
 

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { IngestClient } from "../sdk.ts";
 import type { DriftSpec } from "./drift.ts";
 import { irisStream } from "./iris.ts";
-import { paymentStream } from "./payments.ts";
+import { paymentConcepts, paymentStream } from "./payments.ts";
 
 export interface LabelRecord {
   event_id: string;
@@ -73,17 +73,56 @@ export async function runGenerator(
   publishLabels?: (labels: LabelRecord[]) => Promise<void>,
   wallStart = Date.now(),
 ): Promise<GeneratorResult> {
+  return sendStream(
+    client,
+    run.pipeline,
+    streamFor(run, wallStart),
+    { ...run, count: Math.round(run.ratePerSecond * run.seconds), labelSampler: labelSampler(run.seed) },
+    publishLabels,
+    wallStart,
+  );
+}
+
+/** The draws that decide which events get a published label: seeded, so a run's labels repeat. */
+export function labelSampler(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+}
+
+export interface SendOptions {
+  /** Events taken from the stream and sent. */
+  count: number;
+  /** Events sent per second of wall-clock time. */
+  ratePerSecond: number;
+  /** Share of events whose ground truth is published (0..1). */
+  labelRate?: number;
+  labelSampler: () => number;
+  batchSize?: number;
+  concurrency?: number;
+  onSettled?: (events: number) => void;
+}
+
+/**
+ * Sends `count` events of a labelled stream to a pipeline's ingest route (any name the producer
+ * serves, `name=definition` pipelines included), paced by the wall clock, and publishes the
+ * sampled labels. The stream is left where it stopped, so a caller can send it in phases.
+ */
+export async function sendStream(
+  client: IngestClient,
+  pipeline: string,
+  stream: Iterator<{ event: { event_id: string }; label: number }>,
+  options: SendOptions,
+  publishLabels?: (labels: LabelRecord[]) => Promise<void>,
+  wallStart = Date.now(),
+): Promise<GeneratorResult> {
   const startTime = wallStart;
-  const stream = streamFor(run, startTime);
-  const batchSize = run.batchSize ?? Math.max(1, Math.min(500, Math.round(run.ratePerSecond / 10)));
-  const total = Math.round(run.ratePerSecond * run.seconds);
+  const batchSize = options.batchSize ?? Math.max(1, Math.min(500, Math.round(options.ratePerSecond / 10)));
+  const total = options.count;
   const result: GeneratorResult = { sent: 0, accepted: 0, rejected: 0, failedRequests: 0, labels: 0, seconds: 0 };
   const inFlight = new Set<Promise<void>>();
-  let labelRandom = run.seed;
-  const nextRandom = () => {
-    labelRandom = (labelRandom * 1103515245 + 12345) % 2147483648;
-    return labelRandom / 2147483648;
-  };
 
   while (result.sent < total) {
     const events: object[] = [];
@@ -91,16 +130,16 @@ export async function runGenerator(
     for (let i = 0; i < batchSize && result.sent < total; i += 1) {
       const { event, label } = stream.next().value as { event: { event_id: string }; label: number };
       events.push(event);
-      if (nextRandom() < (run.labelRate ?? 0))
+      if (options.labelSampler() < (options.labelRate ?? 0))
         labels.push({ event_id: event.event_id, label: String(label), label_time: Date.now() });
       result.sent += 1;
     }
     // Pace by the wall clock: event i is due at start + i / rate.
-    const due = startTime + (result.sent / run.ratePerSecond) * 1000;
+    const due = startTime + (result.sent / options.ratePerSecond) * 1000;
     const wait = due - Date.now();
     if (wait > 0) await sleep(wait);
     const request = client
-      .publish(run.pipeline, events)
+      .publish(pipeline, events)
       .then(async (response) => {
         result.accepted += response.accepted;
         result.rejected += response.rejected;
@@ -114,10 +153,10 @@ export async function runGenerator(
       })
       .finally(() => {
         inFlight.delete(request);
-        run.onSettled?.(events.length);
+        options.onSettled?.(events.length);
       });
     inFlight.add(request);
-    if (inFlight.size >= (run.concurrency ?? 8)) await Promise.race(inFlight);
+    if (inFlight.size >= (options.concurrency ?? 8)) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
   result.seconds = (Date.now() - startTime) / 1000;
@@ -125,19 +164,33 @@ export async function runGenerator(
 }
 
 /**
- * Parses `field:kind:value@seconds`, e.g. `amount:mean-shift:150@30` or
- * `merchant_category:new-category:crypto@30`: drift from that many seconds into the run on.
+ * Parses `field:kind:value@seconds`, e.g. `amount:mean-shift:150@30`,
+ * `merchant_category:new-category:crypto@30` or, for payments, the concept drift
+ * `label:concept:fuel-fraud@30`: drift from that many seconds into the run on.
  */
 export function parseDrift(text: string, run: GeneratorRun, wallStart: number): DriftSpec {
-  const match = /^([a-z_]+):(mean-shift|scale|new-category):([^@]+)@(\d+)$/.exec(text);
+  const match = /^([a-z_]+):(mean-shift|scale|new-category|concept):([^@]+)@(\d+)$/.exec(text);
   if (!match) throw new Error(`--drift: expected field:kind:value@seconds, got "${text}"`);
   const [, field = "", kind, value = "", at = "0"] = match;
   // Seconds into the run, mapped to the event time of the event sent then.
   const eventRate = run.eventRatePerSecond ?? run.ratePerSecond;
   const fromTime = eventStartTime(run, wallStart) + Math.round((Number(at) * run.ratePerSecond * 1000) / eventRate);
   if (kind === "new-category") return { kind, field, fromTime, category: value, share: 0.3 };
+  if (kind === "concept") return conceptDrift(value, run.pipeline, fromTime, field);
   const number = Number(value);
   if (!Number.isFinite(number)) throw new Error(`--drift: "${value}" is not a number`);
   if (kind === "scale") return { kind, field, fromTime, factor: number, center: 0 };
   return { kind: "mean-shift", field, fromTime, shift: number };
+}
+
+/** A named concept drift of a pipeline's generator (payments: paymentConcepts), from `fromTime` on. */
+export function conceptDrift(name: string, pipeline: string, fromTime: number, field = "label"): DriftSpec {
+  if (field !== "label")
+    throw new Error(`--drift: a concept drift changes the label, not "${field}" (label:concept:<name>)`);
+  const concept = pipeline === "payments" ? paymentConcepts[name] : undefined;
+  if (!concept) {
+    const known = pipeline === "payments" ? Object.keys(paymentConcepts).join(", ") : "none";
+    throw new Error(`--drift: no concept drift "${name}" for ${pipeline} (known: ${known})`);
+  }
+  return { kind: "concept", field, fromTime, name: concept.description, pattern: concept.pattern, label: 1, share: 1 };
 }
