@@ -73,6 +73,12 @@ export function createDriftMonitor(deps: {
   now?: () => number;
   /** After each closed window: the model version and the monitored features that drifted (the retraining policy). */
   onWindowClosed?: (version: number, window: { windowStart: number; driftedFeatures: string[] }) => Promise<void>;
+  /**
+   * "shadow": the rows are shadow versions' scores of events the deciding version saw too, so only
+   * the prediction is compared (the inputs' drift is the deciding version's rows); no alerts and no
+   * gauges, which speak for what decides.
+   */
+  role?: "decision" | "shadow";
 }): DriftMonitor {
   const { definition } = deps;
   const pipeline = definition.name;
@@ -82,7 +88,8 @@ export function createDriftMonitor(deps: {
   const thresholdsFor = (feature: string) => featureThresholds(baseThresholds, monitoring, feature);
   const names = featureNames(definition);
   const now = deps.now ?? Date.now;
-  const log = deps.logger.child({ module: "drift", pipeline });
+  const shadow = deps.role === "shadow";
+  const log = deps.logger.child({ module: shadow ? "shadow-drift" : "drift", pipeline });
   const codec = createAvroCodec(deps.registry.resolve);
   const alertType = parseAvroSchema(readSchema("alert-event.avsc"));
   let alertSchemaId: number | undefined;
@@ -97,7 +104,8 @@ export function createDriftMonitor(deps: {
     if (!references.has(version)) {
       try {
         const dir = join(deps.modelsRoot, definition.model.directory, String(version));
-        references.set(version, loadVersionReference(dir, names, monitoring.features, monitoring.bins));
+        const loaded = loadVersionReference(dir, names, monitoring.features, monitoring.bins);
+        references.set(version, shadow ? predictionOnly(loaded) : loaded);
       } catch (error) {
         log.error(
           { version, error: describeError(error) },
@@ -137,6 +145,7 @@ export function createDriftMonitor(deps: {
     decisions: DriftDecision[],
     messages: Message[],
   ): Promise<void> {
+    if (shadow) return;
     for (const decision of decisions) {
       const change = alerts.observe(decision.feature, decision.drifted);
       deps.metrics.driftDetected.set({ pipeline, feature: decision.feature }, decision.drifted ? 1 : 0);
@@ -211,7 +220,7 @@ export function createDriftMonitor(deps: {
     const messages: Message[] = [];
     for (const { window, rows: windowRows, decisions } of closed) {
       for (const r of windowRows) {
-        deps.metrics.driftStatistic.set({ pipeline, feature: r.feature, statistic: r.statistic }, r.value);
+        if (!shadow) deps.metrics.driftStatistic.set({ pipeline, feature: r.feature, statistic: r.statistic }, r.value);
       }
       deps.metrics.windowsClosed.inc({ pipeline });
       await alertMessages(window, decisions, messages);
@@ -263,5 +272,15 @@ export function createDriftMonitor(deps: {
       void enqueue(() => tracker.setSources(sources, now())).catch(() => undefined);
     },
     settle: () => queue.catch(() => undefined),
+  };
+}
+
+/** A version's reference reduced to its prediction (a shadow's rows carry no features). */
+function predictionOnly(reference: VersionReference): VersionReference {
+  const profile = reference.profiles.get(predictionFeature);
+  return {
+    ...reference,
+    profiles: new Map(profile ? [[predictionFeature, profile]] : []),
+    columns: new Map([[predictionFeature, -1]]),
   };
 }

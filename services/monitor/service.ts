@@ -158,7 +158,7 @@ export function createMonitorService(deps: {
     });
   }
 
-  function sinksOf(definition: PipelineDefinition, drift: DriftMonitor): Sink[] {
+  function sinksOf(definition: PipelineDefinition, drift: DriftMonitor, shadowDrift: DriftMonitor): Sink[] {
     const pipeline = definition.name;
     const topics = pipelineTopics(pipeline);
     const names = featureNames(definition);
@@ -222,6 +222,16 @@ export function createMonitorService(deps: {
           shadowPredictionsTable,
           shadowPredictionRow,
         ),
+        // A shadow's own windows: its prediction against its own reference (the inputs are the deciding rows').
+        drift: {
+          onAssigned: (partitions) => shadowDrift.assign(partitions),
+          onStored: (partition, rows, caughtUp) =>
+            shadowDrift.observe(
+              partition,
+              rows.map((r) => ({ ...r, feature_values: [] })),
+              caughtUp,
+            ),
+        },
       }),
       tableSink<PredictionRow>(definition, {
         table: "predictions",
@@ -281,8 +291,18 @@ export function createMonitorService(deps: {
             ? (version, window) => retraining.windowClosed(version, { ...window, quality: {} })
             : undefined,
         });
-        driftMonitors.push({ name: definition.name, drift });
-        for (const sink of sinksOf(definition, drift)) {
+        const shadowDrift = createDriftMonitor({
+          ...deps,
+          definition,
+          logger: deps.logger,
+          modelsRoot: deps.modelsRoot,
+          role: "shadow",
+        });
+        driftMonitors.push(
+          { name: definition.name, drift },
+          { name: `${definition.name} (shadows)`, drift: shadowDrift },
+        );
+        for (const sink of sinksOf(definition, drift, shadowDrift)) {
           await sink.start();
           sinks.push({ name: definition.name, sink });
         }

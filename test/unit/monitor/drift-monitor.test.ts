@@ -44,7 +44,7 @@ function deferred() {
   return { promise, release };
 }
 
-function setUp(insert: (table: string, encoded: EncodedRows) => Promise<void>) {
+function setUp(insert: (table: string, encoded: EncodedRows) => Promise<void>, role?: "decision" | "shadow") {
   // The first stored event (the warm-up line) is where the test's rows begin.
   const clickhouse = {
     insertRowBinary: insert,
@@ -64,6 +64,7 @@ function setUp(insert: (table: string, encoded: EncodedRows) => Promise<void>) {
     modelsRoot: projectRoot,
     maxBackoffMs: 1000,
     now: () => start + 100 * windowMs,
+    role,
   });
   return { drift, sent };
 }
@@ -122,5 +123,32 @@ describe("drift monitor queue", () => {
     await expect(drift.observe(0, windowRows(2))).rejects.toThrow("refused");
     await drift.settle();
     expect(drift.lastError).toContain("refused");
+  });
+
+  it("gives a shadow version windows of its prediction only, and raises no alerts for it", async () => {
+    const stored: EncodedRows[] = [];
+    const shadow = setUp(async (_table, encoded) => {
+      stored.push(encoded);
+    }, "shadow");
+    // A shadow's rows carry no features; its constant score drifts against its reference.
+    const rows = [0, 1, 2, 3].flatMap((i) => windowRows(i)).map((r) => ({ ...r, feature_values: [], score: 0.999 }));
+    await shadow.drift.observe(0, rows);
+    await shadow.drift.settle();
+    expect(stored.length).toBeGreaterThan(0);
+    const bytes = Buffer.concat(stored.map((e) => e.bytes));
+    expect(bytes.includes("prediction")).toBe(true);
+    for (const feature of featureNames(definition)) expect(bytes.includes(feature), feature).toBe(false);
+    expect(shadow.sent).toEqual([]);
+    // The deciding version's monitor, on the same windows with their features, stores those too.
+    const decided: EncodedRows[] = [];
+    const decision = setUp(async (_table, encoded) => {
+      decided.push(encoded);
+    });
+    await decision.drift.observe(
+      0,
+      [0, 1, 2, 3].flatMap((i) => windowRows(i)),
+    );
+    await decision.drift.settle();
+    expect(Buffer.concat(decided.map((e) => e.bytes)).includes("amount")).toBe(true);
   });
 });
