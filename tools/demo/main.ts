@@ -2,6 +2,7 @@
 // injected half-way, labels for a share of them, a few bad events) and a little iris traffic,
 // waits until the scored events are in ClickHouse, and prints what happened. The stack and the
 // services keep running afterwards; `npm run stack:down` stops everything.
+// `npm run demo -- --lifecycle` runs the model lifecycle's closed loop instead (lifecycle.ts).
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadStackConfig } from "../../infra/local/config.ts";
 import { serviceComponents } from "../../infra/local/services.ts";
@@ -20,6 +21,7 @@ import { readSchema } from "../../services/shared/schemas.ts";
 import { consolePort, defaultPorts } from "../../services/shared/services.ts";
 import { loadDemoConfig } from "./config.ts";
 import { type DriftWindowRow, driftSummary } from "./drift-summary.ts";
+import { runLifecycleDemo } from "./lifecycle.ts";
 import { fetchMetrics, sumMetric } from "./metrics-text.ts";
 
 const ingestUrl = `http://127.0.0.1:${defaultPorts.producer}`;
@@ -189,7 +191,12 @@ Try next:
   }
 }
 
-main().catch((error: unknown) => {
+const args = process.argv.slice(2);
+if (args.some((arg) => arg !== "--lifecycle")) {
+  console.error(`usage: npm run demo [-- --lifecycle]; unknown: ${args.filter((a) => a !== "--lifecycle").join(" ")}`);
+  process.exit(2);
+}
+(args.includes("--lifecycle") ? runLifecycleDemo() : main()).catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });
