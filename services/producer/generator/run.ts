@@ -184,7 +184,12 @@ export function parseDrift(text: string, run: GeneratorRun, wallStart: number): 
 }
 
 /** A named concept drift of a pipeline's generator (payments: paymentConcepts), from `fromTime` on. */
-export function conceptDrift(name: string, pipeline: string, fromTime: number, field = "label"): DriftSpec {
+export function conceptDrift(
+  name: string,
+  pipeline: string,
+  fromTime: number,
+  field = "label",
+): Extract<DriftSpec, { kind: "concept" }> {
   if (field !== "label")
     throw new Error(`--drift: a concept drift changes the label, not "${field}" (label:concept:<name>)`);
   const concept = pipeline === "payments" ? paymentConcepts[name] : undefined;
