@@ -141,6 +141,9 @@ export async function runLifecycleDemo(): Promise<void> {
     PIPELINES: entry,
     MODELS_ROOT: modelsRoot,
     MONITOR_QUALITY_INTERVAL_SECONDS: String(qualityIntervalSeconds),
+    // The demo runs the trainer itself, to report its numbers; a monitor starting one too would
+    // find the lock held (and passes the run's name without its definition, which no trainer knows).
+    MONITOR_RETRAIN_COMMAND: "",
   }).filter((c) => (serviceNames as readonly string[]).includes(c.name));
   const quiet = () => {};
   say("restarting transformer, inference, monitor and producer for this pipeline only");
