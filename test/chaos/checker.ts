@@ -32,6 +32,8 @@ export interface SeenRecord {
   key: string;
   partition: number;
   offset: number;
+  /** The model version and role a scored record names (read only when a run checks model roles). */
+  model?: { version: number; role: string };
 }
 
 /** One row of the predictions table, with the scored record it was written from. */
@@ -57,13 +59,41 @@ export interface TopicView {
 export interface Observation {
   topics: Record<TopicHop | "dlq", TopicView>;
   predictions: StoredRow[];
+  /** `<p>.shadow-scored`, with each committed record's model: read when the run checks a shadow. */
+  shadowScored?: TopicView;
 }
+
+/** Where a finding was made: a hop, the DLQ, or the shadow's scores. */
+export type FindingHop = Hop | "dlq" | "shadow-scored";
 
 export interface Finding {
   id: string;
   key: string;
-  hop: Hop | "dlq";
+  hop: FindingHop;
   detail: string;
+}
+
+/** What a run that changes models mid-stream expects of the models' records. */
+export interface ModelExpectation {
+  /**
+   * Every (version, role) a decision may name: the deciding pairs of every deployment the registry
+   * held during the run. A decision naming another pair was made by a set nobody asked for.
+   */
+  deciding: ReadonlyArray<{ version: number; role: "champion" | "canary" }>;
+  /** The shadow version set before sending and never changed: it must score every event once. */
+  shadowVersion: number;
+}
+
+/** Per role: how many records each (version, role) holds, and what the checks found for that role. */
+export interface RoleReport {
+  /** Committed decisions on scored, by "v<version> <role>". */
+  decisionsBy: Record<string, number>;
+  /** Committed records on shadow-scored, by "v<version> <role>". */
+  shadowBy: Record<string, number>;
+  decisions: { lost: number; duplicated: number };
+  shadow: { version: number; lost: number; duplicated: number };
+  /** Decisions whose version and role no deployment of the run held, and shadow records of another version or role. */
+  illegal: Finding[];
 }
 
 export interface CheckReport {
@@ -78,8 +108,10 @@ export interface CheckReport {
   abortedReads: Finding[];
   /** Records that should not be anywhere: unknown ids, rejected events, bad events downstream of the transformer. */
   unexpected: Finding[];
+  /** Only when the run checks model roles: the counts and findings per role. */
+  roles?: RoleReport;
   /** Records only a read-uncommitted consumer sees, per topic: evidence that aborts happened (not an error). */
-  abortedRecords: Record<TopicHop | "dlq", number>;
+  abortedRecords: Partial<Record<TopicHop | "dlq" | "shadow-scored", number>>;
   /** Raw records written twice by a client retry (not an error). */
   retryDuplicatesInRaw: number;
   /**
@@ -100,7 +132,7 @@ function countIds(records: readonly { id: string }[]): Map<string, number> {
 
 /** Per key, the sequence numbers of the ids in the order given, first occurrence only. */
 function orderFindings(
-  hop: Hop | "dlq",
+  hop: FindingHop,
   ordered: ReadonlyArray<{ id: string; key: string; partition: number }>,
   ledger: ReadonlyMap<string, LedgerEntry>,
 ): Finding[] {
@@ -135,7 +167,11 @@ function orderFindings(
 
 const byPosition = (a: SeenRecord, b: SeenRecord) => a.partition - b.partition || a.offset - b.offset;
 
-export function check(ledgerEntries: readonly LedgerEntry[], observation: Observation): CheckReport {
+export function check(
+  ledgerEntries: readonly LedgerEntry[],
+  observation: Observation,
+  models?: ModelExpectation,
+): CheckReport {
   const ledger = new Map(ledgerEntries.map((e) => [e.id, e]));
   const { topics, predictions } = observation;
   const committedIds = {
@@ -152,6 +188,8 @@ export function check(ledgerEntries: readonly LedgerEntry[], observation: Observ
   const unexpected: Finding[] = [];
   const abortedReads: Finding[] = [];
   const outOfOrder: Finding[] = [];
+  /** Good events that must have gone all the way: accepted, or unanswered but in raw. */
+  const good: LedgerEntry[] = [];
 
   for (const entry of ledgerEntries) {
     const { id, key } = entry;
@@ -169,6 +207,7 @@ export function check(ledgerEntries: readonly LedgerEntry[], observation: Observ
       }
       continue;
     }
+    good.push(entry);
     const missing = hops.find((hop) => !counts[hop].has(id));
     if (missing) lost.push({ id, key, hop: missing, detail: `accepted, not in ${missing}` });
     if (committedIds.dlq.has(id)) unexpected.push({ id, key, hop: "dlq", detail: "good event dead-lettered" });
@@ -198,7 +237,7 @@ export function check(ledgerEntries: readonly LedgerEntry[], observation: Observ
 
   // Aborted reads between topics: read committed downstream, but upstream only in a transaction
   // that never committed.
-  const abortedRecords = {} as Record<TopicHop | "dlq", number>;
+  const abortedRecords: CheckReport["abortedRecords"] = {};
   for (const topic of [...topicHops, "dlq"] as const) {
     const committed = new Set(topics[topic].committed.map((r) => positionKey(r.partition, r.offset)));
     abortedRecords[topic] = topics[topic].uncommitted.filter(
@@ -246,6 +285,20 @@ export function check(ledgerEntries: readonly LedgerEntry[], observation: Observ
     .sort(byPosition);
   outOfOrder.push(...orderFindings("clickhouse", rowsInSourceOrder, ledger));
 
+  let roles: RoleReport | undefined;
+  if (models) {
+    const shadow = observation.shadowScored ?? { committed: [], uncommitted: [] };
+    const checked = checkRoles(good, ledger, topics, shadow, models);
+    roles = checked.report;
+    // Loops, not spreads: a shadow that scored nothing leaves one finding per event.
+    for (const f of checked.shadowFindings.lost) lost.push(f);
+    for (const f of checked.shadowFindings.duplicated) duplicated.push(f);
+    for (const f of checked.shadowFindings.unexpected) unexpected.push(f);
+    for (const f of checked.shadowFindings.abortedReads) abortedReads.push(f);
+    for (const f of orderFindings("shadow-scored", [...shadow.committed].sort(byPosition), ledger)) outOfOrder.push(f);
+    abortedRecords["shadow-scored"] = checked.shadowFindings.abortedRecords;
+  }
+
   const sent = {
     accepted: ledgerEntries.filter((e) => e.status === "accepted").length,
     rejected: ledgerEntries.filter((e) => e.status === "rejected").length,
@@ -263,10 +316,125 @@ export function check(ledgerEntries: readonly LedgerEntry[], observation: Observ
     abortedRecords,
     retryDuplicatesInRaw,
     retryDuplicatesInDlq,
+    ...(roles ? { roles } : {}),
     ok:
-      lost.length + duplicated.length + outOfOrder.length + abortedReads.length + unexpected.length === 0 &&
-      sent.accepted > 0,
+      lost.length +
+        duplicated.length +
+        outOfOrder.length +
+        abortedReads.length +
+        unexpected.length +
+        (roles?.illegal.length ?? 0) ===
+        0 && sent.accepted > 0,
   };
+}
+
+const pairName = (model: SeenRecord["model"]) => (model ? `v${model.version} ${model.role}` : "model unread");
+
+function countBy(records: readonly SeenRecord[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of records) counts[pairName(r.model)] = (counts[pairName(r.model)] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * The model roles of a run that changes models mid-stream: every good event decided exactly once
+ * (over all versions) by a (version, role) some deployment of the run held, and scored exactly once
+ * by the shadow that was there all along, read committed, nothing of it read from an aborted
+ * features record. Shadow findings also go to the report's lists, so they fail the run like any hop.
+ */
+function checkRoles(
+  good: readonly LedgerEntry[],
+  ledger: ReadonlyMap<string, LedgerEntry>,
+  topics: Observation["topics"],
+  shadow: TopicView,
+  models: ModelExpectation,
+) {
+  const hop = "shadow-scored" as const;
+  const decided = countIds(topics.scored.committed);
+  const shadowed = countIds(shadow.committed);
+  const goodIds = new Set(good.map((e) => e.id));
+  const shadowFindings = {
+    lost: [] as Finding[],
+    duplicated: [] as Finding[],
+    unexpected: [] as Finding[],
+    abortedReads: [] as Finding[],
+    abortedRecords: 0,
+  };
+  let decisionsLost = 0;
+  let decisionsDuplicated = 0;
+  for (const entry of good) {
+    if (!decided.has(entry.id)) decisionsLost += 1;
+    if (!shadowed.has(entry.id)) {
+      shadowFindings.lost.push({
+        id: entry.id,
+        key: entry.key,
+        hop,
+        detail: `never scored by shadow v${models.shadowVersion}`,
+      });
+    }
+  }
+  for (const [id, n] of decided) if (n > 1 && goodIds.has(id)) decisionsDuplicated += 1;
+  for (const [id, n] of shadowed) {
+    const entry = ledger.get(id);
+    if (!entry) shadowFindings.unexpected.push({ id, key: "?", hop, detail: "id not in the ledger" });
+    else if (!goodIds.has(id)) {
+      shadowFindings.unexpected.push({ id, key: entry.key, hop, detail: "scored by the shadow, but not a good event" });
+    }
+    if (n > 1) shadowFindings.duplicated.push({ id, key: entry?.key ?? "?", hop, detail: `${n} times` });
+  }
+
+  const illegal: Finding[] = [];
+  const legal = new Set(models.deciding.map((d) => pairName(d)));
+  for (const r of topics.scored.committed) {
+    if (!legal.has(pairName(r.model))) {
+      illegal.push({
+        id: r.id,
+        key: r.key,
+        hop: "scored",
+        detail: `decided by ${pairName(r.model)}, which no deployment of the run held (legal: ${[...legal].join(", ")})`,
+      });
+    }
+  }
+  for (const r of shadow.committed) {
+    if (r.model?.version !== models.shadowVersion || r.model.role !== "shadow") {
+      illegal.push({
+        id: r.id,
+        key: r.key,
+        hop,
+        detail: `shadow record of ${pairName(r.model)}, expected v${models.shadowVersion} shadow`,
+      });
+    }
+  }
+
+  const committedAt = new Set(shadow.committed.map((r) => positionKey(r.partition, r.offset)));
+  shadowFindings.abortedRecords = shadow.uncommitted.filter(
+    (r) => !committedAt.has(positionKey(r.partition, r.offset)),
+  ).length;
+  const featuresCommitted = new Set(topics.features.committed.map((r) => r.id));
+  const featuresUncommitted = new Set(topics.features.uncommitted.map((r) => r.id));
+  for (const id of shadowed.keys()) {
+    if (!featuresCommitted.has(id) && featuresUncommitted.has(id)) {
+      shadowFindings.abortedReads.push({
+        id,
+        key: ledger.get(id)?.key ?? "?",
+        hop,
+        detail: "read from an aborted features record",
+      });
+    }
+  }
+
+  const report: RoleReport = {
+    decisionsBy: countBy(topics.scored.committed),
+    shadowBy: countBy(shadow.committed),
+    decisions: { lost: decisionsLost, duplicated: decisionsDuplicated },
+    shadow: {
+      version: models.shadowVersion,
+      lost: shadowFindings.lost.length,
+      duplicated: shadowFindings.duplicated.length,
+    },
+    illegal,
+  };
+  return { report, shadowFindings };
 }
 
 /** A short text of the report: counts, and the first few findings of each kind. */
@@ -279,8 +447,22 @@ export function formatReport(report: CheckReport, examples = 5): string {
         ", ",
       )}; retry duplicates in raw: ${report.retryDuplicatesInRaw}, in the DLQ (one per raw copy): ${report.retryDuplicatesInDlq}`,
   ];
-  for (const kind of ["lost", "duplicated", "outOfOrder", "abortedReads", "unexpected"] as const) {
-    const findings = report[kind];
+  const roles = report.roles;
+  if (roles) {
+    const by = (counts: Record<string, number>) =>
+      Object.entries(counts)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([pair, n]) => `${pair} ${n}`)
+        .join(", ") || "none";
+    lines.push(
+      `decisions (scored, champion and canary over all versions): lost ${roles.decisions.lost}, duplicated ${roles.decisions.duplicated}; by version and role: ${by(roles.decisionsBy)}`,
+      `shadow v${roles.shadow.version} (shadow-scored): lost ${roles.shadow.lost}, duplicated ${roles.shadow.duplicated}; by version and role: ${by(roles.shadowBy)}`,
+    );
+  }
+  const kinds = ["lost", "duplicated", "outOfOrder", "abortedReads", "unexpected"] as const;
+  const lists: Array<[string, Finding[]]> = kinds.map((kind) => [kind, report[kind]]);
+  if (roles) lists.push(["illegalModels", roles.illegal]);
+  for (const [kind, findings] of lists) {
     const byHop = new Map<string, number>();
     for (const f of findings) byHop.set(f.hop, (byHop.get(f.hop) ?? 0) + 1);
     const perHop = [...byHop].map(([hop, n]) => `${hop} ${n}`).join(", ");

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { type CheckReport, check, formatReport, type LedgerEntry, type Observation } from "../../chaos/checker.ts";
+import {
+  type CheckReport,
+  check,
+  formatReport,
+  type LedgerEntry,
+  type ModelExpectation,
+  type Observation,
+} from "../../chaos/checker.ts";
 
 /** A ledger of `keys` keys with `perKey` events each, sent key by key interleaved; every 7th event is bad. */
 function ledgerOf(keys: number, perKey: number): LedgerEntry[] {
@@ -233,6 +240,150 @@ describe("chaos checker", () => {
     const report = check(unknown, observation);
     expect(problems(report)).toEqual(none);
     expect(report.sent.unknown).toBe(2);
+  });
+});
+
+describe("chaos checker, model roles", () => {
+  const ledger = ledgerOf(4, 10);
+  const models: ModelExpectation = {
+    deciding: [
+      { version: 1, role: "champion" },
+      { version: 2, role: "canary" },
+      { version: 2, role: "champion" },
+    ],
+    shadowVersion: 3,
+  };
+
+  /** A clean run under model changes: decisions split over v1 and v2, every good event shadowed by v3 once. */
+  function withModels(): Observation {
+    const observation = cleanObservation(ledger);
+    const scored = observation.topics.scored;
+    scored.committed = scored.committed.map((r, i) => ({
+      ...r,
+      model: i % 3 === 0 ? { version: 2, role: "canary" } : { version: i < 20 ? 1 : 2, role: "champion" },
+    }));
+    scored.uncommitted = [...scored.committed];
+    const shadow = scored.committed.map((r) => ({ ...r, model: { version: 3, role: "shadow" } }));
+    observation.shadowScored = { committed: shadow, uncommitted: [...shadow] };
+    return observation;
+  }
+
+  it("passes a clean run and counts decisions and shadow scores per version and role", () => {
+    const report = check(ledger, withModels(), models);
+    expect(problems(report)).toEqual(none);
+    expect(report.roles?.illegal).toEqual([]);
+    expect(report.roles?.decisions).toEqual({ lost: 0, duplicated: 0 });
+    expect(report.roles?.shadow).toEqual({ version: 3, lost: 0, duplicated: 0 });
+    expect(report.roles?.decisionsBy).toEqual({ "v1 champion": 13, "v2 canary": 12, "v2 champion": 9 });
+    expect(report.roles?.shadowBy).toEqual({ "v3 shadow": 34 });
+    expect(report.ok).toBe(true);
+    const text = formatReport(report);
+    expect(text).toContain("shadow v3 (shadow-scored): lost 0, duplicated 0; by version and role: v3 shadow 34");
+    expect(text).toContain("illegalModels: 0");
+    expect(text).toContain("verdict: PASS");
+  });
+
+  it("catches a lost shadow score", () => {
+    const observation = withModels();
+    const shadow = observation.shadowScored as NonNullable<Observation["shadowScored"]>;
+    const [removed] = shadow.committed.splice(6, 1);
+    const report = check(ledger, observation, models);
+    expect(report.lost).toEqual([expect.objectContaining({ id: removed?.id, hop: "shadow-scored" })]);
+    expect(report.roles?.shadow).toEqual({ version: 3, lost: 1, duplicated: 0 });
+    expect(report.ok).toBe(false);
+    expect(formatReport(report)).toContain("lost: 1 (shadow-scored 1)");
+  });
+
+  it("catches a shadow that scored nothing (the topic empty or never read)", () => {
+    const observation = withModels();
+    delete observation.shadowScored;
+    const report = check(ledger, observation, models);
+    expect(report.roles?.shadow.lost).toBe(34);
+    expect(report.ok).toBe(false);
+  });
+
+  it("catches a duplicated shadow score", () => {
+    const observation = withModels();
+    const shadow = observation.shadowScored as NonNullable<Observation["shadowScored"]>;
+    const copy = { ...(shadow.committed[4] as SeenRecordLike), offset: 900 };
+    shadow.committed.push(copy);
+    shadow.uncommitted.push(copy);
+    const report = check(ledger, observation, models);
+    expect(report.duplicated).toEqual([
+      expect.objectContaining({ id: copy.id, hop: "shadow-scored", detail: "2 times" }),
+    ]);
+    expect(report.roles?.shadow).toEqual({ version: 3, lost: 0, duplicated: 1 });
+    expect(report.ok).toBe(false);
+  });
+
+  it("catches a decision lost or duplicated across versions, per role", () => {
+    const observation = withModels();
+    const scored = observation.topics.scored;
+    const [removed] = scored.committed.splice(3, 1);
+    const copy = { ...(scored.committed[8] as SeenRecordLike), offset: 700, model: { version: 1, role: "champion" } };
+    scored.committed.push(copy);
+    const report = check(ledger, observation, models);
+    expect(report.roles?.decisions).toEqual({ lost: 1, duplicated: 1 });
+    expect(report.lost).toEqual([expect.objectContaining({ id: removed?.id, hop: "scored" })]);
+    expect(report.duplicated).toEqual([expect.objectContaining({ id: copy.id, hop: "scored" })]);
+  });
+
+  it("catches a decision by a version or role no deployment held", () => {
+    const observation = withModels();
+    const scored = observation.topics.scored.committed;
+    const first = scored[0] as SeenRecordLike;
+    const second = scored[1] as SeenRecordLike;
+    scored[0] = { ...first, model: { version: 4, role: "champion" } };
+    scored[1] = { ...second, model: { version: 1, role: "canary" } };
+    const report = check(ledger, observation, models);
+    expect(report.roles?.illegal).toEqual([
+      expect.objectContaining({ id: first.id, hop: "scored", detail: expect.stringContaining("v4 champion") }),
+      expect.objectContaining({ id: second.id, hop: "scored", detail: expect.stringContaining("v1 canary") }),
+    ]);
+    expect(problems(report)).toEqual(none);
+    expect(report.ok).toBe(false);
+    expect(formatReport(report)).toContain("illegalModels: 2 (scored 2)");
+  });
+
+  it("catches a decision that names no model and a shadow score by another version", () => {
+    const observation = withModels();
+    const scored = observation.topics.scored.committed;
+    const shadow = (observation.shadowScored as NonNullable<Observation["shadowScored"]>).committed;
+    const { model: _, ...unnamed } = scored[2] as SeenRecordLike;
+    scored[2] = unnamed;
+    shadow[5] = { ...(shadow[5] as SeenRecordLike), model: { version: 2, role: "shadow" } };
+    const report = check(ledger, observation, models);
+    expect(report.roles?.illegal.map((f) => `${f.hop} ${f.id}`)).toEqual([
+      `scored ${unnamed.id}`,
+      `shadow-scored ${shadow[5]?.id}`,
+    ]);
+    expect(report.ok).toBe(false);
+  });
+
+  it("catches a shadow score read from an aborted features record, and one of a bad event", () => {
+    const observation = withModels();
+    const features = observation.topics.features;
+    const [aborted] = features.committed.splice(0, 1);
+    const bad = ledger.find((e) => e.bad) as LedgerEntry;
+    const shadow = observation.shadowScored as NonNullable<Observation["shadowScored"]>;
+    shadow.committed.push({
+      id: bad.id,
+      key: bad.key,
+      partition: 0,
+      offset: 800,
+      model: { version: 3, role: "shadow" },
+    });
+    const report = check(ledger, observation, models);
+    expect(report.abortedReads).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: aborted?.id, hop: "shadow-scored" })]),
+    );
+    expect(report.unexpected).toEqual([
+      expect.objectContaining({
+        id: bad.id,
+        hop: "shadow-scored",
+        detail: expect.stringContaining("not a good event"),
+      }),
+    ]);
   });
 });
 
