@@ -25,7 +25,14 @@ import { getPipeline } from "../../services/shared/pipelines/index.ts";
 import { projectRoot } from "../../services/shared/project.ts";
 import { waitUntil } from "../../services/shared/wait.ts";
 import { linkSharedInstalls, ownStackConfig } from "../helpers/own-stack.ts";
-import { type InstanceName, instanceNames, memoryCapsMiB, type ScheduledFault, spareInstances } from "./schedule.ts";
+import {
+  faultTarget,
+  type InstanceName,
+  instanceNames,
+  memoryCapsMiB,
+  type ScheduledFault,
+  spareInstances,
+} from "./schedule.ts";
 
 export interface ClusterOptions {
   /** Folder for the broker's and ClickHouse's data and every log; wiped at start. */
@@ -38,6 +45,10 @@ export interface ClusterOptions {
   abortShare: number;
   /** Partitions per topic when not the definition's (topics are created before the services start). */
   partitions?: number;
+  /** Model folder the services load (MODELS_ROOT); unset: the project's. */
+  modelsRoot?: string;
+  /** Applies the next model change (a "model-change" fault) and says what it did. */
+  changeModel?: () => Promise<string>;
   log: (line: string) => void;
 }
 
@@ -233,6 +244,7 @@ export async function createChaosCluster(options: ClusterOptions) {
         INGEST_SEND_TIMEOUT_MS: "5000",
         INFERENCE_MODEL_POLL_SECONDS: "3600",
         CHAOS_ABORT_SHARE: String(options.abortShare),
+        ...(options.modelsRoot ? { MODELS_ROOT: options.modelsRoot } : {}),
         [portSetting[instance.service]]: String(instance.port),
       },
       stdio: ["ignore", logFile, logFile],
@@ -279,7 +291,7 @@ export async function createChaosCluster(options: ClusterOptions) {
 
   async function inject(fault: ScheduledFault): Promise<void> {
     const at = since();
-    const target = fault.target ?? (fault.kind.startsWith("broker") ? "kafka" : "clickhouse");
+    const target = faultTarget(fault);
     log(`[chaos] ${(at / 1000).toFixed(1)}s ${fault.kind} ${target}`);
     let note: string | undefined;
     switch (fault.kind) {
@@ -340,6 +352,10 @@ export async function createChaosCluster(options: ClusterOptions) {
         process.kill(pid, "SIGCONT");
         break;
       }
+      case "model-change":
+        if (!options.changeModel) throw new Error("a model-change fault in a run that changes no models");
+        note = await options.changeModel();
+        break;
       case "toggle": {
         const spare = instance(fault.target);
         if (spare.child && spare.child.exitCode === null && spare.child.signalCode === null) {
@@ -382,6 +398,8 @@ export async function createChaosCluster(options: ClusterOptions) {
     readiness,
     since,
     producerUrl: () => `http://127.0.0.1:${instances.get("producer")?.port ?? 1}`,
+    /** Base URL of an instance's HTTP API (its port stays the same over restarts). */
+    instanceUrl: (name: InstanceName) => `http://127.0.0.1:${instance(name).port}`,
 
     /** Peak resident memory per process so far, each against its service's cap. */
     memoryPeaks(): MemoryPeak[] {

@@ -1,10 +1,13 @@
 // Reads what a chaos run left behind, for the checker: every topic with a read-committed and a
 // read-uncommitted consumer, and the predictions table without FINAL (duplicates must show).
 import type { ClickHouse } from "../../services/shared/clickhouse/client.ts";
+import { type AvroType, parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
 import type { Kafka, KafkaMessage } from "../../services/shared/kafka/client.ts";
 import { headerText } from "../../services/shared/kafka/dead-letter.ts";
 import { readTopicToEnd } from "../../services/shared/kafka/read-to-end.ts";
+import { decodeWireFormat } from "../../services/shared/kafka/wire-format.ts";
 import { pipelineTopics } from "../../services/shared/pipeline/definition.ts";
+import { scoredSchema } from "../../services/shared/pipeline/records.ts";
 import type { Observation, SeenRecord, StoredRow, TopicView } from "./checker.ts";
 
 /**
@@ -28,6 +31,20 @@ export function eventIdOf(value: Buffer | null): string | undefined {
   const length = (zigzag >>> 1) ^ -(zigzag & 1);
   if (length < 0 || at + length > value.length) return undefined;
   return value.toString("utf8", at, at + length);
+}
+
+/**
+ * The model version and role a scored or shadow-scored record names, decoded with the schema the
+ * services write (scored-event.avsc) rather than the registry's: the checker needs no registry, and
+ * a record the file's schema cannot decode shows as "model unread", which the checker reports.
+ */
+export function modelOf(type: AvroType, value: Buffer | null): SeenRecord["model"] {
+  try {
+    const record = type.fromBuffer(decodeWireFormat(value).body) as { model_version: number; model_role: string };
+    return { version: record.model_version, role: record.model_role };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Names a record whose value holds no event id (a dead letter without its value) by its raw origin. */
@@ -61,18 +78,29 @@ async function readTopic(
   readUncommitted: boolean,
   intern: Intern,
   origins?: Origins,
+  scored?: AvroType,
 ): Promise<SeenRecord[]> {
   const records: SeenRecord[] = [];
+  // One object per (version, role), shared by every record that names it.
+  const models = new Map<string, SeenRecord["model"]>();
   await readTopicToEnd(
     kafka,
     topic,
     (partition: number, message: KafkaMessage) => {
-      records.push({
+      const record: SeenRecord = {
         id: intern(idOf(partition, message, origins)),
         key: intern(message.key?.toString("utf8") ?? ""),
         partition,
         offset: Number(message.offset),
-      });
+      };
+      if (scored) {
+        const model = modelOf(scored, message.value);
+        const name = model ? `${model.version} ${model.role}` : "";
+        if (!models.has(name)) models.set(name, model);
+        const shared = models.get(name);
+        if (shared) record.model = shared;
+      }
+      records.push(record);
     },
     300_000,
     readUncommitted,
@@ -80,9 +108,16 @@ async function readTopic(
   return records;
 }
 
-async function view(kafka: Kafka, topic: string, intern: Intern, origins?: Origins): Promise<TopicView> {
+async function view(
+  kafka: Kafka,
+  topic: string,
+  intern: Intern,
+  origins?: Origins,
+  scored?: AvroType,
+): Promise<TopicView> {
   return {
-    committed: await readTopic(kafka, topic, false, intern, origins),
+    // Only committed records' models are checked: the uncommitted view serves positions and ids.
+    committed: await readTopic(kafka, topic, false, intern, origins, scored),
     uncommitted: await readTopic(kafka, topic, true, intern, origins),
   };
 }
@@ -116,9 +151,19 @@ export async function storedIds(clickhouse: ClickHouse, pipeline: string): Promi
   return Number(row?.n ?? 0);
 }
 
-export async function observe(kafka: Kafka, clickhouse: ClickHouse, pipeline: string): Promise<Observation> {
+/**
+ * Every hop of a run; with `models`, also each scored record's model and `<p>.shadow-scored`
+ * (decoding costs time and memory that runs without model changes do not need).
+ */
+export async function observe(
+  kafka: Kafka,
+  clickhouse: ClickHouse,
+  pipeline: string,
+  options: { models?: boolean } = {},
+): Promise<Observation> {
   const topics = pipelineTopics(pipeline);
   const intern = interner();
+  const scored = options.models ? parseAvroSchema(scoredSchema()) : undefined;
   const raw = await view(kafka, topics.raw, intern);
   // With personal fields a dead letter keeps no value, only the position of its raw record.
   const origins = new Map(raw.uncommitted.map((r) => [`${r.partition}:${r.offset}`, r.id]));
@@ -126,10 +171,11 @@ export async function observe(kafka: Kafka, clickhouse: ClickHouse, pipeline: st
     topics: {
       raw,
       features: await view(kafka, topics.features, intern),
-      scored: await view(kafka, topics.scored, intern),
+      scored: await view(kafka, topics.scored, intern, undefined, scored),
       dlq: await view(kafka, topics.dlq, intern, origins),
     },
     predictions: await readPredictions(clickhouse, pipeline, intern),
+    ...(scored ? { shadowScored: await view(kafka, topics.shadowScored, intern, undefined, scored) } : {}),
   };
 }
 

@@ -17,8 +17,9 @@ import {
   type ReadinessChange,
 } from "./cluster.ts";
 import { type LedgerOptions, runLedger } from "./ledger.ts";
+import { createModelChanger, type ModelChanger, modelVersions, prepareModelRoot, waitForServing } from "./models.ts";
 import { groupLag, observe, storedIds } from "./observe.ts";
-import { type Scenario, scheduleFaults } from "./schedule.ts";
+import { faultTarget, type Scenario, scheduleFaults } from "./schedule.ts";
 
 export interface RunOptions {
   scenario: Scenario;
@@ -123,7 +124,7 @@ function startFaults(cluster: ChaosCluster, schedule: ReturnType<typeof schedule
     for (const fault of schedule) {
       const due = sendStart + fault.atMs;
       if (due > Date.now()) await sleep(due - Date.now());
-      const chain = fault.target ?? (fault.kind.startsWith("broker") ? "broker" : "clickhouse");
+      const chain = faultTarget(fault);
       chains.set(
         chain,
         (chains.get(chain) ?? Promise.resolve()).then(() => cluster.inject(fault)),
@@ -139,12 +140,24 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
   const events = options.events ?? scenario.events;
   const pipeline = `chaos-${scenario.name}-${seed}-${Date.now().toString(36)}`;
   const startedAt = Date.now();
+  const plan = scenario.models;
+  const modelChanges = scenario.faults.filter((f) => f.kind === "model-change").reduce((n, f) => n + f.count, 0);
+  const versions = plan ? modelVersions(plan, modelChanges) : undefined;
+  const modelsRoot = versions ? join(options.dir, "models") : undefined;
+  if (modelsRoot && versions) prepareModelRoot(modelsRoot, versions.onDisk);
+  // Made once the run's Kafka client exists; the faults that use it start after that.
+  let changer: ModelChanger | undefined;
   const cluster = await createChaosCluster({
     dir: options.dir,
     pipeline,
     registryUrl: options.registryUrl,
     abortShare: scenario.abortShare ?? 0,
     partitions: scenario.partitions,
+    modelsRoot,
+    changeModel: async () => {
+      if (!changer) throw new Error("model changes before the registry was set up");
+      return changer.change();
+    },
     log,
   });
   const logger = createLogger({ name: "chaos", level: "error" });
@@ -160,6 +173,19 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       CLICKHOUSE_PASSWORD: "",
     });
     try {
+      if (plan && versions) {
+        changer = createModelChanger(kafka, pipeline, plan, logger);
+        await changer.setUp(versions.registered);
+        await waitForServing(
+          [cluster.instanceUrl("inference-1"), cluster.instanceUrl("inference-2")],
+          pipeline,
+          plan,
+          60_000,
+        );
+        log(
+          `[chaos] registry: versions ${versions.registered.join(", ")} registered, champion ${plan.champion}, shadow ${plan.shadow}; served by both inference instances`,
+        );
+      }
       const ledgerOptions = {
         baseUrl: cluster.producerUrl,
         pipeline,
@@ -243,8 +269,8 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
         [`streamscore-monitor-${pipeline}-predictions`]: topics.scored,
       }).catch(() => ({}));
       log("[chaos] reading every hop");
-      const observation = await observe(kafka, clickhouse, pipeline);
-      const report = check(ledger, observation);
+      const observation = await observe(kafka, clickhouse, pipeline, { models: changer !== undefined });
+      const report = check(ledger, observation, changer?.expectation());
       const memory = cluster.memoryPeaks();
       // Events no answer ever came for mean the API stayed unavailable for minutes: a failure too.
       if (drainSeconds === undefined || report.sent.unknown > 0) report.ok = false;

@@ -24,7 +24,9 @@ export type FaultKind =
   /** SIGSTOP of ClickHouse for `pauseMs`: inserts hang instead of failing. */
   | "clickhouse-pause"
   /** Starts a spare instance when it is stopped, stops it (SIGTERM) when it runs: scaling out and in. */
-  | "toggle";
+  | "toggle"
+  /** The next change of the model cycle (models.ts), written to the model log as an operator would. */
+  | "model-change";
 
 export const instanceNames = [
   "producer",
@@ -79,6 +81,18 @@ export interface Scenario {
   lanes?: number;
   /** How long the pipeline may take to drain after the last fault and send (120 s unless a scenario says). */
   drainTimeoutMs?: number;
+  /**
+   * The model registry before sending (versions in a model folder of the run's own): the champion,
+   * and a shadow that stays for the whole run. Set, the run checks decisions and shadow scores per role.
+   */
+  models?: { champion: number; shadow: number };
+}
+
+/** What a fault hits when it names no instance: the broker, ClickHouse, or the model registry. */
+export function faultTarget(fault: Pick<ScheduledFault, "kind" | "target">): string {
+  if (fault.target) return fault.target;
+  if (fault.kind === "model-change") return "registry";
+  return fault.kind.startsWith("broker") ? "kafka" : "clickhouse";
 }
 
 /**
@@ -247,6 +261,19 @@ export const scenarios: Record<string, Scenario> = {
     ],
     events: 100_000,
     ratePerSecond: 1000,
+  },
+  "model-change": {
+    name: "model-change",
+    description:
+      "8 model changes (canary at 30%, its weight to 50%, promote, rollback; twice) while each inference instance is killed (kill -9) twice, a shadow version scoring all along",
+    faults: [
+      { kind: "model-change", count: 8 },
+      { kind: "kill", target: "inference-1", count: 2 },
+      { kind: "kill", target: "inference-2", count: 2 },
+    ],
+    models: { champion: 1, shadow: 3 },
+    events: 60_000,
+    ratePerSecond: 500,
   },
   "single-partition": {
     name: "single-partition",
