@@ -147,9 +147,10 @@ export function createModelChanger(kafka: Kafka, pipeline: string, plan: ModelPl
 export type ModelChanger = ReturnType<typeof createModelChanger>;
 
 /**
- * Waits until every instance's /v1/models says it serves exactly the plan: the champion and the
- * shadow. An instance swaps sets between transactions, and none runs while nothing is sent, so the
- * models API is the only place to see the swap before the first event.
+ * Waits until every instance says it serves exactly the plan: the champion and the shadow. An
+ * instance swaps sets between transactions, and none runs while nothing is sent, so its models API
+ * is the only place to see the swap before the first event. The per-pipeline route, because
+ * `/v1/models` lists a renamed pipeline (`name=payments`) under its setting, without its roles.
  */
 export async function waitForServing(
   urls: readonly string[],
@@ -162,17 +163,21 @@ export async function waitForServing(
     { version: plan.shadow, role: "shadow" },
   ]);
   for (const url of urls) {
+    let last = "no answer";
     await waitUntil(
       `${url} to serve champion ${plan.champion} and shadow ${plan.shadow}`,
       async () => {
-        const answer = await fetch(`${url}/v1/models`, { signal: AbortSignal.timeout(2000) })
-          .then((r) => r.json() as Promise<{ models: Array<{ pipeline: string; roles: unknown }> }>)
+        const route = `${url}/v1/pipelines/${encodeURIComponent(pipeline)}/models`;
+        const answer = await fetch(route, { signal: AbortSignal.timeout(2000) })
+          .then((r) => r.json() as Promise<{ inUse?: unknown; problem?: unknown }>)
           .catch(() => undefined);
-        const roles = answer?.models.find((m) => m.pipeline === pipeline)?.roles;
-        return JSON.stringify(roles) === want ? true : undefined;
+        last = JSON.stringify({ inUse: answer?.inUse, problem: answer?.problem });
+        return JSON.stringify(answer?.inUse) === want ? true : undefined;
       },
       timeoutMs,
       250,
-    );
+    ).catch((error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}; last answer ${last}`);
+    });
   }
 }
