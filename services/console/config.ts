@@ -19,6 +19,9 @@ export const consoleSettings = {
     default: defaultServiceUrls,
     doc: "`name=url` of each service whose /healthz and /readyz the overview shows.",
   }),
+  CONSOLE_API_KEYS_FILE: setting(parse.optionalString(), {
+    doc: "JSON file of hashed API keys (`npm run cli -- keys create … --scopes console`); unset leaves the console open, on loopback.",
+  }),
   CONSOLE_DRIFT_HOURS: setting(parse.positiveInt(), {
     default: "24",
     doc: "Event-time hours of windows the drift and quality pages show (the newest window's end counts back).",

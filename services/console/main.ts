@@ -1,10 +1,12 @@
 // The console process: wiring only.
+import { watchKeyStore } from "../shared/auth/key-store-file.ts";
 import { createClickHouse } from "../shared/clickhouse/client.ts";
 import { runService } from "../shared/lifecycle.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createRegistry } from "../shared/metrics.ts";
 import { getPipeline } from "../shared/pipelines/index.ts";
 import { projectRoot } from "../shared/project.ts";
+import { createConsoleAccess } from "./access.ts";
 import { loadConsoleConfig } from "./config.ts";
 import { createConsoleData } from "./data.ts";
 import { createConsoleMetrics } from "./metrics.ts";
@@ -34,7 +36,13 @@ runService({
       logger,
     });
     const pipelines = config.PIPELINES.map(getPipeline);
-    const app = buildConsoleApp({ data, pipelines, logger, metrics, registry, ...readiness });
+    const keys = config.CONSOLE_API_KEYS_FILE
+      ? watchKeyStore(config.CONSOLE_API_KEYS_FILE, (error) =>
+          logger.error({ err: error }, "API key file unreadable; keeping the last one"),
+        )
+      : undefined;
+    const access = keys ? createConsoleAccess(keys, logger) : undefined;
+    const app = buildConsoleApp({ data, pipelines, logger, metrics, registry, access, ...readiness });
     await readiness.start();
     await app.listen({ host: "127.0.0.1", port: config.CONSOLE_PORT });
     logger.info({ url: `http://127.0.0.1:${config.CONSOLE_PORT}` }, "console started");

@@ -52,3 +52,32 @@ export function renderPage(page: PageName, pipeline: string, pipelines: readonly
 </html>
 `;
 }
+
+/** The sign-in page (when the console demands keys): a key of the `console` scope. */
+export function renderLogin(next: string, refusal: string | undefined): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<link rel="icon" href="data:,">
+<title>Sign in · streamscore</title>
+<link rel="stylesheet" href="/assets/console.css">
+</head>
+<body data-page="login">
+<header><strong class="brand">streamscore</strong></header>
+<main>
+<section>
+<h2>Sign in</h2>
+${refusal ? `<p class="bad" role="alert">${escapeHtml(refusal)}</p>` : ""}
+<form method="post" action="/login">
+<input type="hidden" name="next" value="${escapeHtml(next)}">
+<label>API key (console scope) <input type="password" name="key" autocomplete="off" size="60" required></label>
+<button type="submit">Sign in</button>
+</form>
+<p class="muted">Make one with <code>npm run cli -- keys create --file &lt;keys file&gt; --name &lt;you&gt; --pipelines payments --scopes console</code>.</p>
+</section>
+</main>
+</body>
+</html>
+`;
+}

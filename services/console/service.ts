@@ -2,6 +2,7 @@
 // so the pages work offline). Reads only; a bad request gets a 4xx naming what is wrong, logged.
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import fastifyCookie from "@fastify/cookie";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -10,9 +11,10 @@ import type { Registry } from "../shared/metrics.ts";
 import { registerOpsRoutes } from "../shared/ops-routes.ts";
 import type { PipelineDefinition } from "../shared/pipeline/definition.ts";
 import { featureNames } from "../shared/pipeline/definition.ts";
+import { type ConsoleAccess, sessionCookie } from "./access.ts";
 import type { ConsoleData } from "./data.ts";
 import type { ConsoleMetrics } from "./metrics.ts";
-import { type PageName, pageNames, renderPage } from "./pages.ts";
+import { type PageName, pageNames, renderLogin, renderPage } from "./pages.ts";
 
 export interface ConsoleDeps {
   data: ConsoleData;
@@ -20,6 +22,8 @@ export interface ConsoleDeps {
   logger: Logger;
   metrics: ConsoleMetrics;
   registry: Registry;
+  /** Who may look (CONSOLE_API_KEYS_FILE); open when not given. */
+  access?: ConsoleAccess;
   /** Undefined when the console can answer (ClickHouse reachable); otherwise why not. */
   notReadyReason(): string | undefined;
 }
@@ -92,6 +96,28 @@ export function buildConsoleApp(deps: ConsoleDeps): FastifyInstance {
   });
 
   registerOpsRoutes(app, deps.registry, deps);
+  app.register(fastifyCookie);
+  // A sign-in form posts url-encoded fields; nothing else here takes a body.
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_request, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+  );
+  const open = new Set(["/healthz", "/readyz", "/metrics", "/login"]);
+  app.addHook("preHandler", async (request, reply) => {
+    const route = request.routeOptions.url ?? "";
+    if (!deps.access || open.has(route) || route.startsWith("/assets/")) return;
+    const pipeline = (request.params as { pipeline?: string } | undefined)?.pipeline;
+    return deps.access.check(request, reply, pipeline);
+  });
+  app.get<{ Querystring: { next?: string } }>("/login", async (request, reply) =>
+    reply.type("text/html; charset=utf-8").send(renderLogin(safeNext(request.query.next), undefined)),
+  );
+  app.post<{ Body: { key?: string; next?: string } }>("/login", async (request, reply) => {
+    const key = String(request.body?.key ?? "").trim();
+    const next = safeNext(request.body?.next);
+    const refusal = deps.access?.refusal(key) ?? (deps.access ? undefined : "the console needs no key");
+    if (refusal !== undefined) return reply.code(401).type("text/html; charset=utf-8").send(renderLogin(next, refusal));
+    return reply.setCookie(sessionCookie, key, { path: "/", httpOnly: true, sameSite: "strict" }).redirect(next);
+  });
   app.register(fastifyStatic, { root: join(import.meta.dirname, "public"), prefix: "/assets/" });
   app.register(fastifyStatic, { root: uplotDist, prefix: "/assets/vendor/", decorateReply: false });
 
@@ -141,6 +167,11 @@ export function buildConsoleApp(deps: ConsoleDeps): FastifyInstance {
     return deps.data.deadLetters(pipeline, parseQuery(deadLetterQuery, request.query));
   });
   return app;
+}
+
+/** Where to go after signing in: a path of this console only (never another origin). */
+function safeNext(next: string | undefined): string {
+  return next && /^\/(?!\/)[\w\-./?=&%]*$/.test(next) ? next : "/";
 }
 
 function monitoredFeatures(p: PipelineDefinition): string[] {

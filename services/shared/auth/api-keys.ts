@@ -10,7 +10,7 @@ import { z } from "zod";
  * What a key may do: publish events (ingest API), change a pipeline's models (inference API),
  * send a pipeline's dead letters back to its raw topic (ingest API).
  */
-export const keyScopes = ["publish", "model-admin", "replay"] as const;
+export const keyScopes = ["publish", "model-admin", "replay", "console"] as const;
 export type KeyScope = (typeof keyScopes)[number];
 
 export const keyEntrySchema = z
@@ -67,6 +67,7 @@ const scopeVerb: Record<KeyScope, string> = {
   publish: "publish to",
   "model-admin": "change the models of",
   replay: "replay the dead letters of",
+  console: "view in the console",
 };
 
 /** The key a request presents: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
