@@ -7,6 +7,7 @@ import { parse } from "yaml";
 import { loadStackConfig, projectRoot } from "../../../infra/local/config.ts";
 import { memoryBudgetMiB, serviceNames, serviceNodeFlags } from "../../../infra/local/services.ts";
 import { loadConnectionConfig } from "../../../services/shared/connection-settings.ts";
+import { consolePort, defaultPorts } from "../../../services/shared/services.ts";
 import { documentedSettings } from "../../../tools/config-table.ts";
 
 const knownSettings = documentedSettings.flatMap((d) => Object.keys(d.settings));
@@ -41,6 +42,15 @@ describe("docker-compose.yml", () => {
     for (const name of serviceNames) {
       expect(services[name]?.command).toEqual(["node", ...serviceNodeFlags(name), `services/${name}/main.ts`]);
     }
+  });
+
+  it("runs the console on its port, reading the compose Prometheus and services", () => {
+    const consoleService = services.console;
+    expect(consoleService?.command).toEqual(["node", "--max-old-space-size=256", "services/console/main.ts"]);
+    expect(consoleService?.ports).toEqual([`127.0.0.1:${consolePort}:${consolePort}`]);
+    expect(consoleService?.environment?.CONSOLE_PROMETHEUS_URL).toBe("http://prometheus:9090");
+    const urls = String(consoleService?.environment?.CONSOLE_SERVICE_URLS).split(",");
+    for (const name of serviceNames) expect(urls).toContain(`${name}=http://${name}:${defaultPorts[name]}`);
   });
 
   it("gives each streamscore service its memory budget", () => {
