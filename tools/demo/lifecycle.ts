@@ -372,8 +372,9 @@ export async function runLifecycleDemo(): Promise<void> {
             version: 1,
             reason: "the displaced champion keeps scoring in shadow, to compare both on the same windows",
           });
-          await serving(candidate, "champion");
-          await serving(1, "shadow");
+          if (!(await serving(candidate, "champion")) || !(await serving(1, "shadow"))) {
+            say("inference did not report the new roles within 60 s; the next windows may mix both models");
+          }
           facts.promotion = {
             done: true,
             value: {
