@@ -94,6 +94,11 @@ export interface RoleReport {
   shadow: { version: number; lost: number; duplicated: number };
   /** Decisions whose version and role no deployment of the run held, and shadow records of another version or role. */
   illegal: Finding[];
+  /**
+   * Deciding (version, role) pairs the registry held that decided no event: a change that never
+   * took effect, or a phase the run did not test. Either way the run proves nothing about it.
+   */
+  undecided: string[];
 }
 
 export interface CheckReport {
@@ -323,7 +328,8 @@ export function check(
         outOfOrder.length +
         abortedReads.length +
         unexpected.length +
-        (roles?.illegal.length ?? 0) ===
+        (roles?.illegal.length ?? 0) +
+        (roles?.undecided.length ?? 0) ===
         0 && sent.accepted > 0,
   };
 }
@@ -423,8 +429,9 @@ function checkRoles(
     }
   }
 
+  const decisionsBy = countBy(topics.scored.committed);
   const report: RoleReport = {
-    decisionsBy: countBy(topics.scored.committed),
+    decisionsBy,
     shadowBy: countBy(shadow.committed),
     decisions: { lost: decisionsLost, duplicated: decisionsDuplicated },
     shadow: {
@@ -433,6 +440,7 @@ function checkRoles(
       duplicated: shadowFindings.duplicated.length,
     },
     illegal,
+    undecided: [...legal].filter((pair) => !decisionsBy[pair]),
   };
   return { report, shadowFindings };
 }
@@ -457,6 +465,7 @@ export function formatReport(report: CheckReport, examples = 5): string {
     lines.push(
       `decisions (scored, champion and canary over all versions): lost ${roles.decisions.lost}, duplicated ${roles.decisions.duplicated}; by version and role: ${by(roles.decisionsBy)}`,
       `shadow v${roles.shadow.version} (shadow-scored): lost ${roles.shadow.lost}, duplicated ${roles.shadow.duplicated}; by version and role: ${by(roles.shadowBy)}`,
+      `held by the registry but deciding nothing (untested): ${roles.undecided.length === 0 ? "none" : roles.undecided.join(", ")}`,
     );
   }
   const kinds = ["lost", "duplicated", "outOfOrder", "abortedReads", "unexpected"] as const;

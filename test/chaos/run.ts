@@ -19,7 +19,7 @@ import {
 import { type LedgerOptions, runLedger } from "./ledger.ts";
 import { createModelChanger, type ModelChanger, modelVersions, prepareModelRoot, waitForServing } from "./models.ts";
 import { groupLag, observe, storedIds } from "./observe.ts";
-import { faultTarget, type Scenario, scheduleFaults } from "./schedule.ts";
+import { faultTarget, type Scenario, scheduleFaults, scheduleModelChanges } from "./schedule.ts";
 
 export interface RunOptions {
   scenario: Scenario;
@@ -213,7 +213,9 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
         log(`[chaos] capacity ${capacity.measuredPerSecond}/s; offering ${rate}/s`);
       }
       const sendMs = (count / rate) * 1000;
-      const schedule = scheduleFaults(scenario.faults, seed, sendMs, 3000);
+      const schedule = scenario.models
+        ? scheduleModelChanges(scenario.faults, seed, sendMs)
+        : scheduleFaults(scenario.faults, seed, sendMs, 3000);
       const sendStart = Date.now();
       log(`[chaos] ${scenario.name}, seed ${seed}: ${count} events at ${rate}/s, ${schedule.length} faults`);
       // A load scenario sends for its time, whatever the API accepts meanwhile: overload is a time

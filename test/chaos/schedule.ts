@@ -144,6 +144,40 @@ export function scheduleFaults(
   return flat.map((f, i) => ({ ...f, atMs: Math.round(start + i * slot + random() * (slot - gap)) }));
 }
 
+/**
+ * The schedule of a run that changes models: the changes evenly spaced over [10%, 80%] of the send,
+ * each kill a seeded 15–40% of a phase after an even-numbered change, the killed instance seeded.
+ * Not the shuffle of `scheduleFaults`: a kill -9 stops every inference partition until the dead
+ * member's session times out (about 30 s), and a shuffle let those stalls swallow whole phases, so a
+ * promotion could pass without a single decision by the promoted version. Here the phase with a kill
+ * decides before it, and the next one after the stall.
+ */
+export function scheduleModelChanges(faults: readonly FaultSpec[], seed: number, sendMs: number): ScheduledFault[] {
+  const random = seededRandom(seed);
+  const changes = faults.filter((f) => f.kind === "model-change").reduce((n, f) => n + f.count, 0);
+  const kills = faults.flatMap((f) =>
+    f.kind === "kill" && f.target ? Array.from({ length: f.count }, () => f.target as InstanceName) : [],
+  );
+  const others = faults.filter((f) => f.kind !== "model-change" && f.kind !== "kill");
+  if (others.length > 0) throw new Error("a model-change schedule holds model changes and kills only");
+  if (changes === 0 || kills.length > Math.ceil(changes / 2)) {
+    throw new Error(`${kills.length} kills need at least ${kills.length * 2 - 1} model changes, one phase apart`);
+  }
+  for (let i = kills.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [kills[i], kills[j]] = [kills[j] as InstanceName, kills[i] as InstanceName];
+  }
+  const phase = (sendMs * 0.7) / changes;
+  const schedule: ScheduledFault[] = [];
+  for (let i = 0; i < changes; i += 1) {
+    const at = sendMs * 0.1 + i * phase;
+    schedule.push({ kind: "model-change", atMs: Math.round(at) });
+    const target = i % 2 === 0 ? kills[i / 2] : undefined;
+    if (target) schedule.push({ kind: "kill", target, atMs: Math.round(at + phase * (0.15 + 0.25 * random())) });
+  }
+  return schedule;
+}
+
 const every = (kind: FaultKind, count: number, targets: readonly InstanceName[]): FaultSpec[] =>
   targets.map((target) => ({ kind, target, count }));
 
@@ -265,15 +299,17 @@ export const scenarios: Record<string, Scenario> = {
   "model-change": {
     name: "model-change",
     description:
-      "8 model changes (canary at 30%, its weight to 50%, promote, rollback; twice) while each inference instance is killed (kill -9) twice, a shadow version scoring all along",
+      "8 model changes (canary at 30%, its weight to 50%, promote, rollback; twice), each inference instance killed (kill -9) twice, a shadow version scoring all along",
     faults: [
       { kind: "model-change", count: 8 },
       { kind: "kill", target: "inference-1", count: 2 },
       { kind: "kill", target: "inference-2", count: 2 },
     ],
     models: { champion: 1, shadow: 3 },
+    // 300 s of sending: phases of 26 s, so a phase with a kill decides before it and the next one
+    // after the ~30 s stall the kill causes (see scheduleModelChanges).
     events: 60_000,
-    ratePerSecond: 500,
+    ratePerSecond: 200,
   },
   "single-partition": {
     name: "single-partition",

@@ -280,6 +280,7 @@ describe("chaos checker, model roles", () => {
     const text = formatReport(report);
     expect(text).toContain("shadow v3 (shadow-scored): lost 0, duplicated 0; by version and role: v3 shadow 34");
     expect(text).toContain("illegalModels: 0");
+    expect(text).toContain("held by the registry but deciding nothing (untested): none");
     expect(text).toContain("verdict: PASS");
   });
 
@@ -343,6 +344,19 @@ describe("chaos checker, model roles", () => {
     expect(problems(report)).toEqual(none);
     expect(report.ok).toBe(false);
     expect(formatReport(report)).toContain("illegalModels: 2 (scored 2)");
+  });
+
+  it("fails a run where a pair the registry held decided nothing (a promotion that never took effect)", () => {
+    const observation = withModels();
+    const scored = observation.topics.scored;
+    scored.committed = scored.committed.map((r) =>
+      r.model?.version === 2 && r.model.role === "champion" ? { ...r, model: { version: 1, role: "champion" } } : r,
+    );
+    const report = check(ledger, observation, models);
+    expect(report.roles?.undecided).toEqual(["v2 champion"]);
+    expect(problems(report)).toEqual(none);
+    expect(report.ok).toBe(false);
+    expect(formatReport(report)).toContain("deciding nothing (untested): v2 champion");
   });
 
   it("catches a decision that names no model and a shadow score by another version", () => {

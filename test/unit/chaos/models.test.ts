@@ -11,7 +11,7 @@ import {
 } from "../../../services/shared/model/lifecycle.ts";
 import { payments } from "../../../services/shared/pipelines/payments.ts";
 import { candidateVersion, decidingPairs, modelStepAt, modelVersions, prepareModelRoot } from "../../chaos/models.ts";
-import { faultTarget, scenarios } from "../../chaos/schedule.ts";
+import { faultTarget, scenarios, scheduleModelChanges } from "../../chaos/schedule.ts";
 
 const plan = { champion: 1, shadow: 3 };
 
@@ -106,5 +106,26 @@ describe("chaos model changes", () => {
       "inference-1 kill ×2",
       "inference-2 kill ×2",
     ]);
+  });
+
+  it("spaces the changes evenly and puts each kill early in an even phase, seeded", () => {
+    const faults = scenarios["model-change"]?.faults ?? [];
+    const schedule = scheduleModelChanges(faults, 1, 300_000);
+    expect(scheduleModelChanges(faults, 1, 300_000)).toEqual(schedule);
+    expect(scheduleModelChanges(faults, 2, 300_000)).not.toEqual(schedule);
+    const changes = schedule.filter((f) => f.kind === "model-change").map((f) => f.atMs);
+    expect(changes).toEqual(Array.from({ length: 8 }, (_, i) => 30_000 + i * 26_250));
+    const kills = schedule.filter((f) => f.kind === "kill");
+    expect(kills.map((k) => k.target).sort()).toEqual(["inference-1", "inference-1", "inference-2", "inference-2"]);
+    kills.forEach((kill, j) => {
+      const after = (changes[2 * j] as number) + 26_250 * 0.15;
+      expect(kill.atMs).toBeGreaterThanOrEqual(Math.floor(after));
+      expect(kill.atMs).toBeLessThanOrEqual(Math.ceil((changes[2 * j] as number) + 26_250 * 0.4));
+    });
+    // In time order, so the run injects them as scheduled.
+    expect(schedule.map((f) => f.atMs)).toEqual([...schedule.map((f) => f.atMs)].sort((a, b) => a - b));
+    expect(() => scheduleModelChanges([{ kind: "model-change", count: 2 }, ...faults.slice(1)], 1, 1000)).toThrow(
+      "need at least",
+    );
   });
 });
