@@ -30,7 +30,13 @@ runService({
     await producer.connect();
     const clickhouse = createClickHouse(config);
     const trainer = config.MONITOR_RETRAIN_COMMAND
-      ? createTrainerRunner({ command: parseCommand(config.MONITOR_RETRAIN_COMMAND), cwd: projectRoot, logger })
+      ? createTrainerRunner({
+          command: parseCommand(config.MONITOR_RETRAIN_COMMAND),
+          cwd: projectRoot,
+          logger,
+          // A pipeline run under another name is found by the trainer through its entry, as here.
+          pipelineArgument: (name) => config.PIPELINES.find((entry) => getPipeline(entry).name === name) ?? name,
+        })
       : undefined;
     const service = createMonitorService({
       kafka,

@@ -22,7 +22,13 @@ export function parseCommand(text: string): string[] {
   return text.trim().split(/\s+/).filter(Boolean);
 }
 
-export function createTrainerRunner(deps: { command: readonly string[]; cwd: string; logger: Logger }): TrainerRunner {
+export function createTrainerRunner(deps: {
+  command: readonly string[];
+  cwd: string;
+  logger: Logger;
+  /** The `--pipeline` argument for a pipeline: its PIPELINES entry (`name=definition` for a renamed one). */
+  pipelineArgument?: (pipeline: string) => string;
+}): TrainerRunner {
   const log = deps.logger.child({ module: "trainer-runner" });
   const children = new Map<string, { child: ChildProcess; exited: Promise<void> }>();
   const [program, ...baseArgs] = deps.command;
@@ -34,7 +40,8 @@ export function createTrainerRunner(deps: { command: readonly string[]; cwd: str
         log.info({ pipeline, reason }, "a trainer already runs for this pipeline; this request adds nothing");
         return false;
       }
-      const child = spawn(program, [...baseArgs, "--pipeline", pipeline, "--json"], {
+      const argument = deps.pipelineArgument?.(pipeline) ?? pipeline;
+      const child = spawn(program, [...baseArgs, "--pipeline", argument, "--json"], {
         cwd: deps.cwd,
         stdio: ["ignore", "pipe", "pipe"],
       });

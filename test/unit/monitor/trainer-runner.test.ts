@@ -21,10 +21,10 @@ const reporting = script(
 const refusing = script("refuse.mjs", `console.error("no registered champion for payments"); process.exit(2);`);
 const waiting = script("wait.mjs", "setInterval(() => {}, 1000);");
 
-function runnerWith(command: string[]) {
+function runnerWith(command: string[], pipelineArgument?: (pipeline: string) => string) {
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: "info" }, { write: (line: string) => logs.push(JSON.parse(line)) });
-  return { runner: createTrainerRunner({ command, cwd: dir, logger }), logs };
+  return { runner: createTrainerRunner({ command, cwd: dir, logger, pipelineArgument }), logs };
 }
 
 describe("trainer runner", () => {
@@ -43,6 +43,13 @@ describe("trainer runner", () => {
     const done = await waitUntil("the trainer's report", () => logs.find((l) => l.msg === "trainer finished"), 10_000);
     expect(done.report).toEqual({ args: ["--pipeline", "payments", "--json"], decision: "shadow" });
     expect(runner.running("payments")).toBe(false);
+  });
+
+  it("names a renamed pipeline by its entry, so the trainer finds its definition", async () => {
+    const { runner, logs } = runnerWith(reporting, (name) => (name === "shop" ? "shop=payments" : name));
+    runner.request("shop", "drift");
+    const done = await waitUntil("the trainer's report", () => logs.find((l) => l.msg === "trainer finished"), 10_000);
+    expect(done.report).toMatchObject({ args: ["--pipeline", "shop=payments", "--json"] });
   });
 
   it("logs a refusal with the trainer's own message", async () => {
