@@ -1,6 +1,7 @@
 // One chaos run: start the cluster, send the ledger while the seeded faults hit, wait for the
 // pipeline to drain, read every hop and check it. Bounded: each wait has a limit, and the cluster is
 // torn down whatever happens.
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createClickHouse } from "../../services/shared/clickhouse/client.ts";
@@ -304,6 +305,8 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     }
   } finally {
     await cluster.stop();
+    // The model copies are the run's input, not evidence: the logs stay, like the cluster's.
+    if (modelsRoot) rmSync(modelsRoot, { recursive: true, force: true });
   }
 }
 
