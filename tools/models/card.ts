@@ -36,6 +36,76 @@ function constantFeatures(manifest: ModelManifest): string[] {
     .map(([name]) => name);
 }
 
+interface TrainingData {
+  source?: string;
+  window?: { since?: string; until?: string };
+  eventTime?: { first?: string; last?: string };
+  rows?: { exported?: number; train?: number; holdout?: number };
+  champion?: number;
+  sha256?: { train?: string; holdout?: string };
+}
+
+/** Where a retrained version's data came from (the trainer writes it into the manifest). */
+function provenance(trainer: Record<string, unknown>): string[] {
+  const data = trainer.trainingData as TrainingData | undefined;
+  if (!data) return [];
+  return [
+    `Retrained on ${data.source ?? "exported events"}: window ${data.window?.since ?? "?"} … ${data.window?.until ?? "?"} (events ${data.eventTime?.first ?? "?"} … ${data.eventTime?.last ?? "?"}); ${number(data.rows?.exported ?? "?")} labelled events, ${number(data.rows?.train ?? "?")} train / ${number(data.rows?.holdout ?? "?")} holdout${data.champion ? `, against champion v${data.champion}` : ""}.`,
+    `Data sha256: train \`${data.sha256?.train ?? "?"}\`, holdout \`${data.sha256?.holdout ?? "?"}\`.`,
+  ];
+}
+
+interface GateEvidence {
+  metric: string;
+  margin: number;
+  maxSegmentRegression?: number;
+  candidate: number;
+  champion: number;
+  championVersion?: number;
+  reasons?: string[];
+  holdoutRows?: number;
+  segmentsNotCompared?: Array<{ name: string; classCounts: number[] }>;
+  championMetrics?: { segments?: Record<string, Record<string, number>> };
+  candidateMetrics?: { segments?: Record<string, Record<string, number>> };
+}
+
+/** The validation gate's numbers: the newest shadow or reject decision about this version. */
+function gateOf(history: readonly ModelEvent[]): { kind: string; evidence: GateEvidence } | undefined {
+  const decision = [...history]
+    .reverse()
+    .find((e) => (e.kind === "shadow" || e.kind === "reject") && typeof e.evidence?.metric === "string");
+  return decision ? { kind: decision.kind, evidence: decision.evidence as unknown as GateEvidence } : undefined;
+}
+
+function gateSections(history: readonly ModelEvent[]): Section[] {
+  const gate = gateOf(history);
+  if (!gate) return [];
+  const g = gate.evidence;
+  const segments = Object.keys(g.candidateMetrics?.segments ?? {});
+  const lines = [
+    `${gate.kind === "shadow" ? "Passed" : "Failed"}: holdout ${g.metric} ${number(g.candidate)} against champion${g.championVersion ? ` v${g.championVersion}` : ""}'s ${number(g.champion)} on ${number(g.holdoutRows ?? "?")} rows (margin ${number(g.margin)}${g.maxSegmentRegression !== undefined ? `, no segment worse by more than ${number(g.maxSegmentRegression)}` : ""}).`,
+    ...(g.reasons ?? []).map((r) => `Refused because: ${r}.`),
+    ...(g.segmentsNotCompared ?? []).map(
+      (s) => `Segment ${s.name} not compared: too few events of a class in the holdout (${s.classCounts.join(" / ")}).`,
+    ),
+  ];
+  if (segments.length === 0) return [{ title: "Validation gate", lines }];
+  return [
+    { title: "Validation gate", lines },
+    {
+      title: "Validation gate per segment",
+      table: [
+        ["segment", `champion ${g.metric}`, `candidate ${g.metric}`],
+        ...segments.map((name) => [
+          name,
+          number(g.championMetrics?.segments?.[name]?.[g.metric] ?? "n/a"),
+          number(g.candidateMetrics?.segments?.[name]?.[g.metric] ?? "n/a"),
+        ]),
+      ],
+    },
+  ];
+}
+
 export function cardSections(input: CardInput): Section[] {
   const { manifest, entry, history, live } = input;
   const holdout = (manifest.metrics as { holdout?: Record<string, unknown> }).holdout ?? {};
@@ -55,6 +125,7 @@ export function cardSections(input: CardInput): Section[] {
         `Rows: ${number(manifest.profile.rows)}; features in model order: ${manifest.featureOrder.map((f) => `\`${f}\``).join(", ")}.`,
         `Trainer: ${number(trainer.library ?? "unknown")} ${number(trainer.estimator ?? "")}, seed ${number(trainer.seed ?? "n/a")}, ${number(trainer.trainingRows ?? "n/a")} training rows.`,
         `File: \`${manifest.file}\`, sha256 \`${manifest.sha256}\`, created ${manifest.createdAt}.`,
+        ...provenance(trainer),
       ],
     },
     {
@@ -80,6 +151,7 @@ export function cardSections(input: CardInput): Section[] {
       title: "Holdout metrics",
       table: [["metric", "value"], ...Object.entries(holdout).map(([k, v]) => [k, number(v)])],
     },
+    ...gateSections(history),
     {
       title: "Live quality since deployment",
       ...(live.quality.length > 0
@@ -110,7 +182,9 @@ export function cardSections(input: CardInput): Section[] {
           (name) => `\`${name}\` did not vary in the training data: the model cannot have learnt anything from it.`,
         ),
         "Live quality needs labels; windows with few labels are noisy (see the labelled column).",
-        "Segments: the pipeline declares none, so no per-segment metrics are reported.",
+        gateOf(history)
+          ? "Segments: the validation gate compared each category of the one-hot features (above); live metrics are not split by segment."
+          : "Segments: no validation gate ran for this version, so no per-segment metrics are reported.",
       ],
     },
     {

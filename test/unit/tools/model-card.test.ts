@@ -78,4 +78,50 @@ describe("model card", () => {
     expect(html).toContain("holdout AUC &lt;0.99&gt; beats / nothing");
     expect(html).not.toContain("<0.99>");
   });
+
+  it("shows a retrained version's data and the validation gate's numbers per segment", () => {
+    const retrained = {
+      ...manifest,
+      version: 2,
+      trainer: {
+        ...manifest.trainer,
+        trainingData: {
+          source: "ClickHouse streamscore.predictions joined with labels by event_id",
+          window: { since: "2026-12-07T04:15:00.000Z", until: "2026-12-07T04:45:00.000Z" },
+          eventTime: { first: "2026-12-07T04:15:01.500Z", last: "2026-12-07T04:44:58.500Z" },
+          rows: { exported: 1821, train: 1442, holdout: 379 },
+          champion: 1,
+          sha256: { train: "a0d8", holdout: "cbdf" },
+        },
+      },
+    };
+    const gate: ModelEvent = {
+      ...event("shadow", "shadow", Date.UTC(2026, 11, 7), "gate passed"),
+      version: 2,
+      evidence: {
+        metric: "roc_auc",
+        margin: 0.005,
+        maxSegmentRegression: 0.02,
+        candidate: 0.98846,
+        champion: 0.30162,
+        championVersion: 1,
+        reasons: [],
+        holdoutRows: 379,
+        segmentsNotCompared: [{ name: "channel=atm", classCounts: [31, 7] }],
+        championMetrics: { segments: { "channel=pos": { roc_auc: 0.37153 } } },
+        candidateMetrics: { segments: { "channel=pos": { roc_auc: 1 } } },
+      },
+    };
+    const md = renderMarkdown({ ...input, manifest: retrained, history: [...history, gate] });
+    expect(md).toContain(
+      "Retrained on ClickHouse streamscore.predictions joined with labels by event_id: window 2026-12-07T04:15:00.000Z … 2026-12-07T04:45:00.000Z",
+    );
+    expect(md).toContain("1821 labelled events, 1442 train / 379 holdout, against champion v1");
+    expect(md).toContain("Passed: holdout roc_auc 0.9885 against champion v1's 0.3016 on 379 rows (margin 0.0050");
+    expect(md).toContain("Segment channel=atm not compared: too few events of a class in the holdout (31 / 7).");
+    expect(md).toContain("| channel=pos | 0.3715 | 1 |");
+    expect(md).toContain("Segments: the validation gate compared each category");
+    // The shipped version had no gate: the card says so rather than inventing segments.
+    expect(renderMarkdown(input)).toContain("Segments: no validation gate ran for this version");
+  });
 });
