@@ -26,12 +26,13 @@ runService({
     // Started while the broker is away (a restart, an outage): wait for it rather than exit.
     await waitForKafka(kafka, logger, signal);
     const writers = new Map<string, ModelLogWriter>();
+    const pipelines = config.PIPELINES.map(getPipeline);
     const service = createInferenceService({
       kafka,
       registry: createSchemaRegistry(config),
       logger,
       metrics: createInferenceMetrics(registry),
-      pipelines: config.PIPELINES.map(getPipeline),
+      pipelines,
       batchSize: config.INFERENCE_BATCH_SIZE,
       maxTransactionRecords: config.INFERENCE_MAX_TRANSACTION,
       testAbortShare: config.CHAOS_ABORT_SHARE,
@@ -45,7 +46,8 @@ runService({
     const app = buildInferenceApp({
       service,
       predictPipeline: config.INFERENCE_PREDICT_PIPELINE,
-      pipelines: config.PIPELINES,
+      // By name: an entry `name=definition` runs under `name`.
+      pipelines: pipelines.map((p) => p.name),
       registry,
       readiness: service,
       models: {
