@@ -7,7 +7,6 @@
 // retrained on pre-drift data it cannot beat the champion and is rejected; too few rows and a held
 // lock are refused. The test scores both models itself and recomputes the training data's hash from
 // what it seeded, so a trainer that ignored the window, or the new labels, would fail it.
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
@@ -20,7 +19,6 @@ import { paymentStream } from "../../services/producer/generator/payments.ts";
 import { type ClickHouse, createClickHouse } from "../../services/shared/clickhouse/client.ts";
 import { migrate } from "../../services/shared/clickhouse/migrations.ts";
 import { encodeRows } from "../../services/shared/clickhouse/row-binary.ts";
-import { processEnvironment } from "../../services/shared/config.ts";
 import { createKafka } from "../../services/shared/kafka/client.ts";
 import { readModelEvents } from "../../services/shared/kafka/model-log.ts";
 import { createLogger } from "../../services/shared/logger.ts";
@@ -35,6 +33,7 @@ import type { RetrainReport } from "../../tools/models/retrain.ts";
 import { eventBucket, type LabelledRow, splitByEventId, toCsv } from "../../tools/models/retrain-plan.ts";
 import { trainingPython } from "../../tools/training/training-venv.ts";
 import { testConnectionConfig, uniqueName } from "../helpers/integration.ts";
+import { runScript, type ScriptRun } from "../helpers/run-script.ts";
 
 const connection = testConnectionConfig();
 const name = uniqueName("t-retrain").replace(/_/g, "-").toLowerCase();
@@ -105,31 +104,15 @@ function expectedRows(window: { since: number; until: number }): LabelledRow[] {
     .sort((a, b) => a.eventTime - b.eventTime || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
 }
 
-function models(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(projectRoot, "tools", "models", "cli.ts"), ...args], {
-      env: {
-        ...processEnvironment(),
-        KAFKA_BROKERS: connection.KAFKA_BROKERS.join(","),
-        SCHEMA_REGISTRY_URL: connection.SCHEMA_REGISTRY_URL,
-        CLICKHOUSE_URL: connection.CLICKHOUSE_URL,
-        CLICKHOUSE_USER: connection.CLICKHOUSE_USER,
-        CLICKHOUSE_PASSWORD: connection.CLICKHOUSE_PASSWORD,
-        CLICKHOUSE_DATABASE: database,
-        MODELS_ROOT: modelsRoot,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => resolve({ code, out, err }));
+function models(args: string[]): Promise<ScriptRun> {
+  return runScript("tools/models/cli.ts", args, {
+    KAFKA_BROKERS: connection.KAFKA_BROKERS.join(","),
+    SCHEMA_REGISTRY_URL: connection.SCHEMA_REGISTRY_URL,
+    CLICKHOUSE_URL: connection.CLICKHOUSE_URL,
+    CLICKHOUSE_USER: connection.CLICKHOUSE_USER,
+    CLICKHOUSE_PASSWORD: connection.CLICKHOUSE_PASSWORD,
+    CLICKHOUSE_DATABASE: database,
+    MODELS_ROOT: modelsRoot,
   });
 }
 

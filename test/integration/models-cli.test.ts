@@ -1,45 +1,28 @@
 // `npm run models` on the real broker and ClickHouse: a version folder is checked, copied under the
 // model root and registered; changes need a reason, illegal ones are refused with exit code 2 and
 // the reason; the registry lists what happened with the OS user as the actor; a model card renders.
-import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { processEnvironment } from "../../services/shared/config.ts";
 import { createKafka } from "../../services/shared/kafka/client.ts";
 import { readModelEvents } from "../../services/shared/kafka/model-log.ts";
 import { createLogger } from "../../services/shared/logger.ts";
 import { payments } from "../../services/shared/pipelines/payments.ts";
 import { projectRoot } from "../../services/shared/project.ts";
 import { testConnectionConfig, uniqueName } from "../helpers/integration.ts";
+import { runScript, type ScriptRun } from "../helpers/run-script.ts";
 
 const connection = testConnectionConfig();
 const pipeline = uniqueName("t-cli").replace(/_/g, "-").toLowerCase();
 const modelsRoot = mkdtempSync(join(tmpdir(), "models-cli-"));
 
-function models(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(projectRoot, "tools", "models", "cli.ts"), ...args], {
-      env: {
-        ...processEnvironment(),
-        KAFKA_BROKERS: connection.KAFKA_BROKERS.join(","),
-        SCHEMA_REGISTRY_URL: connection.SCHEMA_REGISTRY_URL,
-        CLICKHOUSE_URL: connection.CLICKHOUSE_URL,
-        MODELS_ROOT: modelsRoot,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => resolve({ code, out, err }));
+function models(args: string[]): Promise<ScriptRun> {
+  return runScript("tools/models/cli.ts", args, {
+    KAFKA_BROKERS: connection.KAFKA_BROKERS.join(","),
+    SCHEMA_REGISTRY_URL: connection.SCHEMA_REGISTRY_URL,
+    CLICKHOUSE_URL: connection.CLICKHOUSE_URL,
+    MODELS_ROOT: modelsRoot,
   });
 }
 

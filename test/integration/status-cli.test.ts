@@ -1,18 +1,15 @@
 // `npm run cli -- status` against the real stack: every part up, a service that answers /readyz
 // shown ready, the last closed window's drift verdicts and the table rows read from a ClickHouse
 // database of the test's own (migrated as production is, with two drift rows in it).
-import { spawn } from "node:child_process";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { loadStackConfig } from "../../infra/local/config.ts";
 import { type ClickHouse, createClickHouse } from "../../services/shared/clickhouse/client.ts";
 import { migrate } from "../../services/shared/clickhouse/migrations.ts";
-import { processEnvironment } from "../../services/shared/config.ts";
 import { createRegistry } from "../../services/shared/metrics.ts";
 import { buildOpsServer } from "../../services/shared/ops-routes.ts";
-import { projectRoot } from "../../services/shared/project.ts";
 import { testConnectionConfig, uniqueName } from "../helpers/integration.ts";
+import { runScript } from "../helpers/run-script.ts";
 
 // Prometheus comes only with the local stack.
 const localStack = inject("endpoints").source === "local-stack";
@@ -60,43 +57,18 @@ describe("npm run cli -- status", () => {
 
   it.skipIf(!localStack)("prints the stack as healthy, with drift verdicts and rows, and exits 0", async () => {
     const prometheus = `http://127.0.0.1:${loadStackConfig().STACK_PROMETHEUS_PORT}`;
-    const run = await new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [
-          join(projectRoot, "services", "producer", "cli.ts"),
-          "status",
-          "--prometheus",
-          prometheus,
-          "--service",
-          `transformer=${opsUrl}`,
-          "--timeout",
-          "10",
-        ],
-        {
-          env: {
-            ...processEnvironment(),
-            KAFKA_BROKERS: connection.KAFKA_BROKERS.join(","),
-            SCHEMA_REGISTRY_URL: connection.SCHEMA_REGISTRY_URL,
-            CLICKHOUSE_URL: connection.CLICKHOUSE_URL,
-            CLICKHOUSE_USER: connection.CLICKHOUSE_USER,
-            CLICKHOUSE_PASSWORD: connection.CLICKHOUSE_PASSWORD,
-            CLICKHOUSE_DATABASE: database,
-          },
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        out += chunk.toString();
-      });
-      child.stderr.on("data", (chunk: Buffer) => {
-        err += chunk.toString();
-      });
-      child.once("error", reject);
-      child.once("exit", (code) => resolve({ code, out, err }));
-    });
+    const run = await runScript(
+      "services/producer/cli.ts",
+      ["status", "--prometheus", prometheus, "--service", `transformer=${opsUrl}`, "--timeout", "10"],
+      {
+        KAFKA_BROKERS: connection.KAFKA_BROKERS.join(","),
+        SCHEMA_REGISTRY_URL: connection.SCHEMA_REGISTRY_URL,
+        CLICKHOUSE_URL: connection.CLICKHOUSE_URL,
+        CLICKHOUSE_USER: connection.CLICKHOUSE_USER,
+        CLICKHOUSE_PASSWORD: connection.CLICKHOUSE_PASSWORD,
+        CLICKHOUSE_DATABASE: database,
+      },
+    );
     const text = run.out;
     expect(run.code, `${text}\n${run.err}`).toBe(0);
     for (const part of ["Kafka", "Registry", "ClickHouse", "Prometheus"]) {
