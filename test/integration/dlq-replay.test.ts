@@ -1,11 +1,3 @@
-// Dead-letter replay on the real stack. A payment written with version 2 of the payment schema
-// before anyone registered it is dead-lettered (SCHEMA_NOT_FOUND); the dry run says it still
-// fails; version 2 is registered; the dry run says it decodes; the CLI replays it and it is
-// scored exactly once; the ingest API replays it again and it is still scored once (the
-// transformer drops the repeated event id). The registry is one of the test's own: a record can
-// only carry an id that is not yet registered, and only there does the test know which id the
-// registration will hand out next.
-import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -15,7 +7,6 @@ import { schemaRegistryComponent } from "../../infra/local/schema-registry.ts";
 import { type PaymentEventRecord, paymentStream } from "../../services/producer/generator/payments.ts";
 import { createIngestService, type IngestService } from "../../services/producer/service.ts";
 import { createKey, type KeyStore, RateLimiter } from "../../services/shared/auth/api-keys.ts";
-import { processEnvironment } from "../../services/shared/config.ts";
 import { createAvroCodec, parseAvroSchema } from "../../services/shared/kafka/avro-codec.ts";
 import type { KafkaMessage } from "../../services/shared/kafka/client.ts";
 import { headerText } from "../../services/shared/kafka/dead-letter.ts";
@@ -30,6 +21,7 @@ import { readSchema } from "../../services/shared/schemas.ts";
 import { uniqueName, waitFor } from "../helpers/integration.ts";
 import { linkSharedInstalls, ownStackConfig } from "../helpers/own-stack.ts";
 import { type PipelineHarness, startPipelineHarness } from "../helpers/pipeline-harness.ts";
+import { runScript } from "../helpers/run-script.ts";
 
 const localStack = inject("endpoints").source === "local-stack";
 
@@ -93,26 +85,10 @@ describe("dead-letter replay", () => {
   }, 120_000);
 
   function cli(args: string[]): Promise<CliRun> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [join(projectRoot, "services", "producer", "cli.ts"), ...args], {
-        env: {
-          ...processEnvironment(),
-          KAFKA_BROKERS: h.config.KAFKA_BROKERS.join(","),
-          SCHEMA_REGISTRY_URL: h.config.SCHEMA_REGISTRY_URL,
-          CLICKHOUSE_URL: h.config.CLICKHOUSE_URL,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        out += chunk.toString();
-      });
-      child.stderr.on("data", (chunk: Buffer) => {
-        err += chunk.toString();
-      });
-      child.once("error", reject);
-      child.once("exit", (code) => resolve({ code, out, err }));
+    return runScript("services/producer/cli.ts", args, {
+      KAFKA_BROKERS: h.config.KAFKA_BROKERS.join(","),
+      SCHEMA_REGISTRY_URL: h.config.SCHEMA_REGISTRY_URL,
+      CLICKHOUSE_URL: h.config.CLICKHOUSE_URL,
     });
   }
 

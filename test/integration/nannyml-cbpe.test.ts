@@ -1,28 +1,3 @@
-// The monitor's quality estimates against NannyML 0.13.1's CBPE (from PyPI, in a pinned venv under
-// .stack/) on the same data and chunks. The data: a labelled reference of 5000 rows whose true
-// positive probability is q = σ(z), z ~ N(−1, 1.5²), labels drawn from q; then an analysis period of
-// ten 1000-row chunks, five from the reference's distribution and five shifted to z ~ N(0.5, 1.5²)
-// (covariate shift: the labels still follow q, so calibration on the reference still holds). The
-// model's score is σ(1.8·z) (over-confident, so calibration helps) and it predicts positive at
-// score ≥ 0.5. A second scenario has labels that the score ranks perfectly (label = z > 0, score
-// σ(z)), where both sides leave the scores uncalibrated (NannyML skips calibration above a ROC AUC
-// of 0.999). Already well-calibrated scores are no scenario here: whether isotonic calibration then
-// lowers the held-out calibration error is a coin toss that depends on the random splits, so
-// NannyML's answer and ours differ from seed to seed (the estimates then differ by the isotonic
-// fit's noise, not by their definitions).
-//
-// Tolerances, per chunk:
-// - accuracy, precision, recall, F1: 1e-9. Both sides fit the same isotonic regression on the same
-//   reference and sum the same expected confusion matrix; only the order of floating-point
-//   additions differs.
-// - ROC AUC: 1e-6. NannyML rounds the cumulative expected TP and FP counts to 5 decimals before
-//   dividing (an error of at most 5e-6 per count over a few hundred expected positives), and orders
-//   tied scores arbitrarily where we treat a tie as one step; the generated scores have no ties.
-// - Whether to calibrate: the same answer. NannyML decides on ten scikit-learn stratified splits,
-//   we on ten splits of our own generator; the scenarios are far from the boundary on purpose.
-// With calibration, both estimates are also within 0.05 of the realized accuracy of each chunk
-// (about four standard errors of a realized accuracy on 1000 rows): CBPE estimates what it should.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +8,7 @@ import {
   fitCalibrator,
 } from "../../services/monitor/windowing/estimated-quality.ts";
 import { projectRoot } from "../../services/shared/project.ts";
+import { run as runCommand } from "../../tools/training/training-venv.ts";
 
 const venv = join(projectRoot, ".stack", "nannyml-venv");
 const requirements = join(projectRoot, "test", "fixtures", "nannyml", "requirements.txt");
@@ -47,18 +23,10 @@ interface NannymlChunk {
   realized: EstimatedQuality;
 }
 
-function run(command: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: projectRoot, stdio: ["ignore", "pipe", "inherit"] });
-    let stdout = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.once("error", reject);
-    child.once("close", (code) =>
-      code === 0 ? resolve(stdout) : reject(new Error(`${command} ${args.join(" ")} exited with ${code}`)),
-    );
-  });
+async function run(command: string, args: readonly string[]): Promise<string> {
+  const { code, stdout } = await runCommand(command, args);
+  if (code !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${code}`);
+  return stdout;
 }
 
 function generator(seed: number) {

@@ -9,13 +9,13 @@ import { projectRoot } from "../../services/shared/project.ts";
 export const trainScript = join(projectRoot, "tools", "training", "train.py");
 const venvScript = join(projectRoot, "tools", "training", "training-venv.sh");
 
-interface Finished {
+export interface Finished {
   code: number | null;
   stdout: string;
 }
 
 /** Runs a command; stdout is collected, stderr (pip's and the trainer's progress) goes to ours. */
-function run(command: string, args: readonly string[]): Promise<Finished> {
+export function run(command: string, args: readonly string[]): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: projectRoot, stdio: ["ignore", "pipe", "inherit"] });
     let stdout = "";
