@@ -224,7 +224,7 @@ export function createMonitorService(deps: {
         ),
         // A shadow's own windows: its prediction against its own reference (the inputs are the deciding rows').
         drift: {
-          onAssigned: (partitions) => shadowDrift.assign(partitions),
+          onAssigned: (partitions, all) => shadowDrift.assign(partitions, all),
           onStored: (partition, rows, caughtUp) =>
             shadowDrift.observe(
               partition,
@@ -245,7 +245,7 @@ export function createMonitorService(deps: {
           (record, partition, offset, nowMs) => predictionRow(record, names, partition, offset, nowMs),
         ),
         drift: {
-          onAssigned: (partitions) => drift.assign(partitions),
+          onAssigned: (partitions, all) => drift.assign(partitions, all),
           onStored: (partition, rows, caughtUp) => drift.observe(partition, rows, caughtUp),
         },
       }),
@@ -327,6 +327,7 @@ export function createMonitorService(deps: {
       for (const job of qualityJobs) job.stop();
       await Promise.all(sinks.map(({ sink }) => sink.stop()));
       // Windows closed by the last batches are stored before the clients close.
+      for (const { drift } of driftMonitors) drift.stop();
       await Promise.all(driftMonitors.map(({ drift }) => drift.settle()));
       await deps.trainer?.stop();
     },

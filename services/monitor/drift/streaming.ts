@@ -44,7 +44,7 @@ import {
   type StatisticName,
   type Verdict,
 } from "./thresholds.ts";
-import { bracketedQuantile, compareWithReference, WindowSketch } from "./window-sketch.ts";
+import { bracketedQuantile, compareWithReference, WindowSketch, type WindowSketchState } from "./window-sketch.ts";
 import { twoProportionZTest, type ZTestResult } from "./z-test.ts";
 
 export const DEFAULT_BINS = 10;
@@ -227,7 +227,7 @@ export class NumericalAccumulator {
   readonly kind = "numerical";
   readonly #edges: readonly number[] | undefined;
   readonly #counts: Float64Array;
-  readonly #sketch: WindowSketch | undefined;
+  #sketch: WindowSketch | undefined;
   #total = 0;
   #count = 0;
   #missing = 0;
@@ -304,6 +304,43 @@ export class NumericalAccumulator {
     this.#max = Math.max(this.#max, o.max);
   }
 
+  /** Everything the window holds, JSON-safe (non-finite numbers as strings), to store or send a part. */
+  snapshot(): NumericalSnapshot {
+    const o = this.state();
+    return {
+      kind: "numerical",
+      counts: Array.from(o.counts),
+      total: o.total,
+      count: o.count,
+      missing: o.missing,
+      nonFinite: o.nonFinite,
+      mean: o.mean,
+      m2: o.m2,
+      min: jsonNumber(o.min),
+      max: jsonNumber(o.max),
+      sketch: this.#sketch ? snapshotSketch(this.#sketch) : undefined,
+    };
+  }
+
+  /** The window a snapshot was taken of, on the same profile; it goes on exactly where it stopped. */
+  static restore(profile: NumericalProfile, snapshot: NumericalSnapshot): NumericalAccumulator {
+    const window = new NumericalAccumulator(profile);
+    if (snapshot.kind !== "numerical" || snapshot.counts.length !== window.#counts.length) {
+      throw new StreamscoreError("DRIFT_INPUT_INVALID", "a numerical window snapshot of another profile");
+    }
+    window.#counts.set(snapshot.counts);
+    window.#total = snapshot.total;
+    window.#count = snapshot.count;
+    window.#missing = snapshot.missing;
+    window.#nonFinite = snapshot.nonFinite;
+    window.#mean = snapshot.mean;
+    window.#m2 = snapshot.m2;
+    window.#min = Number(snapshot.min);
+    window.#max = Number(snapshot.max);
+    if (snapshot.sketch && window.#sketch) window.#sketch = restoreSketch(snapshot.sketch);
+    return window;
+  }
+
   state(): NumericalWindowState {
     return {
       counts: this.#counts.slice(),
@@ -375,6 +412,28 @@ export class CategoricalAccumulator {
     this.#missing += o.missing;
   }
 
+  snapshot(): CategoricalSnapshot {
+    return {
+      kind: "categorical",
+      counts: Array.from(this.#counts),
+      unseen: this.#unseen,
+      total: this.#total,
+      missing: this.#missing,
+    };
+  }
+
+  static restore(profile: CategoricalProfile, snapshot: CategoricalSnapshot): CategoricalAccumulator {
+    const window = new CategoricalAccumulator(profile);
+    if (snapshot.kind !== "categorical" || snapshot.counts.length !== window.#counts.length) {
+      throw new StreamscoreError("DRIFT_INPUT_INVALID", "a categorical window snapshot of another profile");
+    }
+    window.#counts.set(snapshot.counts);
+    window.#unseen = snapshot.unseen;
+    window.#total = snapshot.total;
+    window.#missing = snapshot.missing;
+    return window;
+  }
+
   state(): CategoricalWindowState {
     const count = this.#total - this.#missing;
     return { counts: this.#counts.slice(), unseen: this.#unseen, total: this.#total, count, missing: this.#missing };
@@ -382,6 +441,66 @@ export class CategoricalAccumulator {
 }
 
 export type WindowAccumulator = NumericalAccumulator | CategoricalAccumulator;
+
+/** A number JSON can carry: ±Infinity (an empty window's min and max) as a string. */
+type JsonNumber = number | "Infinity" | "-Infinity";
+
+function jsonNumber(value: number): JsonNumber {
+  if (value === Number.POSITIVE_INFINITY) return "Infinity";
+  if (value === Number.NEGATIVE_INFINITY) return "-Infinity";
+  return value;
+}
+
+type SketchSnapshot = Omit<WindowSketchState, "middleMin" | "middleMax"> & {
+  middleMin: JsonNumber;
+  middleMax: JsonNumber;
+};
+
+function snapshotSketch(sketch: WindowSketch): SketchSnapshot {
+  const state = sketch.toState();
+  return { ...state, middleMin: jsonNumber(state.middleMin), middleMax: jsonNumber(state.middleMax) };
+}
+
+function restoreSketch(snapshot: SketchSnapshot): WindowSketch {
+  return WindowSketch.fromState({
+    ...snapshot,
+    middleMin: Number(snapshot.middleMin),
+    middleMax: Number(snapshot.middleMax),
+  });
+}
+
+export interface NumericalSnapshot {
+  kind: "numerical";
+  counts: number[];
+  total: number;
+  count: number;
+  missing: number;
+  nonFinite: number;
+  mean: number;
+  m2: number;
+  min: JsonNumber;
+  max: JsonNumber;
+  sketch: SketchSnapshot | undefined;
+}
+
+export interface CategoricalSnapshot {
+  kind: "categorical";
+  counts: number[];
+  unseen: number;
+  total: number;
+  missing: number;
+}
+
+export type WindowSnapshot = NumericalSnapshot | CategoricalSnapshot;
+
+/** The window a snapshot was taken of, on its profile. */
+export function restoreWindow(profile: ReferenceProfile, snapshot: WindowSnapshot): WindowAccumulator {
+  if (profile.kind === "numerical" && snapshot.kind === "numerical")
+    return NumericalAccumulator.restore(profile, snapshot);
+  if (profile.kind === "categorical" && snapshot.kind === "categorical")
+    return CategoricalAccumulator.restore(profile, snapshot);
+  throw new StreamscoreError("DRIFT_INPUT_INVALID", `a ${snapshot.kind} window snapshot for a ${profile.kind} profile`);
+}
 
 export function createWindow(profile: NumericalProfile, options?: SketchOptions): NumericalAccumulator;
 export function createWindow(profile: CategoricalProfile, options?: SketchOptions): CategoricalAccumulator;

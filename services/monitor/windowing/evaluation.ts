@@ -9,7 +9,13 @@ import type { VersionReference } from "./reference.ts";
 import type { ClosedWindow } from "./windows.ts";
 
 /** What the monitor reads of a stored prediction. */
-export type DriftInput = Pick<PredictionRow, "model_version" | "event_time_ms" | "feature_values" | "label" | "score">;
+export type DriftInput = Pick<
+  PredictionRow,
+  "model_version" | "event_time_ms" | "feature_values" | "label" | "score"
+> & {
+  /** The scored record's offset in its partition, when known (a rebuilt partition skips what it read). */
+  source_offset?: string;
+};
 
 export interface WindowState {
   reference: VersionReference;

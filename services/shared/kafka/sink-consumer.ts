@@ -55,7 +55,7 @@ export interface SinkConsumerOptions<Row> {
    * After every rebalance, before any `onStored` of the new assignment: the partitions this member
    * now reads, each with whether it has nothing left to read.
    */
-  onAssigned?(partitions: Array<{ partition: number; caughtUp: boolean }>): void;
+  onAssigned?(partitions: Array<{ partition: number; caughtUp: boolean }>, topicPartitions?: number[]): void;
   onInserted?(partition: number, rows: number, seconds: number, lag: number): void;
   onRetry?(error: unknown): void;
   maxBackoffMs?: number;
@@ -114,33 +114,40 @@ export function createSinkConsumer<Row>(options: SinkConsumerOptions<Row>): Sink
   async function reportAssignment(partitions: number[]): Promise<void> {
     if (!options.onAssigned) return;
     let backlog: Map<number, boolean>;
+    let all: number[] | undefined;
     try {
-      backlog = await partitionsWithBacklog(partitions);
+      ({ backlog, all } = await partitionsWithBacklog(partitions));
     } catch (error) {
       // Unknown: each counts as read to its end, which holds the drift windows back for a while only.
       log.warn({ error: describeError(error) }, "could not read the partitions' lag");
       backlog = new Map();
     }
-    options.onAssigned(partitions.map((partition) => ({ partition, caughtUp: !backlog.get(partition) })));
+    options.onAssigned(
+      partitions.map((partition) => ({ partition, caughtUp: !backlog.get(partition) })),
+      all,
+    );
   }
 
-  /** Per partition, whether records remain past the group's committed offset. */
-  async function partitionsWithBacklog(partitions: number[]): Promise<Map<number, boolean>> {
+  /** Per partition, whether records remain past the group's committed offset; and every partition of the topic. */
+  async function partitionsWithBacklog(
+    partitions: number[],
+  ): Promise<{ backlog: Map<number, boolean>; all: number[] }> {
     const admin = options.kafka.admin();
     await admin.connect();
     try {
       const [committed] = await admin.fetchOffsets({ groupId: options.groupId, topics: [options.topic] });
       const ends = await admin.fetchTopicOffsets(options.topic);
       const committedOf = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
-      return new Map(
+      const backlog = new Map(
         ends
           .filter((end) => partitions.includes(end.partition))
           .map((end) => {
             const next = committedOf.get(end.partition) ?? -1n;
             const start = next > BigInt(end.low) ? next : BigInt(end.low);
-            return [end.partition, start < BigInt(end.high)];
+            return [end.partition, start < BigInt(end.high)] as const;
           }),
       );
+      return { backlog, all: ends.map((end) => end.partition) };
     } finally {
       await admin.disconnect();
     }

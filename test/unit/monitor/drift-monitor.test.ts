@@ -46,9 +46,11 @@ function deferred() {
 
 function setUp(insert: (table: string, encoded: EncodedRows) => Promise<void>, role?: "decision" | "shadow") {
   // The first stored event (the warm-up line) is where the test's rows begin.
+  // Nothing else is stored: no progress of earlier instances, no parts of other partitions.
   const clickhouse = {
     insertRowBinary: insert,
-    query: async () => [{ first: String(start) }],
+    insertRows: async () => {},
+    query: async (sql: string) => (sql.includes("min(event_time_ms)") ? [{ first: String(start) }] : []),
   } as unknown as ClickHouse;
   const sent: unknown[] = [];
   const producer = { send: async (record: unknown) => void sent.push(record) } as unknown as Producer;
