@@ -181,9 +181,8 @@ export function createDriftMonitor(deps: {
 
   const owned = () => [...windows.progress().keys()].map(Number);
   const everyPartition = () => topicPartitions ?? owned();
-  const sharing = () =>
-    topicPartitions !== undefined && topicPartitions.some((p) => !windows.progress().has(String(p)));
-  const isCloser = () => topicPartitions === undefined || windows.progress().has(String(Math.min(...topicPartitions)));
+  const sharing = () => topicPartitions?.some((p) => !windows.owns(String(p))) ?? false;
+  const isCloser = () => topicPartitions === undefined || windows.owns(String(Math.min(...topicPartitions)));
 
   function addRecord(record: DriftInput, partition: string, live: boolean): void {
     if (!reference(record.model_version)) return;
@@ -443,8 +442,7 @@ export function createDriftMonitor(deps: {
     const wallNow = now();
     // Unknown this time (the lag could not be read): the last known list stands.
     if (all && all.length > 0) topicPartitions = [...all].sort((a, b) => a - b);
-    const before = windows.progress();
-    const fresh = partitions.filter((p) => !before.has(String(p.partition)));
+    const fresh = partitions.filter((p) => !windows.owns(String(p.partition)));
     const stored = fresh.length > 0 ? await retrying(() => store.readProgress()) : new Map<number, StoredProgress>();
     const resume = new Map<number, { sealedThrough: number; maxEventTime: number }>();
     for (const { partition } of fresh) {

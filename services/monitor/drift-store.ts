@@ -13,6 +13,13 @@ export const closerPartition = -1;
 const toStored = (time: number) => (Number.isFinite(time) ? Math.round(time) : none);
 const fromStored = (text: string | number) => (Number(text) <= none ? Number.NEGATIVE_INFINITY : Number(text));
 
+/** A Float64 as ClickHouse writes it in text ("nan", "inf", "-inf" included). */
+function numberFromText(text: string): number {
+  if (text === "inf" || text === "+inf") return Number.POSITIVE_INFINITY;
+  if (text === "-inf") return Number.NEGATIVE_INFINITY;
+  return text.endsWith("nan") ? Number.NaN : Number(text);
+}
+
 export interface StoredProgress extends SourceProgress {
   owner: string;
   updatedAt: number;
@@ -67,27 +74,28 @@ export function createDriftStore(deps: {
     async readProgress() {
       const rows = await clickhouse.query<{
         partition: number;
-        max_event_time: string;
-        sealed_through: string;
+        newest: string;
+        sealed: string;
         caught_up: number;
-        heard_at: string;
+        heard: string;
         owner: string;
-        updated_at: string;
+        updated: string;
       }>(
-        `SELECT partition, toString(max_event_time) AS max_event_time, toString(sealed_through) AS sealed_through,
-                caught_up, toString(heard_at) AS heard_at, owner, toString(updated_at) AS updated_at
+        // Aliases differ from the columns: ClickHouse would read an alias in WHERE instead of the column.
+        `SELECT partition, toString(max_event_time) AS newest, toString(sealed_through) AS sealed,
+                caught_up, toString(heard_at) AS heard, owner, toString(updated_at) AS updated
          FROM ${database}.drift_progress FINAL WHERE ${where}`,
       );
       return new Map(
         rows.map((r) => [
           Number(r.partition),
           {
-            maxEventTime: fromStored(r.max_event_time),
-            sealedThrough: fromStored(r.sealed_through),
+            maxEventTime: fromStored(r.newest),
+            sealedThrough: fromStored(r.sealed),
             caughtUp: Number(r.caught_up) === 1,
-            seenAt: fromStored(r.heard_at),
+            seenAt: fromStored(r.heard),
             owner: r.owner,
-            updatedAt: Number(r.updated_at),
+            updatedAt: Number(r.updated),
           },
         ]),
       );
@@ -132,36 +140,48 @@ export function createDriftStore(deps: {
       if (!(through > after)) return [];
       const rows = await clickhouse.query<{
         model_version: number;
-        window_start: string;
-        window_end: string;
+        first_ms: string;
+        end_ms: string;
         partition: number;
         state: string;
       }>(
-        `SELECT model_version, toString(window_start) AS window_start, toString(window_end) AS window_end, partition, state
+        `SELECT model_version, toString(window_start) AS first_ms, toString(window_end) AS end_ms, partition, state
          FROM ${database}.drift_parts FINAL
          WHERE ${where} AND window_end > ${toStored(after)} AND window_end <= ${toStored(through)}
          ORDER BY window_start, model_version, partition`,
       );
       return rows.map((r) => ({
         version: Number(r.model_version),
-        start: Number(r.window_start),
-        end: Number(r.window_end),
+        start: Number(r.first_ms),
+        end: Number(r.end_ms),
         partition: Number(r.partition),
         snapshot: JSON.parse(r.state) as PartSnapshot,
       }));
     },
     async storedInputs(partition, after) {
-      const rows = await clickhouse.query<StoredInput & { event_time_ms: string }>(
-        `SELECT model_version, toString(event_time_ms) AS event_time_ms, ${role === "shadow" ? "[]" : "feature_values"} AS feature_values,
-                label, score, toString(source_offset) AS source_offset
+      // Numbers as text: JSON has no NaN or infinities, and a missing value must stay what it was.
+      const rows = await clickhouse.query<{
+        model_version: number;
+        time_ms: string;
+        features: string[];
+        label: string;
+        score_text: string;
+        offset_text: string;
+      }>(
+        `SELECT model_version, toString(event_time_ms) AS time_ms,
+                ${role === "shadow" ? "emptyArrayString()" : "arrayMap(x -> toString(x), feature_values)"} AS features,
+                label, toString(score) AS score_text, toString(source_offset) AS offset_text
          FROM ${database}.${deps.sourceTable} FINAL
          WHERE pipeline = '${pipeline}' AND source_partition = ${partition} AND event_time_ms > ${Math.max(0, toStored(after))}
          ORDER BY source_offset`,
       );
       return rows.map((r) => ({
-        ...r,
         model_version: Number(r.model_version),
-        event_time_ms: Number(r.event_time_ms),
+        event_time_ms: Number(r.time_ms),
+        feature_values: r.features.map(numberFromText),
+        label: r.label,
+        score: numberFromText(r.score_text),
+        source_offset: r.offset_text,
       }));
     },
     async newestStoredEventTime(partition) {
@@ -176,6 +196,7 @@ export function createDriftStore(deps: {
       const rows = await clickhouse.query<{ feature: string; drifted: number }>(
         `SELECT feature, drifted FROM ${database}.drift_metrics FINAL
          WHERE pipeline = '${pipeline}' AND statistic LIKE 'drift:%' AND toUInt64(window_end) * 1000 <= ${toStored(through)}
+           AND model_version IN (SELECT DISTINCT model_version FROM ${database}.predictions WHERE pipeline = '${pipeline}')
            AND window_end >= toDateTime(${Math.floor(Math.max(0, through - 7 * 86_400_000) / 1000)})
          ORDER BY window_start, model_version, feature`,
       );

@@ -152,6 +152,10 @@ export class PartitionedWindows<State> {
     );
   }
 
+  owns(source: string): boolean {
+    return this.owned.has(source);
+  }
+
   get openWindows(): number {
     let open = 0;
     for (const owned of this.owned.values()) open += owned.open.size;
