@@ -54,6 +54,8 @@ export type { DriftInput };
 const shareIntervalMs = 1000;
 /** A partition whose owner has not reported for this long holds the windows back (its owner may be gone). */
 const ownerSilenceMs = 10_000;
+/** Stored predictions read per query when a partition's open windows are rebuilt (by default). */
+const defaultRebuildPageRows = 20_000;
 
 export interface DriftMonitor {
   /**
@@ -103,6 +105,8 @@ export function createDriftMonitor(deps: {
   role?: "decision" | "shadow";
   /** Names this instance in `drift_progress` (default: host and process id). */
   instance?: string;
+  /** Stored predictions read per query when a partition's open windows are rebuilt. */
+  rebuildPageRows?: number;
 }): DriftMonitor {
   const { definition } = deps;
   const pipeline = definition.name;
@@ -124,6 +128,7 @@ export function createDriftMonitor(deps: {
   let warmUpUntilMs: number | undefined;
   let lastError: string | undefined;
   const sizeMs = monitoring.windowSeconds * 1000;
+  const rebuildPageRows = deps.rebuildPageRows ?? defaultRebuildPageRows;
   const store = createDriftStore({
     clickhouse: deps.clickhouse,
     database: deps.database,
@@ -425,14 +430,24 @@ export function createDriftMonitor(deps: {
     deps.metrics.openWindows.set({ pipeline }, windows.openWindows);
   }
 
-  /** A partition new here: its open parts again, from the predictions stored after what was sealed for it. */
+  /**
+   * A partition new here: its open parts again, from the predictions stored after what was sealed for
+   * it, a page at a time (memory stays one page, whatever the rate and window length).
+   */
   async function rebuild(partition: number, sealedThrough: number): Promise<void> {
-    const rows = await retrying(() => store.storedInputs(partition, sealedThrough - sizeMs));
-    for (const row of rows) addRecord(row, String(partition), false);
-    const last = rows[rows.length - 1];
-    if (last) rebuiltThrough.set(partition, BigInt(last.source_offset));
-    if (rows.length > 0)
-      log.info({ partition, rows: rows.length }, "rebuilt the partition's open windows from storage");
+    let through = -1n;
+    let total = 0;
+    for (;;) {
+      const after = through;
+      const rows = await retrying(() => store.storedInputs(partition, sealedThrough - sizeMs, after, rebuildPageRows));
+      for (const row of rows) addRecord(row, String(partition), false);
+      total += rows.length;
+      const last = rows[rows.length - 1];
+      if (last) through = BigInt(last.source_offset);
+      if (rows.length < rebuildPageRows) break;
+    }
+    if (through >= 0n) rebuiltThrough.set(partition, through);
+    if (total > 0) log.info({ partition, rows: total }, "rebuilt the partition's open windows from storage");
   }
 
   async function assignNow(

@@ -49,8 +49,11 @@ export interface DriftStore {
   writeParts(parts: readonly StoredPart[]): Promise<void>;
   /** Parts of windows ending in (after, through], newest copy of each. */
   readParts(after: number, through: number): Promise<StoredPart[]>;
-  /** A partition's stored predictions with an event time after `after`, in offset order. */
-  storedInputs(partition: number, after: number): Promise<StoredInput[]>;
+  /**
+   * A partition's stored predictions with an event time after `after` and an offset past `afterOffset`,
+   * in offset order, at most `limit` of them (the caller pages through with the last offset it got).
+   */
+  storedInputs(partition: number, after: number, afterOffset: bigint, limit: number): Promise<StoredInput[]>;
   /** A partition's newest stored event time (−∞ when it has none). */
   newestStoredEventTime(partition: number): Promise<number>;
   /** The deciding rows of the windows ending at or before `through`, oldest first (to replay alert hysteresis). */
@@ -158,7 +161,7 @@ export function createDriftStore(deps: {
         snapshot: JSON.parse(r.state) as PartSnapshot,
       }));
     },
-    async storedInputs(partition, after) {
+    async storedInputs(partition, after, afterOffset, limit) {
       // Numbers as text: JSON has no NaN or infinities, and a missing value must stay what it was.
       const rows = await clickhouse.query<{
         model_version: number;
@@ -173,7 +176,8 @@ export function createDriftStore(deps: {
                 label, toString(score) AS score_text, toString(source_offset) AS offset_text
          FROM ${database}.${deps.sourceTable} FINAL
          WHERE pipeline = '${pipeline}' AND source_partition = ${partition} AND event_time_ms > ${Math.max(0, toStored(after))}
-         ORDER BY source_offset`,
+           ${afterOffset >= 0n ? `AND source_offset > ${afterOffset}` : ""}
+         ORDER BY source_offset LIMIT ${limit}`,
       );
       return rows.map((r) => ({
         model_version: Number(r.model_version),

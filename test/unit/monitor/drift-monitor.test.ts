@@ -153,4 +153,86 @@ describe("drift monitor queue", () => {
     await decision.drift.settle();
     expect(Buffer.concat(decided.map((e) => e.bytes)).includes("amount")).toBe(true);
   });
+
+  it("rebuilds a partition new to it from the stored predictions, page by page, and skips what the rebuild read", async () => {
+    // Partition 0 was another instance's; nothing of it is sealed yet. Six of its rows are stored.
+    const none = String(-Number.MAX_SAFE_INTEGER);
+    const stored = [0, 1, 2, 3, 4, 5].map((i) => ({ ...row(start + i * 1000), source_offset: String(i) }));
+    const pages: string[] = [];
+    const clickhouse = {
+      insertRows: async () => {},
+      insertRowBinary: async (_table: string, encoded: EncodedRows) => void inserted.push(encoded),
+      query: async (sql: string) => {
+        if (sql.includes("min(event_time_ms)")) return [{ first: String(start) }];
+        if (sql.includes("drift_progress")) {
+          return [{ partition: 0, newest: none, sealed: none, caught_up: 1, heard: "0", owner: "gone", updated: "0" }];
+        }
+        if (sql.includes("AS time_ms")) {
+          pages.push(sql);
+          const after = Number(/source_offset > (\d+)/.exec(sql)?.[1] ?? -1);
+          const limit = Number(/LIMIT (\d+)/.exec(sql)?.[1]);
+          return stored
+            .filter((r) => Number(r.source_offset) > after)
+            .slice(0, limit)
+            .map((r) => ({
+              model_version: 1,
+              time_ms: String(r.event_time_ms),
+              features: r.feature_values.map(String),
+              label: r.label,
+              score_text: String(r.score),
+              offset_text: r.source_offset,
+            }));
+        }
+        return [];
+      },
+    } as unknown as ClickHouse;
+    const inserted: EncodedRows[] = [];
+    const drift = createDriftMonitor({
+      registry: { register: async () => 1, resolve: async () => ({}) } as unknown as SchemaRegistryClient,
+      clickhouse,
+      producer: { send: async () => {} } as unknown as Producer,
+      database: "db",
+      logger: createLogger({ name: "test", level: "silent" }),
+      metrics: createMonitorMetrics(createRegistry("test")),
+      definition,
+      modelsRoot: projectRoot,
+      maxBackoffMs: 1000,
+      now: () => start + 100 * windowMs,
+      rebuildPageRows: 4,
+    });
+    drift.assign([{ partition: 0, caughtUp: true }], [0]);
+    // The sink then hands over rows 4 and 5 again (stored between the rebuild's query and this batch) and row 6.
+    const later = [4, 5, 6].map((i) => ({ ...row(start + i * 1000), source_offset: String(i) }));
+    await drift.observe(0, [...later, { ...row(start + windowMs + latenessMs + 1), source_offset: "7" }]);
+    await drift.settle();
+    drift.stop();
+    expect(pages).toHaveLength(2);
+    expect(inserted).toHaveLength(1);
+    expect(sampleSizeOfFirstRow(inserted[0] as EncodedRows)).toBe(7);
+  });
 });
+
+/** `sample_size` of the first drift_metrics row in RowBinary (strings: LEB128 length, then bytes). */
+function sampleSizeOfFirstRow(encoded: EncodedRows): number {
+  const bytes = Buffer.from(encoded.bytes);
+  let at = 0;
+  const skipString = () => {
+    let length = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = bytes[at++] as number;
+      length |= (byte & 0x7f) << shift;
+      shift += 7;
+      if (byte < 0x80) break;
+    }
+    at += length;
+  };
+  skipString(); // pipeline
+  skipString(); // model_name
+  at += 4 + 4 + 4; // model_version, window_start, window_end
+  skipString(); // feature
+  skipString(); // feature_type
+  skipString(); // statistic
+  at += 8 + 8 + 1; // value, threshold, drifted
+  return Number(bytes.readBigUInt64LE(at));
+}
