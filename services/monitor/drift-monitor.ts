@@ -427,7 +427,18 @@ export function createDriftMonitor(deps: {
       );
     }
     await reportProgress(wallNow, sealed.length > 0 || closedThrough !== closedBefore);
+    reportGauges();
+  }
+
+  /** What this instance holds of the pipeline's windows (the deciding rows'; a shadow's would overwrite them). */
+  function reportGauges(): void {
+    if (shadow) return;
     deps.metrics.openWindows.set({ pipeline }, windows.openWindows);
+    deps.metrics.driftPartitions.set({ pipeline }, windows.progress().size);
+    deps.metrics.driftCloser.set({ pipeline }, isCloser() ? 1 : 0);
+    if (isCloser() && closedThrough !== undefined && Number.isFinite(closedThrough)) {
+      deps.metrics.driftClosedThrough.set({ pipeline }, closedThrough / 1000);
+    }
   }
 
   /**
@@ -487,6 +498,7 @@ export function createDriftMonitor(deps: {
     if (!isCloser()) closedThrough = undefined;
     sharedReadAt = Number.NEGATIVE_INFINITY;
     await reportProgress(wallNow, true);
+    reportGauges();
   }
 
   // Partitions' batches arrive side by side; windows are updated and closed one batch at a time,

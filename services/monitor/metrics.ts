@@ -47,6 +47,24 @@ export function createMonitorMetrics(registry: Registry) {
       labelNames: ["pipeline"],
       registers: [registry],
     }),
+    driftPartitions: new Gauge({
+      name: "streamscore_drift_partitions",
+      help: "Scored partitions whose drift windows this monitor instance keeps (instances of a pipeline share them)",
+      labelNames: ["pipeline"],
+      registers: [registry],
+    }),
+    driftCloser: new Gauge({
+      name: "streamscore_drift_closer",
+      help: "1 when this instance closes the pipeline's drift windows (it owns partition 0)",
+      labelNames: ["pipeline"],
+      registers: [registry],
+    }),
+    driftClosedThrough: new Gauge({
+      name: "streamscore_drift_closed_through_seconds",
+      help: "Event time (Unix seconds) up to which the closer has closed the pipeline's drift windows",
+      labelNames: ["pipeline"],
+      registers: [registry],
+    }),
     lateEvents: new Counter({
       name: "streamscore_drift_late_events_total",
       help: "Events that arrived after their windows closed (counted, not added)",

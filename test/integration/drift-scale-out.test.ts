@@ -211,5 +211,12 @@ describe("drift monitoring over two monitor processes, one killed mid-window", (
     expect(mark?.owner.split("/").pop()).toBe(String(survivor?.child.pid));
     const metrics = await (await fetch(`http://127.0.0.1:${survivor?.port}/metrics`)).text();
     expect(metrics).not.toMatch(/streamscore_drift_late_events_total\{[^}]*\} [1-9]/);
+    // It now holds every partition's windows and closes them.
+    expect(metrics).toMatch(
+      new RegExp(
+        `streamscore_drift_partitions\\{pipeline="${h.definition.name}"[^}]*\\} ${h.definition.partitions}\\b`,
+      ),
+    );
+    expect(metrics).toMatch(new RegExp(`streamscore_drift_closer\\{pipeline="${h.definition.name}"[^}]*\\} 1\\b`));
   });
 });
