@@ -1,9 +1,14 @@
 // Event-time windows kept per source (a Kafka partition), so that several monitor instances can each
-// hold the partitions they own and a window's parts are merged when it closes. The watermark is the
-// one of windows.ts: the smallest of the sources' newest event times minus the allowed lateness, a
-// source idle (read to its end and quiet for `idleMs`) holding nothing back. It is taken over the
-// sources this instance owns and the remote ones other instances report; a remote source whose owner
-// stopped reporting holds the watermark at its last word until a new owner reports it.
+// hold the partitions they own and a window's parts are merged when it closes.
+//
+// Each source is in event-time order only within itself, so the watermark is the smallest of the
+// sources' newest event times, minus the allowed lateness, taken over the sources this instance owns
+// and the remote ones other instances report. A source idle for `idleMs` of wall time stops holding it
+// back, but only once it has caught up: a partition not read to its end is behind, not idle, however
+// long it goes unheard. Sources announced (`assign`) hold the watermark back before their first event,
+// so the first partition heard from does not close windows the others still feed; when every source is
+// idle, the watermark follows the slowest one that had events. A remote source whose owner stopped
+// reporting holds the watermark at its last word until a new owner reports it.
 //
 // A source's part of a window is sealed once the watermark passes the window's end: the part is
 // final, and the source's `sealedThrough` records up to where. An event whose windows are all sealed
@@ -190,8 +195,12 @@ export class PartitionedWindows<State> {
       }
       if (watermark > owned.sealedThrough && watermark < Number.POSITIVE_INFINITY) owned.sealedThrough = watermark;
     }
-    return sealed.sort(
-      (a, b) => a.start - b.start || a.group.localeCompare(b.group) || Number(a.source) - Number(b.source),
-    );
+    return sealed.sort((a, b) => a.start - b.start || a.group.localeCompare(b.group) || bySource(a.source, b.source));
   }
+}
+
+/** Partitions in number order (sources with other names in text order). */
+function bySource(a: string, b: string): number {
+  const [x, y] = [Number(a), Number(b)];
+  return Number.isNaN(x) || Number.isNaN(y) ? a.localeCompare(b) : x - y;
 }

@@ -1,7 +1,53 @@
+// Event-time windows and the watermark, seen as one monitor holding every partition: the parts each
+// partition keeps of a window are joined in partition order, as the monitor merges them.
 import { describe, expect, it } from "vitest";
-import { WindowTracker, windowStarts } from "../../../services/monitor/windowing/windows.ts";
+import { PartitionedWindows, type SealedPart } from "../../../services/monitor/windowing/partitioned-windows.ts";
+import { type WindowSpec, windowStarts } from "../../../services/monitor/windowing/windows.ts";
 
 const minute = 60_000;
+
+/** The windows as one tracker: sealed parts of the same window joined, sources in order. */
+class Tracker {
+  readonly windows: PartitionedWindows<number[]>;
+  constructor(spec: WindowSpec) {
+    this.windows = new PartitionedWindows<number[]>(spec, () => []);
+  }
+  add(group: string, time: number, update: (state: number[]) => void, source = "", wallNow = 0): boolean {
+    return this.windows.add(source, group, time, update, wallNow);
+  }
+  setSources(sources: Array<{ source: string; caughtUp: boolean }>, wallNow: number): void {
+    this.windows.assign(sources, wallNow);
+  }
+  setCaughtUp(source: string, caughtUp: boolean): void {
+    this.windows.setCaughtUp(source, caughtUp);
+  }
+  advance(wallNow = 0) {
+    return joined(this.windows.advance(wallNow));
+  }
+  flush() {
+    return joined(this.windows.flush());
+  }
+  get late(): number {
+    return this.windows.late;
+  }
+  get openWindows(): number {
+    return this.windows.openWindows;
+  }
+  get currentWatermark(): number {
+    return this.windows.currentWatermark;
+  }
+}
+
+function joined(parts: SealedPart<number[]>[]) {
+  const windows = new Map<string, { group: string; start: number; end: number; state: number[] }>();
+  for (const part of parts) {
+    const key = `${part.group}/${part.start}`;
+    const window = windows.get(key) ?? { group: part.group, start: part.start, end: part.end, state: [] };
+    window.state.push(...part.state);
+    windows.set(key, window);
+  }
+  return [...windows.values()];
+}
 
 describe("window assignment", () => {
   it("puts an event in exactly one tumbling window, start inclusive and end exclusive", () => {
@@ -25,7 +71,7 @@ describe("watermark and lateness", () => {
   const spec = { sizeMs: minute, slideMs: minute, allowedLatenessMs: 30_000 };
 
   it("closes a window once the newest event time minus the lateness passes its end", () => {
-    const tracker = new WindowTracker<number[]>(spec, () => []);
+    const tracker = new Tracker(spec);
     tracker.add("v1", 10_000, (s) => s.push(1));
     tracker.add("v1", 80_000, (s) => s.push(2));
     expect(tracker.advance()).toEqual([]); // watermark 50 s < end 60 s
@@ -36,7 +82,7 @@ describe("watermark and lateness", () => {
   });
 
   it("still takes events within the allowed lateness, and counts later ones as late", () => {
-    const tracker = new WindowTracker<number[]>(spec, () => []);
+    const tracker = new Tracker(spec);
     tracker.add("v1", 100_000, (s) => s.push(1));
     tracker.advance(); // watermark 70 s: window [0, 60 s) is past
     expect(tracker.add("v1", 75_000, (s) => s.push(2))).toBe(true); // its window [60, 120) is open
@@ -46,7 +92,7 @@ describe("watermark and lateness", () => {
   });
 
   it("keeps groups apart, e.g. two model versions in one minute", () => {
-    const tracker = new WindowTracker<number[]>(spec, () => []);
+    const tracker = new Tracker(spec);
     tracker.add("v1", 1000, (s) => s.push(1));
     tracker.add("v2", 2000, (s) => s.push(2));
     expect(tracker.flush().map((w) => [w.group, w.state])).toEqual([
@@ -56,7 +102,7 @@ describe("watermark and lateness", () => {
   });
 
   it("never moves the watermark back", () => {
-    const tracker = new WindowTracker<number[]>(spec, () => []);
+    const tracker = new Tracker(spec);
     tracker.add("v1", 200_000, () => {});
     tracker.advance();
     tracker.add("v1", 100_000, () => {});
@@ -69,7 +115,7 @@ describe("watermark over several sources", () => {
   const spec = { sizeMs: minute, slideMs: minute, allowedLatenessMs: 0, idleMs: 10_000 };
 
   it("waits for the slowest source, so a partition behind the others is not late", () => {
-    const tracker = new WindowTracker<number[]>(spec, () => []);
+    const tracker = new Tracker(spec);
     tracker.add("v", 130_000, (s) => s.push(1), "p0", 0);
     tracker.add("v", 30_000, (s) => s.push(2), "p1", 0);
     expect(tracker.advance(0)).toEqual([]); // p1 holds the watermark at 30 s
@@ -79,7 +125,7 @@ describe("watermark over several sources", () => {
   });
 
   it("stops waiting for a source that has gone quiet", () => {
-    const tracker = new WindowTracker<number[]>(spec, () => []);
+    const tracker = new Tracker(spec);
     tracker.add("v", 10_000, (s) => s.push(1), "p1", 0);
     tracker.add("v", 130_000, (s) => s.push(2), "p0", 20_000);
     expect(tracker.advance(5_000)).toEqual([]);
@@ -87,7 +133,7 @@ describe("watermark over several sources", () => {
   });
 
   it("keeps waiting for a quiet source that was not read to its end (a lagging partition)", () => {
-    const tracker = new WindowTracker<number[]>(spec, () => []);
+    const tracker = new Tracker(spec);
     tracker.add("v", 10_000, (s) => s.push(1), "p1", 0);
     tracker.setCaughtUp("p1", false);
     tracker.add("v", 130_000, (s) => s.push(2), "p0", 20_000);
@@ -101,7 +147,7 @@ describe("watermark over several sources", () => {
 
   /** A tracker told at wall time 0 that it reads p0 and p1, both with (or both without) a backlog. */
   const announced = (caughtUp: boolean) => {
-    const tracker = new WindowTracker<number[]>(spec, () => []);
+    const tracker = new Tracker(spec);
     tracker.setSources(
       ["p0", "p1"].map((source) => ({ source, caughtUp })),
       0,
@@ -138,14 +184,17 @@ describe("watermark over several sources", () => {
     expect(tracker.advance(55_000).map((w) => [w.start, w.state])).toEqual([[0, [1, 3]]]);
   });
 
-  it("forgets a source that is no longer read (a revoked partition) and keeps the others' progress", () => {
-    const tracker = new WindowTracker<number[]>(spec, () => []);
+  it("forgets a source that is no longer read (a revoked partition), with its parts: its next owner rebuilds them", () => {
+    const tracker = new Tracker(spec);
     tracker.add("v", 130_000, (s) => s.push(1), "p0", 0);
     tracker.add("v", 10_000, (s) => s.push(2), "p1", 0);
     tracker.setCaughtUp("p1", false);
     expect(tracker.advance(0)).toEqual([]);
     tracker.setSources([{ source: "p0", caughtUp: true }], 0);
-    expect(tracker.advance(0).map((w) => [w.start, w.state])).toEqual([[0, [2]]]);
+    // p1 holds nothing back any more: the watermark moves to p0's 130 s, and p1's part of [0, 60 s) went with it.
+    expect(tracker.advance(0)).toEqual([]);
+    expect(tracker.currentWatermark).toBe(130_000);
+    expect(tracker.flush().map((w) => [w.start, w.state])).toEqual([[120_000, [1]]]);
   });
 
   it("closes the windows of the sources it heard from once every source is idle, ignoring one never heard from", () => {
