@@ -44,13 +44,18 @@ function deferred() {
   return { promise, release };
 }
 
-function setUp(insert: (table: string, encoded: EncodedRows) => Promise<void>, role?: "decision" | "shadow") {
-  // The first stored event (the warm-up line) is where the test's rows begin.
-  // Nothing else is stored: no progress of earlier instances, no parts of other partitions.
+function setUp(
+  insert: (table: string, encoded: EncodedRows) => Promise<void>,
+  role?: "decision" | "shadow",
+  options: { query?: (sql: string) => unknown[] | undefined; rebuildPageRows?: number } = {},
+) {
+  // The first stored event (the warm-up line) is where the test's rows begin. Unless the test says
+  // otherwise, nothing else is stored: no progress of earlier instances, no parts of other partitions.
   const clickhouse = {
     insertRowBinary: insert,
     insertRows: async () => {},
-    query: async (sql: string) => (sql.includes("min(event_time_ms)") ? [{ first: String(start) }] : []),
+    query: async (sql: string) =>
+      options.query?.(sql) ?? (sql.includes("min(event_time_ms)") ? [{ first: String(start) }] : []),
   } as unknown as ClickHouse;
   const sent: unknown[] = [];
   const producer = { send: async (record: unknown) => void sent.push(record) } as unknown as Producer;
@@ -67,6 +72,7 @@ function setUp(insert: (table: string, encoded: EncodedRows) => Promise<void>, r
     maxBackoffMs: 1000,
     now: () => start + 100 * windowMs,
     role,
+    rebuildPageRows: options.rebuildPageRows,
   });
   return { drift, sent };
 }
@@ -159,46 +165,29 @@ describe("drift monitor queue", () => {
     const none = String(-Number.MAX_SAFE_INTEGER);
     const stored = [0, 1, 2, 3, 4, 5].map((i) => ({ ...row(start + i * 1000), source_offset: String(i) }));
     const pages: string[] = [];
-    const clickhouse = {
-      insertRows: async () => {},
-      insertRowBinary: async (_table: string, encoded: EncodedRows) => void inserted.push(encoded),
-      query: async (sql: string) => {
-        if (sql.includes("min(event_time_ms)")) return [{ first: String(start) }];
+    const inserted: EncodedRows[] = [];
+    const { drift } = setUp(async (_table, encoded) => void inserted.push(encoded), "decision", {
+      rebuildPageRows: 4,
+      query: (sql) => {
         if (sql.includes("drift_progress")) {
           return [{ partition: 0, newest: none, sealed: none, caught_up: 1, heard: "0", owner: "gone", updated: "0" }];
         }
-        if (sql.includes("AS time_ms")) {
-          pages.push(sql);
-          const after = Number(/source_offset > (\d+)/.exec(sql)?.[1] ?? -1);
-          const limit = Number(/LIMIT (\d+)/.exec(sql)?.[1]);
-          return stored
-            .filter((r) => Number(r.source_offset) > after)
-            .slice(0, limit)
-            .map((r) => ({
-              model_version: 1,
-              time_ms: String(r.event_time_ms),
-              features: r.feature_values.map(String),
-              label: r.label,
-              score_text: String(r.score),
-              offset_text: r.source_offset,
-            }));
-        }
-        return [];
+        if (!sql.includes("AS time_ms")) return undefined;
+        pages.push(sql);
+        const after = Number(/source_offset > (\d+)/.exec(sql)?.[1] ?? -1);
+        const limit = Number(/LIMIT (\d+)/.exec(sql)?.[1]);
+        return stored
+          .filter((r) => Number(r.source_offset) > after)
+          .slice(0, limit)
+          .map((r) => ({
+            model_version: 1,
+            time_ms: String(r.event_time_ms),
+            features: r.feature_values.map(String),
+            label: r.label,
+            score_text: String(r.score),
+            offset_text: r.source_offset,
+          }));
       },
-    } as unknown as ClickHouse;
-    const inserted: EncodedRows[] = [];
-    const drift = createDriftMonitor({
-      registry: { register: async () => 1, resolve: async () => ({}) } as unknown as SchemaRegistryClient,
-      clickhouse,
-      producer: { send: async () => {} } as unknown as Producer,
-      database: "db",
-      logger: createLogger({ name: "test", level: "silent" }),
-      metrics: createMonitorMetrics(createRegistry("test")),
-      definition,
-      modelsRoot: projectRoot,
-      maxBackoffMs: 1000,
-      now: () => start + 100 * windowMs,
-      rebuildPageRows: 4,
     });
     drift.assign([{ partition: 0, caughtUp: true }], [0]);
     // The sink then hands over rows 4 and 5 again (stored between the rebuild's query and this batch) and row 6.

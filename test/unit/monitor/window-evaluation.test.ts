@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaultThresholds } from "../../../services/monitor/drift/thresholds.ts";
 import {
@@ -8,26 +7,9 @@ import {
   featureThresholds,
   openWindowState,
 } from "../../../services/monitor/windowing/evaluation.ts";
-import { loadVersionReference } from "../../../services/monitor/windowing/reference.ts";
-import { featureNames, warmUpOf } from "../../../services/shared/pipeline/definition.ts";
+import { warmUpOf } from "../../../services/shared/pipeline/definition.ts";
 import { getPipeline } from "../../../services/shared/pipelines/index.ts";
-import { projectRoot } from "../../../services/shared/project.ts";
-
-const definition = getPipeline("payments");
-const { monitoring } = definition;
-const names = featureNames(definition);
-const reference = loadVersionReference(
-  join(projectRoot, definition.model.directory, "1"),
-  names,
-  monitoring.features,
-  monitoring.bins,
-);
-const context = {
-  pipeline: "payments",
-  monitoring,
-  thresholdsFor: (feature: string) => featureThresholds(defaultThresholds, monitoring, feature),
-  computedAtSeconds: 1_767_225_600,
-};
+import { context, definition, monitoring, names, reference } from "../../helpers/payments-reference.ts";
 
 /** A closed window of `size` predictions whose every feature holds `value`. */
 function closedWindow(size: number, value: number) {

@@ -1,16 +1,12 @@
 // A window's parts: snapshots restore exactly, and merged parts give the same statistics wherever
 // they were kept (in memory here, or stored as JSON by another instance).
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { defaultThresholds } from "../../../services/monitor/drift/thresholds.ts";
 import {
   addToWindow,
   type DriftInput,
   evaluateWindow,
-  featureThresholds,
   type WindowState,
 } from "../../../services/monitor/windowing/evaluation.ts";
-import { loadVersionReference } from "../../../services/monitor/windowing/reference.ts";
 import {
   mergeParts,
   openPart,
@@ -18,26 +14,9 @@ import {
   seedOf,
   snapshotPart,
 } from "../../../services/monitor/windowing/window-parts.ts";
-import { featureNames } from "../../../services/shared/pipeline/definition.ts";
-import { getPipeline } from "../../../services/shared/pipelines/index.ts";
-import { projectRoot } from "../../../services/shared/project.ts";
 import { seededRandom } from "../../../services/shared/random.ts";
+import { context, names, reference } from "../../helpers/payments-reference.ts";
 
-const definition = getPipeline("payments");
-const { monitoring } = definition;
-const names = featureNames(definition);
-const reference = loadVersionReference(
-  join(projectRoot, definition.model.directory, "1"),
-  names,
-  monitoring.features,
-  monitoring.bins,
-);
-const context = {
-  pipeline: "payments",
-  monitoring,
-  thresholdsFor: (feature: string) => featureThresholds(defaultThresholds, monitoring, feature),
-  computedAtSeconds: 1_767_225_600,
-};
 const start = 1_767_225_600_000;
 
 /** Heavy-tailed feature values (lognormal), some missing, so sketches compact and every counter moves. */
