@@ -2,20 +2,19 @@
 // in the middle of a window: the drift rows equal those of one monitor that read the same scored
 // records alone. The two processes share the scored topic's partitions (one consumer group); the
 // single monitor runs in this process in a group and a ClickHouse database of its own.
-import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMonitorMetrics } from "../../services/monitor/metrics.ts";
 import { createMonitorService, type MonitorService } from "../../services/monitor/service.ts";
 import { paymentStream } from "../../services/producer/generator/payments.ts";
 import { migrate } from "../../services/shared/clickhouse/migrations.ts";
-import { processEnvironment } from "../../services/shared/config.ts";
 import { createLogger } from "../../services/shared/logger.ts";
 import { createRegistry } from "../../services/shared/metrics.ts";
 import { projectRoot } from "../../services/shared/project.ts";
 import { uniqueName, waitFor } from "../helpers/integration.ts";
 import { type PipelineHarness, startPipelineHarness } from "../helpers/pipeline-harness.ts";
 import { freePort } from "../helpers/ports.ts";
+import { startServiceProcess } from "../helpers/service-process.ts";
 
 const windowMs = 300_000;
 const eventsPerWindow = 600; // 2 events/s of event time
@@ -40,30 +39,18 @@ describe("drift monitoring over two monitor processes, one killed mid-window", (
 
   async function startMonitor(): Promise<{ child: ChildProcess; port: number }> {
     const port = await freePort();
-    const child = spawn(process.execPath, [join(projectRoot, "services", "monitor", "main.ts")], {
-      env: {
-        ...processEnvironment(),
-        PIPELINES: `${h.definition.name}=payments`,
-        KAFKA_BROKERS: h.config.KAFKA_BROKERS.join(","),
-        SCHEMA_REGISTRY_URL: h.config.SCHEMA_REGISTRY_URL,
-        CLICKHOUSE_URL: h.config.CLICKHOUSE_URL,
-        CLICKHOUSE_USER: h.config.CLICKHOUSE_USER,
-        CLICKHOUSE_PASSWORD: h.config.CLICKHOUSE_PASSWORD,
-        CLICKHOUSE_DATABASE: h.database,
-        MONITOR_PORT: String(port),
-        LOG_LEVEL: "warn",
-      },
-      stdio: "ignore",
+    const child = await startServiceProcess("monitor", port, {
+      PIPELINES: `${h.definition.name}=payments`,
+      KAFKA_BROKERS: h.config.KAFKA_BROKERS.join(","),
+      SCHEMA_REGISTRY_URL: h.config.SCHEMA_REGISTRY_URL,
+      CLICKHOUSE_URL: h.config.CLICKHOUSE_URL,
+      CLICKHOUSE_USER: h.config.CLICKHOUSE_USER,
+      CLICKHOUSE_PASSWORD: h.config.CLICKHOUSE_PASSWORD,
+      CLICKHOUSE_DATABASE: h.database,
+      MONITOR_PORT: String(port),
+      LOG_LEVEL: "warn",
     });
     children.set(child.pid as number, child);
-    await waitFor(
-      "a monitor process to be ready",
-      async () => {
-        const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-        return response?.ok ? true : undefined;
-      },
-      60_000,
-    );
     return { child, port };
   }
 

@@ -1,13 +1,9 @@
 // Kill -9 the transformer mid-stream and start it again: nothing is lost or stored twice, and the
 // per-card rolling features still equal those computed from the full history.
-import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
-import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PaymentEventRecord, paymentStream } from "../../services/producer/generator/payments.ts";
-import { processEnvironment } from "../../services/shared/config.ts";
 import { featureNames } from "../../services/shared/pipeline/definition.ts";
-import { projectRoot } from "../../services/shared/project.ts";
 import { cleanRecord } from "../../services/transformer/cleaning.ts";
 import {
   addEvent,
@@ -18,15 +14,8 @@ import {
 import { computeFeatures } from "../../services/transformer/features.ts";
 import { waitFor } from "../helpers/integration.ts";
 import { type PipelineHarness, startPipelineHarness } from "../helpers/pipeline-harness.ts";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "../helpers/ports.ts";
+import { startServiceProcess } from "../helpers/service-process.ts";
 
 describe("transformer killed with SIGKILL, then stopped with SIGTERM, mid-stream", () => {
   let h: PipelineHarness;
@@ -34,28 +23,15 @@ describe("transformer killed with SIGKILL, then stopped with SIGTERM, mid-stream
 
   async function startTransformer(): Promise<ChildProcess> {
     const port = await freePort();
-    const process_ = spawn(process.execPath, [join(projectRoot, "services", "transformer", "main.ts")], {
-      env: {
-        ...processEnvironment(),
-        PIPELINES: `${h.definition.name}=payments`,
-        KAFKA_BROKERS: h.config.KAFKA_BROKERS.join(","),
-        SCHEMA_REGISTRY_URL: h.config.SCHEMA_REGISTRY_URL,
-        TRANSFORMER_PORT: String(port),
-        TRANSFORMER_MAX_BATCH: "200",
-        PERSONAL_DATA_KEY: h.personalDataKey.toString("hex"),
-        LOG_LEVEL: "warn",
-      },
-      stdio: "ignore",
+    return startServiceProcess("transformer", port, {
+      PIPELINES: `${h.definition.name}=payments`,
+      KAFKA_BROKERS: h.config.KAFKA_BROKERS.join(","),
+      SCHEMA_REGISTRY_URL: h.config.SCHEMA_REGISTRY_URL,
+      TRANSFORMER_PORT: String(port),
+      TRANSFORMER_MAX_BATCH: "200",
+      PERSONAL_DATA_KEY: h.personalDataKey.toString("hex"),
+      LOG_LEVEL: "warn",
     });
-    await waitFor(
-      "the transformer to be ready",
-      async () => {
-        const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-        return response?.ok ? true : undefined;
-      },
-      60_000,
-    );
-    return process_;
   }
 
   beforeAll(async () => {
