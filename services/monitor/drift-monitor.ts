@@ -332,8 +332,22 @@ export function createDriftMonitor(deps: {
     };
     for (const part of await retrying(() => store.readParts(from, through))) {
       const ref = reference(part.version);
-      if (ref)
+      if (!ref) continue;
+      try {
         partsOf(part.version, part.start, part.end).byPartition.set(part.partition, restorePart(ref, part.snapshot));
+      } catch (error) {
+        // A part this version's reference cannot take (written under other monitoring settings) must
+        // not stop every later window: the window closes without it, and the log says which.
+        log.error(
+          {
+            version: part.version,
+            window: new Date(part.start).toISOString(),
+            partition: part.partition,
+            error: describeError(error),
+          },
+          "stored drift window part left out",
+        );
+      }
     }
     const waiting: SealedPart<WindowState>[] = [];
     for (const part of sealed) {
@@ -508,6 +522,9 @@ export function createDriftMonitor(deps: {
   function observeNow(partition: number, rows: readonly DriftInput[], caughtUp: boolean): Promise<void> {
     const key = String(partition);
     const skipThrough = rebuiltThrough.get(partition);
+    const last = rows[rows.length - 1]?.source_offset;
+    // Past the rebuild's rows from this batch on (offsets grow): later batches need no check.
+    if (skipThrough !== undefined && last !== undefined && BigInt(last) > skipThrough) rebuiltThrough.delete(partition);
     for (const row of rows) {
       // Rows the rebuild read already (stored between its query and this batch's hand-over).
       if (skipThrough !== undefined && row.source_offset !== undefined && BigInt(row.source_offset) <= skipThrough)
@@ -540,7 +557,9 @@ export function createDriftMonitor(deps: {
   const timer = setInterval(() => {
     if (!sharing() || ticking) return;
     ticking = true;
-    void enqueue(step)
+    void enqueue(step).catch(() => undefined);
+    // `queue` is now this tick's step: the next tick waits until it is done.
+    void queue
       .catch(() => undefined)
       .finally(() => {
         ticking = false;

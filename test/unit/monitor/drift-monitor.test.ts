@@ -160,6 +160,29 @@ describe("drift monitor queue", () => {
     expect(Buffer.concat(decided.map((e) => e.bytes)).includes("amount")).toBe(true);
   });
 
+  it("closes a window without a stored part its reference cannot take, instead of stopping", async () => {
+    const inserts: string[] = [];
+    const { drift } = setUp(async (table) => void inserts.push(table), "decision", {
+      query: (sql) =>
+        sql.includes("drift_parts")
+          ? [
+              {
+                model_version: 1,
+                first_ms: String(start),
+                end_ms: String(start + windowMs),
+                partition: 1,
+                state: '{"size":3,"features":{}}',
+              },
+            ]
+          : undefined,
+    });
+    await drift.observe(0, windowRows(0));
+    await drift.observe(0, windowRows(1));
+    await drift.settle();
+    expect(drift.lastError).toBeUndefined();
+    expect(inserts).toEqual(["db.drift_metrics", "db.drift_metrics"]);
+  });
+
   it("rebuilds a partition new to it from the stored predictions, page by page, and skips what the rebuild read", async () => {
     // Partition 0 was another instance's; nothing of it is sealed yet. Six of its rows are stored.
     const none = String(-Number.MAX_SAFE_INTEGER);
