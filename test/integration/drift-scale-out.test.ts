@@ -191,11 +191,20 @@ describe("drift monitoring over two monitor processes, one killed mid-window", (
        WHERE pipeline = '${h.definition.name}'`,
     );
     expect(Number(parts?.n)).toBeGreaterThan(0);
-    const [mark] = await h.clickhouse.query<{ owner: string }>(
-      `SELECT owner FROM ${h.database}.drift_progress FINAL
-       WHERE pipeline = '${h.definition.name}' AND role = 'decision' AND partition = -1`,
-    );
-    expect(mark?.owner.split("/").pop()).toBe(String(survivor?.child.pid));
+    // The mark moves in the closer's step after the windows are stored: wait for it, not just the rows.
+    const markOwner = async () => {
+      const [mark] = await h.clickhouse.query<{ owner: string }>(
+        `SELECT owner FROM ${h.database}.drift_progress FINAL
+         WHERE pipeline = '${h.definition.name}' AND role = 'decision' AND partition = -1`,
+      );
+      return mark?.owner.split("/").pop();
+    };
+    await waitFor(
+      "the closed-through mark written by the survivor",
+      async () => ((await markOwner()) === String(survivor?.child.pid) ? true : undefined),
+      30_000,
+    ).catch(() => undefined);
+    expect(await markOwner()).toBe(String(survivor?.child.pid));
     const metrics = await (await fetch(`http://127.0.0.1:${survivor?.port}/metrics`)).text();
     expect(metrics).not.toMatch(/streamscore_drift_late_events_total\{[^}]*\} [1-9]/);
     // It now holds every partition's windows and closes them.
