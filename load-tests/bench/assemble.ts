@@ -171,6 +171,12 @@ export function buildRows(m: Measurements): Row[] {
     "ms",
     "addConsumer, send, addOffset of the chunk's last record, commit; median transaction per run",
   );
+  for (const client of ["kafkajs", "librdkafka"] as const) {
+    const hopNote =
+      "input timestamp → read-committed reader, through the services' processor, pass-through; median of the runs' percentiles";
+    raw(`one hop at ${clients?.hopRate ?? "N"} records/s p50, ${client}`, clients?.hop[client].p50, "ms", hopNote);
+    raw(`one hop at ${clients?.hopRate ?? "N"} records/s p99, ${client}`, clients?.hop[client].p99, "ms", hopNote);
+  }
   for (const kind of ["raw", "features", "scored"]) {
     raw(`Avro encode ${kind}`, m.avro[`encode ${kind}`]);
     raw(`Avro decode ${kind}`, m.avro[`decode ${kind}`]);

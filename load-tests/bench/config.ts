@@ -54,6 +54,10 @@ export const benchSettings = {
     default: "10",
     doc: "Duration of one latency run at half the measured maximum, in seconds.",
   }),
+  BENCH_HOP_RATE: setting(parse.positiveInt().max(100_000), {
+    default: "2000",
+    doc: "Records/s of the one-hop latency runs (one exactly-once hop through the services' processor, per client).",
+  }),
   BENCH_LATENCY_BATCH: setting(parse.positiveInt().max(5000), {
     default: "10",
     doc: "Events per HTTP request in the latency runs.",

@@ -78,6 +78,8 @@ async function main(): Promise<void> {
           batch: config.BENCH_KAFKA_BATCH,
           transactions: 20,
           transactionRecords: inferenceTransactionRecords,
+          hopRate: config.BENCH_HOP_RATE,
+          hopSeconds: config.BENCH_LATENCY_SECONDS,
           ...runs,
         }),
       );

@@ -5,6 +5,7 @@
 // own processor.
 import { chunksOf, sendChunks } from "../../services/shared/kafka/bulk.ts";
 import type { Message } from "../../services/shared/kafka/client.ts";
+import { hopLatencies } from "../../services/shared/kafka/probes/hop-latency.ts";
 import { librdkafkaConsume, librdkafkaProduce } from "../../services/shared/kafka/probes/librdkafka.ts";
 import {
   platformaticConsume,
@@ -17,6 +18,7 @@ import { type BenchEnvironment, deleteTopics, uniqueName } from "./environment.t
 import { percentile, type Summary, summarize } from "./stats.ts";
 
 type Client = "kafkajs" | "librdkafka" | "platformatic";
+type ProcessorClient = Exclude<Client, "platformatic">;
 type Throughput = { produce: Summary; consume: Summary };
 
 export interface KafkaClientFigures {
@@ -25,6 +27,9 @@ export interface KafkaClientFigures {
   /** ms per transaction: the median transaction of each run. */
   transactionMs: Record<Client, Summary>;
   transactionRecords: number;
+  /** One exactly-once hop at a fixed rate through the services' processor: ms per record. */
+  hop: Record<ProcessorClient, { p50: Summary; p99: Summary }>;
+  hopRate: number;
 }
 
 export interface KafkaClientOptions {
@@ -33,6 +38,9 @@ export interface KafkaClientOptions {
   runs: number;
   transactions: number;
   transactionRecords: number;
+  /** Records/s and seconds of each one-hop latency run. */
+  hopRate: number;
+  hopSeconds: number;
   log: (line: string) => void;
 }
 
@@ -92,6 +100,19 @@ export async function measureKafkaClients(
       return percentile(durations.slice(1), 0.5);
     });
 
+  const hop = (client: ProcessorClient) =>
+    withTopics(env, 3, async ([inputTopic, outputTopic]) => {
+      const latencies = await hopLatencies(env.kafka, client, {
+        inputTopic: inputTopic as string,
+        outputTopic: outputTopic as string,
+        groupId: uniqueName(`bench-hop-${client}`),
+        rate: options.hopRate,
+        seconds: options.hopSeconds,
+        maxBatchRecords: transactionRecords,
+      });
+      return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+    });
+
   await throughput("librdkafka");
   await throughput("platformatic");
   const rates = {
@@ -99,6 +120,10 @@ export async function measureKafkaClients(
     platformatic: { produce: [] as number[], consume: [] as number[] },
   };
   const transactionMs: Record<Client, number[]> = { kafkajs: [], librdkafka: [], platformatic: [] };
+  const hopMs: Record<ProcessorClient, { p50: number[]; p99: number[] }> = {
+    kafkajs: { p50: [], p99: [] },
+    librdkafka: { p50: [], p99: [] },
+  };
   for (let run = 1; run <= options.runs; run += 1) {
     const line: string[] = [];
     for (const client of ["librdkafka", "platformatic"] as const) {
@@ -110,9 +135,15 @@ export async function measureKafkaClients(
     for (const client of ["kafkajs", "librdkafka", "platformatic"] as const) {
       transactionMs[client].push(await transactions(client));
     }
+    for (const client of ["kafkajs", "librdkafka"] as const) {
+      const r = await hop(client);
+      hopMs[client].p50.push(r.p50);
+      hopMs[client].p99.push(r.p99);
+    }
     const ms = (client: Client) => `${client} ${transactionMs[client].at(-1)?.toFixed(1)} ms`;
+    const hopOf = (client: ProcessorClient) => `${client} ${hopMs[client].p50.at(-1)} / ${hopMs[client].p99.at(-1)} ms`;
     options.log(
-      `  clients run ${run}: ${line.join("; ")}; transaction of ${transactionRecords}: ${ms("kafkajs")}, ${ms("librdkafka")}, ${ms("platformatic")}`,
+      `  clients run ${run}: ${line.join("; ")}; transaction of ${transactionRecords}: ${ms("kafkajs")}, ${ms("librdkafka")}, ${ms("platformatic")}; one hop at ${options.hopRate}/s p50 / p99: ${hopOf("kafkajs")}, ${hopOf("librdkafka")}`,
     );
   }
   const throughputOf = (client: "librdkafka" | "platformatic") => ({
@@ -128,5 +159,10 @@ export async function measureKafkaClients(
       platformatic: summarize(transactionMs.platformatic),
     },
     transactionRecords,
+    hop: {
+      kafkajs: { p50: summarize(hopMs.kafkajs.p50), p99: summarize(hopMs.kafkajs.p99) },
+      librdkafka: { p50: summarize(hopMs.librdkafka.p50), p99: summarize(hopMs.librdkafka.p99) },
+    },
+    hopRate: options.hopRate,
   };
 }

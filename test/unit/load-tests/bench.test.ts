@@ -136,9 +136,14 @@ describe("rows and the table", () => {
       platformatic: { produce: rate, consume: rate },
       transactionMs: { kafkajs: flat(20), librdkafka: flat(15), platformatic: flat(12) },
       transactionRecords: 2000,
+      hop: { kafkajs: { p50: flat(30), p99: flat(130) }, librdkafka: { p50: flat(17), p99: flat(120) } },
+      hopRate: 2000,
     };
     m.clients = { transformer: "librdkafka", inference: "kafkajs", other: "librdkafka" };
     const rows = buildRows(m);
+    // Each client's one-hop latency is its own row, named with the rate it was measured at.
+    expect(rows.find((r) => r.measure === "one hop at 2000 records/s p99, librdkafka")?.value?.median).toBe(120);
+    expect(rows.find((r) => r.measure === "one hop at 2000 records/s p50, kafkajs")?.value?.median).toBe(30);
     // librdkafka hop 1/(1/400k + 1/200k) + work 500k + changelog produce 400k
     const hop = 1 / (1 / 400_000 + 1 / 200_000);
     expect(rows.find((r) => r.measure === "transformer")?.bound).toBeCloseTo(1 / (1 / hop + 1 / 500_000 + 1 / 400_000));
