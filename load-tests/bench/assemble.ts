@@ -5,7 +5,7 @@ import type { EosClient } from "../../services/shared/kafka/eos-client.ts";
 import { boundOf, meets, type Part, pipelineParts, ratio, type StageParts, type Target } from "./bounds.ts";
 import type { PeerName, PeerResult } from "./peers.ts";
 import type { KafkaClientFigures } from "./raw-kafka-clients.ts";
-import type { Row } from "./report.ts";
+import { describeRefusals, type Row } from "./report.ts";
 import { type Summary, summarize } from "./stats.ts";
 
 export interface StageFigures {
@@ -59,7 +59,7 @@ export interface Measurements {
     /** The load the latency was measured at; below `plannedRate` when the API refused part of that. */
     offeredRate: number;
     plannedRate?: number;
-    refused?: Array<{ rate: number; accepted: number; sent: number }>;
+    refused?: Array<{ rate: number; accepted: number; sent: number; refusals?: Record<string, number> }>;
     scored: LatencyFigures;
     clickhouse: LatencyFigures;
     /** Event-loop delay p99 (ms) of the process running the services, during the latency runs. */
@@ -267,7 +267,9 @@ export function buildRows(m: Measurements): Row[] {
   const offered = p ? ` at ${p.offeredRate} events/s` : "";
   // The target is set at half the maximum: a latency measured lower does not meet it, however low.
   const belowPlan = p?.plannedRate !== undefined && p.offeredRate < p.plannedRate;
-  const refusals = (p?.refused ?? []).map((r) => `${r.accepted} of ${r.sent} accepted at ${r.rate}/s`).join(", ");
+  const refusals = (p?.refused ?? [])
+    .map((r) => `${r.accepted} of ${r.sent} accepted at ${r.rate}/s (${describeRefusals(r.refusals)})`)
+    .join(", ");
   const planNote = belowPlan
     ? `measured at ${p?.offeredRate}/s, the highest load fully accepted; planned ${p?.plannedRate}/s (half the max), refused: ${refusals}`
     : undefined;

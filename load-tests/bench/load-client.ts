@@ -30,6 +30,8 @@ export interface LoadResult {
   accepted: number;
   rejected: number;
   failedRequests: number;
+  /** Fixed-rate runs: refused requests by status and the API's error code ("429 BACK_PRESSURE"). */
+  refusals?: Record<string, number>;
 }
 
 function bodies(events: readonly object[], batch: number): string[] {
@@ -44,6 +46,11 @@ const headers = { "content-type": "application/json" };
 function countAnswer(result: LoadResult, body: string): void {
   result.accepted += Number(/"accepted":(\d+)/.exec(body)?.[1] ?? 0);
   result.rejected += Number(/"rejected":(\d+)/.exec(body)?.[1] ?? 0);
+}
+
+function countRefusal(result: LoadResult, reason: string): void {
+  result.refusals ??= {};
+  result.refusals[reason] = (result.refusals[reason] ?? 0) + 1;
 }
 
 /**
@@ -121,10 +128,13 @@ export async function runLoad(request: LoadRequest): Promise<LoadResult> {
       const response = await fetch(request.url, { method: "POST", headers, body });
       const answer = await response.text();
       result.requests += 1;
-      if (response.status >= 300) result.failedRequests += 1;
-      else countAnswer(result, answer);
+      if (response.status >= 300) {
+        result.failedRequests += 1;
+        countRefusal(result, `${response.status} ${/"error":"([A-Z_]+)"/.exec(answer)?.[1] ?? ""}`.trim());
+      } else countAnswer(result, answer);
     } catch {
       result.failedRequests += 1;
+      countRefusal(result, "no answer");
     }
   };
   const rate = request.rate ?? 1;

@@ -9,6 +9,7 @@ import { type BenchEnvironment, createBenchPipeline, uniqueName, waitUntil } fro
 import { runLoadProcess } from "./load-process.ts";
 import { type ServiceProcesses, startServiceProcesses } from "./processes.ts";
 import { predictionCount } from "./progress.ts";
+import { describeRefusals } from "./report.ts";
 import { percentile, ratePerSecond, type Summary, summarize } from "./stats.ts";
 
 export interface LatencySummary {
@@ -26,7 +27,7 @@ export interface PipelineResult {
   /** Events/s the latency runs were planned at (half the measured maximum unless set). */
   plannedRate: number;
   /** Each rate tried and given up because the API refused part of it, highest first. */
-  refused: Array<{ rate: number; accepted: number; sent: number }>;
+  refused: Array<{ rate: number; accepted: number; sent: number; refusals?: Record<string, number> }>;
   scored: LatencySummary;
   clickhouse: LatencySummary;
   /** Highest p99 of the services' event-loop delay (ms) during each latency run. */
@@ -185,7 +186,13 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
       const scored = await env.clickhouse.query<{ d: string }>(
         `SELECT toString(toInt64(score_time_ms) - toInt64(ingest_time_ms)) AS d FROM ${table} WHERE pipeline = '${name}' AND event_id LIKE '${runPrefix}-%'`,
       );
-      return { scored: scored.map((r) => Number(r.d)), visible, accepted: result.accepted, sent: expected };
+      return {
+        scored: scored.map((r) => Number(r.d)),
+        visible,
+        accepted: result.accepted,
+        sent: expected,
+        refusals: result.refusals,
+      };
     }
 
     /** The latency runs at one rate, or the refusal when the API did not take all of a run. */
@@ -199,8 +206,10 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
         await services.loopDelayP99();
         const r = await latencyRun(run0 + run, options.latencySeconds, offeredRate);
         if (r.accepted < r.sent) {
-          options.log(`  latency run ${run} at ${offeredRate}/s: the API accepted ${r.accepted} of ${r.sent} events`);
-          return { refused: { rate: offeredRate, accepted: r.accepted, sent: r.sent } };
+          options.log(
+            `  latency run ${run} at ${offeredRate}/s: the API accepted ${r.accepted} of ${r.sent} events (refused requests: ${describeRefusals(r.refusals)})`,
+          );
+          return { refused: { rate: offeredRate, accepted: r.accepted, sent: r.sent, refusals: r.refusals } };
         }
         const delay = Math.max(...(await services.loopDelayP99()));
         loopDelayP99.push(delay);

@@ -95,3 +95,9 @@ export function renderMarkdown(report: BenchReport): string {
 export function unmeasuredSections(report: Pick<BenchReport, "notes">): string[] {
   return report.notes.filter((note) => note.includes(": not measured — "));
 }
+
+/** "429 BACK_PRESSURE × 12, 503 OVERLOADED × 3": why the API refused requests of a run. */
+export function describeRefusals(refusals: Record<string, number> | undefined): string {
+  const entries = Object.entries(refusals ?? {}).sort(([, a], [, b]) => b - a);
+  return entries.length > 0 ? entries.map(([reason, n]) => `${reason} × ${n}`).join(", ") : "none answered";
+}

@@ -209,7 +209,9 @@ describe("rows and the table", () => {
         cpuPerThousand: flat(0.1),
         offeredRate: 3000,
         plannedRate: 4000,
-        refused: [{ rate: 4000, accepted: 35_000, sent: 40_000 }],
+        refused: [
+          { rate: 4000, accepted: 35_000, sent: 40_000, refusals: { "503 OVERLOADED": 2, "429 BACK_PRESSURE": 498 } },
+        ],
         scored: latency,
         clickhouse: latency,
       },
@@ -218,7 +220,7 @@ describe("rows and the table", () => {
     expect(p99?.value?.median).toBe(60);
     expect(p99?.met).toBe(false);
     expect(p99?.note).toBe(
-      "measured at 3000/s, the highest load fully accepted; planned 4000/s (half the max), refused: 35000 of 40000 accepted at 4000/s",
+      "measured at 3000/s, the highest load fully accepted; planned 4000/s (half the max), refused: 35000 of 40000 accepted at 4000/s (429 BACK_PRESSURE × 498, 503 OVERLOADED × 2)",
     );
     const p50 = rows.find((r) => r.measure === "ingest → scored topic p50 at 3000 events/s");
     expect(p50?.note).toMatch(/^3000 samples; measured at 3000\/s/);

@@ -23,7 +23,9 @@ async function startServer(received: Received, failStatus?: number): Promise<{ u
     readBody(request).then((text) => {
       received.requests += 1;
       if (failStatus) {
-        response.writeHead(failStatus, { "content-type": "application/json" }).end('{"error":"no"}');
+        response
+          .writeHead(failStatus, { "content-type": "application/json" })
+          .end('{"error":"BACK_PRESSURE","message":"retry later"}');
         return;
       }
       const events = JSON.parse(text) as Array<{ event_id: string }>;
@@ -109,5 +111,22 @@ describe("load client", () => {
     expect(received.ids).toHaveLength(100);
     expect(result.requests).toBe(20);
     expect(result.accepted + result.rejected).toBe(100);
+    expect(result.refusals).toBeUndefined();
+  });
+
+  it("counts a fixed-rate run's refusals by status and the API's error code", async () => {
+    const { url } = await serve(429);
+    const result = await runLoad({
+      url,
+      mode: "rate",
+      connections: 1,
+      batch: 5,
+      rate: 500,
+      seconds: 0.1,
+      seed: 8,
+      idPrefix: "lx",
+    });
+    expect(result.accepted).toBe(0);
+    expect(result.refusals).toEqual({ "429 BACK_PRESSURE": 10 });
   });
 });
