@@ -90,7 +90,7 @@ function measurements(): Measurements {
     inferenceModel: "payments",
     inferenceBatch: 256,
     stages: {
-      transformer: { rate: summarize([40_000, 45_000, 50_000]), cpuPerThousand: flat(0.02) },
+      transformer: { rate: summarize([20_000, 25_000, 30_000]), cpuPerThousand: flat(0.02) },
       inference: {
         rate: flat(10_000),
         cpuPerThousand: flat(0.03),
@@ -110,8 +110,8 @@ describe("rows and the table", () => {
     const bound = 1 / (1 / 50_000 + 1 / 500_000 + 1 / 100_000);
     expect(transformer?.bound).toBeCloseTo(bound);
     const transformerRatio = rows.find((r) => r.measure === "transformer ÷ bound");
-    expect(transformerRatio?.value?.median).toBeCloseTo(45_000 / bound);
-    expect(transformerRatio?.value?.min).toBeCloseTo(40_000 / bound);
+    expect(transformerRatio?.value?.median).toBeCloseTo(25_000 / bound);
+    expect(transformerRatio?.value?.min).toBeCloseTo(20_000 / bound);
     expect(transformerRatio?.met).toBe(true);
     // Scoring inside the stage against raw onnxruntime at the same batch size, not the stage's events/s.
     const scoring = rows.find((r) => r.measure === "inference @256 scoring (model runs in the stage)");
@@ -126,6 +126,19 @@ describe("rows and the table", () => {
     expect(sink?.value).toBeUndefined();
     expect(sink?.met).toBeUndefined();
     expect(rows.find((r) => r.measure === "pipeline ÷ bound")?.met).toBeUndefined();
+  });
+
+  it("gives no verdict for a ratio above its bound, and says why", () => {
+    const m = measurements();
+    // The raw onnxruntime figure measured while the host was slow: scoring in the stage beats its own bound.
+    m.onnx = new Map([["payments", new Map([[256, flat(150_000)]])]]);
+    const rows = buildRows(m);
+    const scoringRatio = rows.find((r) => r.measure === "inference scoring ÷ onnxruntime payments @256");
+    expect(scoringRatio?.value?.median).toBeGreaterThan(1);
+    expect(scoringRatio?.met).toBeUndefined();
+    expect(scoringRatio?.note).toContain("above its bound");
+    // A ratio under its bound keeps its verdict.
+    expect(rows.find((r) => r.measure === "transformer ÷ bound")?.met).toBe(true);
   });
 
   it("bounds a stage by the Kafka client it runs on", () => {
@@ -163,7 +176,7 @@ describe("rows and the table", () => {
     expect(table).toContain(
       "| 1 raw | Kafka produce (idempotent, acks=all) | 100,000 | 100,000 | 100,000 | records/s |",
     );
-    expect(table).toContain("| 4 ratio | transformer ÷ bound | 144.0% | 128.0% | 160.0% |");
+    expect(table).toContain("| 4 ratio | transformer ÷ bound | 80.0% | 64.0% | 96.0% |");
     expect(table).toContain("✔");
     expect(table).toContain("✘");
     expect(table).toContain("| 2 stage | monitor sink → ClickHouse | n/a |");
