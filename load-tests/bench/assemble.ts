@@ -64,13 +64,23 @@ export interface Measurements {
     clickhouse: LatencyFigures;
     /** Event-loop delay p99 (ms) of the process running the services, during the latency runs. */
     loopDelayP99?: Summary;
+    /** Latency at a fixed low load; `refused` when the API did not take all of it. */
+    low?: {
+      rate: number;
+      scored?: LatencyFigures;
+      refused?: { rate: number; accepted: number; sent: number; refusals?: Record<string, number> };
+    };
   };
 }
+
+/** The low load the issue sets its tighter latency target at (events/s). */
+export const lowLatencyRate = 200;
 
 export const targets = {
   stage: { label: "stage ≥ 70% of its bound", kind: "min", threshold: 0.7 },
   pipeline: { label: "pipeline ≥ 60% of its bound", kind: "min", threshold: 0.6 },
   latency: { label: "ingest → scored p99 < 100 ms at half max load", kind: "max", threshold: 100 },
+  lowLatency: { label: "ingest → scored p99 < 50 ms at 200 events/s", kind: "max", threshold: 50 },
   inference: { label: "inference ≥ 80% of raw onnxruntime at its batch size", kind: "min", threshold: 0.8 },
   peer1: { label: "inference ≥ 150% of PEER-1's events/s", kind: "min", threshold: 1.5 },
   // "max" passes below its threshold: a hair above 1 lets equal CPU pass.
@@ -310,6 +320,7 @@ export function buildRows(m: Measurements): Row[] {
       });
     }
   }
+  rows.push(...lowLoadRows(p?.low));
   rows.push({
     section: "3 pipeline",
     measure: `event-loop delay p99${offered}`,
@@ -332,6 +343,24 @@ export function buildRows(m: Measurements): Row[] {
   );
   rows.push(...peerRows(m));
   return rows;
+}
+
+/** ingest → scored at the low load; its p99 target holds only at the rate it names. */
+function lowLoadRows(low: NonNullable<Measurements["pipeline"]>["low"]): Row[] {
+  if (!low) return [];
+  const refused = low.refused
+    ? `not measured: the API accepted ${low.refused.accepted} of ${low.refused.sent} (${describeRefusals(low.refused.refusals)})`
+    : undefined;
+  const atTargetRate = low.rate === lowLatencyRate;
+  return (["p50", "p99"] as const).map((q) => ({
+    section: "3 pipeline",
+    measure: `ingest → scored topic ${q} at ${low.rate} events/s`,
+    unit: "ms",
+    value: low.scored?.[q],
+    target: q === "p99" ? `< 50 ms at ${lowLatencyRate} events/s` : undefined,
+    met: q === "p99" && atTargetRate ? meets(targets.lowLatency, low.scored?.p99.median) : undefined,
+    note: q === "p50" ? (refused ?? `${low.scored?.samples} samples`) : refused,
+  }));
 }
 
 /** Each peer's figures, and the inference stage against them (its runs over the peer's median). */

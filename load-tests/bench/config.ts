@@ -58,6 +58,10 @@ export const benchSettings = {
     default: "2000",
     doc: "Records/s of the one-hop latency runs (one exactly-once hop through the services' processor, per client).",
   }),
+  BENCH_LOW_RATE: setting(parse.nonNegativeInt().max(100_000), {
+    default: "200",
+    doc: "Events/s of the low-load latency runs after the half-load ones (the < 50 ms p99 target is set at 200); 0 skips them.",
+  }),
   BENCH_LATENCY_BATCH: setting(parse.positiveInt().max(5000), {
     default: "10",
     doc: "Events per HTTP request in the latency runs.",

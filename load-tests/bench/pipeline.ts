@@ -32,6 +32,15 @@ export interface PipelineResult {
   clickhouse: LatencySummary;
   /** Highest p99 of the services' event-loop delay (ms) during each latency run. */
   loopDelayP99: Summary;
+  /** Latency at a fixed low load (`lowRate`), where a real-time user's p99 target is tighter. */
+  low?: LowLoadLatency;
+}
+
+export interface LowLoadLatency {
+  rate: number;
+  scored?: LatencySummary;
+  /** Set when the API refused part of the low load: no figures then. */
+  refused?: { rate: number; accepted: number; sent: number; refusals?: Record<string, number> };
 }
 
 export interface PipelineOptions {
@@ -50,6 +59,8 @@ export interface PipelineOptions {
   stepDown?: number;
   /** How many lower rates are tried before the latency is reported as not measured. */
   maxStepDowns?: number;
+  /** Events/s of the low-load latency runs (after the half-load ones); 0 skips them. */
+  lowRate?: number;
   log: (line: string) => void;
 }
 
@@ -222,6 +233,15 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
       return { measured: { scoredRuns, visibleRuns, loopDelayP99 } };
     }
 
+    /** The same latency runs at the low load, measured once the half-load ones are done. */
+    async function lowLoad(): Promise<LowLoadLatency | undefined> {
+      const lowRate = options.lowRate ?? 0;
+      if (lowRate <= 0) return undefined;
+      const outcome = await latencyRuns(lowRate, 900);
+      if (outcome.refused) return { rate: lowRate, refused: outcome.refused };
+      return { rate: lowRate, scored: latencySummary(outcome.measured.scoredRuns) };
+    }
+
     // A rate the API refuses part of is measured again lower, down to the highest it takes whole.
     const refused: PipelineResult["refused"] = [];
     const stepDown = options.stepDown ?? 0.75;
@@ -240,6 +260,7 @@ export async function measurePipeline(env: BenchEnvironment, options: PipelineOp
           scored: latencySummary(scoredRuns),
           clickhouse: latencySummary(visibleRuns),
           loopDelayP99: summarize(loopDelayP99),
+          low: await lowLoad(),
         };
       }
       refused.push(outcome.refused);

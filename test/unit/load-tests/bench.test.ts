@@ -239,6 +239,30 @@ describe("rows and the table", () => {
     expect(p50?.note).toMatch(/^3000 samples; measured at 3000\/s/);
   });
 
+  it("judges the low-load latency against < 50 ms only at 200 events/s, and says when the API refused it", () => {
+    const half = { p50: flat(40), p99: flat(60), p999: flat(90), samples: 3000 };
+    const low = (rate: number, p99: number) => ({
+      rate,
+      scored: { p50: flat(20), p99: flat(p99), p999: flat(p99 + 10), samples: 6000 },
+    });
+    const pipeline = { rate: flat(8000), cpuPerThousand: flat(0.1), offeredRate: 4000, scored: half, clickhouse: half };
+    const p99At = (l: NonNullable<Measurements["pipeline"]>["low"], rate: number) =>
+      buildRows({ ...measurements(), pipeline: { ...pipeline, low: l } }).find(
+        (r) => r.measure === `ingest → scored topic p99 at ${rate} events/s`,
+      );
+    expect(p99At(low(200, 45), 200)?.met).toBe(true);
+    expect(p99At(low(200, 55), 200)?.met).toBe(false);
+    // Another rate is reported, not judged.
+    expect(p99At(low(100, 45), 100)?.met).toBeUndefined();
+    const refused = p99At(
+      { rate: 200, refused: { rate: 200, accepted: 1900, sent: 2000, refusals: { "503 OVERLOADED": 10 } } },
+      200,
+    );
+    expect(refused?.value).toBeUndefined();
+    expect(refused?.met).toBeUndefined();
+    expect(refused?.note).toBe("not measured: the API accepted 1900 of 2000 (503 OVERLOADED × 10)");
+  });
+
   it("formats numbers compactly", () => {
     expect(formatNumber(1234567.8)).toBe("1,234,568");
     expect(formatNumber(12.345)).toBe("12.3");
