@@ -138,13 +138,18 @@ export function createDriftMonitor(deps: {
     owner: deps.instance ?? `${hostname()}/${process.pid}`,
     now,
   });
-  const retrying = <T>(operation: () => Promise<T>) =>
-    withBackoff(operation, {
+  // The error shows in readiness while a call is retried, and clears once one succeeds: ClickHouse
+  // back after a restart must not leave the monitor unready until its next window closes.
+  const retrying = async <T>(operation: () => Promise<T>): Promise<T> => {
+    const result = await withBackoff(operation, {
       maxBackoffMs: deps.maxBackoffMs,
       onRetry: (error) => {
         lastError = describeError(error);
       },
     });
+    lastError = undefined;
+    return result;
+  };
 
   function reference(version: number): VersionReference | undefined {
     if (!references.has(version)) {
@@ -268,7 +273,6 @@ export function createDriftMonitor(deps: {
       await retrying(() =>
         deps.clickhouse.insertRowBinary(`${deps.database}.drift_metrics`, encodeRows(driftMetricsTable, rows)),
       );
-      lastError = undefined;
     }
     const messages: Message[] = [];
     for (const { window, rows: windowRows, decisions } of closed) {

@@ -133,6 +133,26 @@ describe("drift monitor queue", () => {
     expect(drift.lastError).toContain("refused");
   });
 
+  it("reports a ClickHouse outage while it retries, and is clear again once a call succeeds", async () => {
+    let refusals = 2;
+    const { drift } = setUp(async () => {}, undefined, {
+      query: (sql) => {
+        if (sql.includes("drift_progress") && refusals > 0) {
+          refusals -= 1;
+          throw new StreamscoreError("CLICKHOUSE_UNAVAILABLE", "connect ECONNREFUSED");
+        }
+        return undefined;
+      },
+    });
+    // A partition new here reads the stored progress first: refused twice, then answered.
+    drift.assign([{ partition: 0, caughtUp: true }], [0]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(drift.lastError).toContain("ECONNREFUSED");
+    await drift.settle();
+    expect(refusals).toBe(0);
+    expect(drift.lastError).toBeUndefined();
+  });
+
   it("gives a shadow version windows of its prediction only, and raises no alerts for it", async () => {
     const stored: EncodedRows[] = [];
     const shadow = setUp(async (_table, encoded) => {
