@@ -17,6 +17,7 @@ import { createClickHouse } from "../../services/shared/clickhouse/client.ts";
 import { migrate } from "../../services/shared/clickhouse/migrations.ts";
 import { processEnvironment } from "../../services/shared/config.ts";
 import { loadConnectionConfig } from "../../services/shared/connection-settings.ts";
+import { describeError } from "../../services/shared/errors.ts";
 import { createKafka } from "../../services/shared/kafka/client.ts";
 import { ensureTopics } from "../../services/shared/kafka/topics.ts";
 import { createLogger } from "../../services/shared/logger.ts";
@@ -132,6 +133,8 @@ export async function createChaosCluster(options: ClusterOptions) {
   const faults: FaultRecord[] = [];
   /** Exits nobody asked for (a service crashing by itself), restarted like a supervisor would. */
   const crashes: Array<{ instance: InstanceName; at: number; code: number | null; signal: string | null }> = [];
+  /** Faults whose target did not come back (e.g. not ready within 120 s of its restart). */
+  const unrecovered: Array<{ kind: string; target: string; at: number; error: string }> = [];
   const instances = new Map<InstanceName, Instance>();
   /** Every broker and ClickHouse pid this run started: the pid files may vanish with their folder. */
   const daemonPids = new Set<number>();
@@ -294,6 +297,22 @@ export async function createChaosCluster(options: ClusterOptions) {
     const target = faultTarget(fault);
     log(`[chaos] ${(at / 1000).toFixed(1)}s ${fault.kind} ${target}`);
     let note: string | undefined;
+    try {
+      await applyFault(fault, (text) => {
+        note = text;
+      });
+    } catch (error) {
+      // A service that does not come back fails the run, with its report, instead of ending the harness.
+      note = `NOT recovered: ${describeError(error)}`;
+      unrecovered.push({ kind: fault.kind, target, at, error: describeError(error) });
+    }
+    faults.push({ kind: fault.kind, target, at, recoveredAt: since(), ...(note ? { note } : {}) });
+    log(`[chaos] ${(since() / 1000).toFixed(1)}s ${target} back${note ? ` (${note})` : ""}`);
+  }
+
+  /** Injects one fault and waits until its target is back; `setNote` says what happened beyond the plan. */
+  async function applyFault(fault: ScheduledFault, setNote: (note: string) => void): Promise<void> {
+    let note: string | undefined;
     switch (fault.kind) {
       case "kill":
         await restart(instance(fault.target), "SIGKILL");
@@ -367,8 +386,7 @@ export async function createChaosCluster(options: ClusterOptions) {
         break;
       }
     }
-    faults.push({ kind: fault.kind, target, at, recoveredAt: since(), ...(note ? { note } : {}) });
-    log(`[chaos] ${(since() / 1000).toFixed(1)}s ${target} back${note ? ` (${note})` : ""}`);
+    if (note) setNote(note);
   }
 
   /** Last resort when the run dies: SIGKILL everything this run started, synchronously. */
@@ -395,6 +413,7 @@ export async function createChaosCluster(options: ClusterOptions) {
     registryUrl,
     faults,
     crashes,
+    unrecovered,
     readiness,
     since,
     producerUrl: () => `http://127.0.0.1:${instances.get("producer")?.port ?? 1}`,

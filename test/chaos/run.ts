@@ -46,6 +46,8 @@ export interface RunResult {
   report: CheckReport;
   faults: FaultRecord[];
   crashes: Array<{ instance: string; at: number; code: number | null; signal: string | null }>;
+  /** Faults whose target did not come back within the harness's wait. */
+  unrecovered: Array<{ kind: string; target: string; at: number; error: string }>;
   /** Every change of an instance's readiness while the run went on. */
   readiness: ReadinessChange[];
   /** Seconds from the later of the last fault's recovery and the last send until ClickHouse held every event. */
@@ -280,6 +282,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       if (memory.some((m) => m.peakMiB > m.capMiB)) report.ok = false;
       // A service that exits by itself needs a supervisor to go on; none is allowed one.
       if (cluster.crashes.length > 0) report.ok = false;
+      if (cluster.unrecovered.length > 0) report.ok = false;
       return {
         scenario: scenario.name,
         seed,
@@ -288,6 +291,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
         report,
         faults: cluster.faults,
         crashes: cluster.crashes,
+        unrecovered: cluster.unrecovered,
         readiness: cluster.readiness,
         drainSeconds,
         drainTimeoutSeconds: drainTimeoutMs / 1000,
@@ -381,6 +385,8 @@ export function formatRun(result: RunResult): string {
     ...formatReadiness(result),
     `unplanned exits (restarted by the harness; any fails the run): ${result.crashes.length}`,
     ...crashes,
+    `faults not recovered from (any fails the run): ${result.unrecovered.length}`,
+    ...result.unrecovered.map((u) => `  ${(u.at / 1000).toFixed(1)}s ${u.kind} ${u.target}: ${u.error}`),
     formatReport(result.report),
   ].join("\n");
 }

@@ -82,6 +82,7 @@ describe("chaos: the broker down for 60 s (kill -9, kept down, started again)", 
       expect(outage?.kind).toBe("broker-hard");
       expect((outage?.recoveredAt ?? 0) - (outage?.at ?? 0)).toBeGreaterThanOrEqual(60_000);
       expect(result.crashes).toEqual([]);
+      expect(result.unrecovered).toEqual([]);
       const consumers = ["transformer-1", "transformer-2", "inference-1", "inference-2", "monitor"];
       for (const instance of consumers) {
         // Not ready at some time while the broker was away, and ready again at the end.
