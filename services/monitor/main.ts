@@ -3,7 +3,7 @@
 import { createClickHouse } from "../shared/clickhouse/client.ts";
 import { createIdempotentProducer, createKafka } from "../shared/kafka/client.ts";
 import { createSchemaRegistry } from "../shared/kafka/registry.ts";
-import { waitForKafka } from "../shared/kafka/wait-for-kafka.ts";
+import { retryWhileKafkaAway, waitForKafka } from "../shared/kafka/wait-for-kafka.ts";
 import { runService } from "../shared/lifecycle.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createRegistry } from "../shared/metrics.ts";
@@ -27,7 +27,8 @@ runService({
     // Started while the broker is away (a restart, an outage): wait for it rather than exit.
     await waitForKafka(kafka, logger, signal);
     const producer = createIdempotentProducer(kafka);
-    await producer.connect();
+    // Its producer id comes from a broker that may have gone away since the first answer.
+    await retryWhileKafkaAway("producer connect", () => producer.connect(), logger, signal);
     const clickhouse = createClickHouse(config);
     const trainer = config.MONITOR_RETRAIN_COMMAND
       ? createTrainerRunner({
