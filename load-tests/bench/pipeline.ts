@@ -9,7 +9,7 @@ import { type BenchEnvironment, createBenchPipeline, uniqueName, waitUntil } fro
 import { runLoadProcess } from "./load-process.ts";
 import { type ServiceProcesses, startServiceProcesses } from "./processes.ts";
 import { predictionCount } from "./progress.ts";
-import { describeRefusals } from "./report.ts";
+import { describeRefusals, type RefusedRun } from "./report.ts";
 import { percentile, ratePerSecond, type Summary, summarize } from "./stats.ts";
 
 export interface LatencySummary {
@@ -27,7 +27,7 @@ export interface PipelineResult {
   /** Events/s the latency runs were planned at (half the measured maximum unless set). */
   plannedRate: number;
   /** Each rate tried and given up because the API refused part of it, highest first. */
-  refused: Array<{ rate: number; accepted: number; sent: number; refusals?: Record<string, number> }>;
+  refused: RefusedRun[];
   scored: LatencySummary;
   clickhouse: LatencySummary;
   /** Highest p99 of the services' event-loop delay (ms) during each latency run. */
@@ -40,7 +40,7 @@ export interface LowLoadLatency {
   rate: number;
   scored?: LatencySummary;
   /** Set when the API refused part of the low load: no figures then. */
-  refused?: { rate: number; accepted: number; sent: number; refusals?: Record<string, number> };
+  refused?: RefusedRun;
 }
 
 export interface PipelineOptions {

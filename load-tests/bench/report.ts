@@ -96,6 +96,14 @@ export function unmeasuredSections(report: Pick<BenchReport, "notes">): string[]
   return report.notes.filter((note) => note.includes(": not measured — "));
 }
 
+/** A latency run the ingest API did not take whole, with its refusals by status and error code. */
+export interface RefusedRun {
+  rate: number;
+  accepted: number;
+  sent: number;
+  refusals?: Record<string, number>;
+}
+
 /** "429 BACK_PRESSURE × 12, 503 OVERLOADED × 3": why the API refused requests of a run. */
 export function describeRefusals(refusals: Record<string, number> | undefined): string {
   const entries = Object.entries(refusals ?? {}).sort(([, a], [, b]) => b - a);

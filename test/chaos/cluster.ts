@@ -298,9 +298,7 @@ export async function createChaosCluster(options: ClusterOptions) {
     log(`[chaos] ${(at / 1000).toFixed(1)}s ${fault.kind} ${target}`);
     let note: string | undefined;
     try {
-      await applyFault(fault, (text) => {
-        note = text;
-      });
+      note = await applyFault(fault);
     } catch (error) {
       // A service that does not come back fails the run, with its report, instead of ending the harness.
       note = `NOT recovered: ${describeError(error)}`;
@@ -310,8 +308,8 @@ export async function createChaosCluster(options: ClusterOptions) {
     log(`[chaos] ${(since() / 1000).toFixed(1)}s ${target} back${note ? ` (${note})` : ""}`);
   }
 
-  /** Injects one fault and waits until its target is back; `setNote` says what happened beyond the plan. */
-  async function applyFault(fault: ScheduledFault, setNote: (note: string) => void): Promise<void> {
+  /** Injects one fault and waits until its target is back; returns what happened beyond the plan, if anything. */
+  async function applyFault(fault: ScheduledFault): Promise<string | undefined> {
     let note: string | undefined;
     switch (fault.kind) {
       case "kill":
@@ -386,7 +384,7 @@ export async function createChaosCluster(options: ClusterOptions) {
         break;
       }
     }
-    if (note) setNote(note);
+    return note;
   }
 
   /** Last resort when the run dies: SIGKILL everything this run started, synchronously. */

@@ -278,7 +278,7 @@ export interface TransactionalProducer {
 
 const sendOffsetsTimeoutMs = 10_000;
 /** First retry of a transactional request; measured by the bench's one-hop latency row. */
-export const transactionRetryBackoffMs = 2;
+const transactionRetryBackoffMs = 2;
 
 export async function createTransactionalProducer(
   settings: Settings,

@@ -3,11 +3,10 @@
 // and are read back read-committed; each record's latency is from its input timestamp (set when
 // produced) to its arrival at the reader, so it holds the produce, the hop and its commit.
 import { setTimeout as sleep } from "node:timers/promises";
-import { createLogger } from "../../logger.ts";
 import { type Kafka, kafkaConnection } from "../client.ts";
 import type { EosClient } from "../eos-client.ts";
 import { createGroupConsumer, createPlainProducer, librdkafkaSettings } from "../librdkafka.ts";
-import { createTransactionalProcessor } from "../transactional-processor.ts";
+import { passThroughProcessor } from "./processor.ts";
 
 export interface HopLatencyOptions {
   inputTopic: string;
@@ -26,21 +25,12 @@ const drainMs = 30_000;
 /** Milliseconds per record, in arrival order; throws when records are missing after the drain. */
 export async function hopLatencies(kafka: Kafka, client: EosClient, options: HopLatencyOptions): Promise<number[]> {
   const settings = librdkafkaSettings(kafkaConnection(kafka), "probe");
-  const processor = createTransactionalProcessor({
-    kafka,
-    logger: createLogger({ name: "probe", level: "error" }),
-    service: "probe",
+  const processor = passThroughProcessor(kafka, client, {
     groupId: options.groupId,
     inputTopic: options.inputTopic,
+    outputTopic: options.outputTopic,
     maxBatchRecords: options.maxBatchRecords,
     partitionsConsumedConcurrently: 3,
-    client,
-    process: async (_partition, messages) => [
-      {
-        topic: options.outputTopic,
-        messages: messages.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp })),
-      },
-    ],
   });
   const reader = await createGroupConsumer(settings, {
     groupId: `${options.groupId}-reader`,
@@ -67,14 +57,23 @@ export async function hopLatencies(kafka: Kafka, client: EosClient, options: Hop
     await sleep(settleMs);
     const startedAt = Date.now();
     const sends: Promise<void>[] = [];
-    for (let sent = 0; sent < expected; ) {
+    let sendFailure: unknown;
+    for (let sent = 0; sent < expected && sendFailure === undefined; ) {
       const due = Math.min(expected, Math.floor(((Date.now() - startedAt) / 1000) * options.rate));
       const batch = [];
       for (; sent < due; sent += 1) batch.push({ key: Buffer.from(String(sent)), value: Buffer.alloc(100, 120) });
-      if (batch.length > 0) sends.push(producer.send(options.inputTopic, batch));
+      // Handled at once: a failed send ends the run with its error, never as an unhandled rejection.
+      if (batch.length > 0) {
+        sends.push(
+          producer.send(options.inputTopic, batch).catch((error: unknown) => {
+            sendFailure ??= error;
+          }),
+        );
+      }
       await sleep(tickMs);
     }
     await Promise.all(sends);
+    if (sendFailure !== undefined) throw sendFailure;
     const deadline = Date.now() + drainMs;
     while (latencies.length < expected && Date.now() < deadline) await sleep(50);
     reading = false;

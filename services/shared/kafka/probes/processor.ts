@@ -4,7 +4,7 @@
 import { createLogger } from "../../logger.ts";
 import type { Kafka } from "../client.ts";
 import type { EosClient } from "../eos-client.ts";
-import { createTransactionalProcessor } from "../transactional-processor.ts";
+import { createTransactionalProcessor, type TransactionalProcessorOptions } from "../transactional-processor.ts";
 
 export async function processorTransactions(
   kafka: Kafka,
@@ -16,18 +16,10 @@ export async function processorTransactions(
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  const processor = createTransactionalProcessor({
-    kafka,
-    logger: createLogger({ name: "probe", level: "error" }),
-    service: "probe",
-    groupId: options.groupId,
-    inputTopic: options.inputTopic,
+  const processor = passThroughProcessor(kafka, client, {
+    ...options,
     maxBatchRecords: options.records,
     partitionsConsumedConcurrently: 1,
-    client,
-    process: async (_partition, messages) => [
-      { topic: options.outputTopic, messages: messages.map((m) => ({ key: m.key, value: m.value })) },
-    ],
     // A fetch's last chunk can be short: only full ones count.
     onCommitted: ({ records, seconds }) => {
       if (records === options.records && durations.length < options.transactions) durations.push(seconds * 1000);
@@ -41,4 +33,32 @@ export async function processorTransactions(
   } finally {
     await processor.stop();
   }
+}
+
+/** The services' transactional processor copying each input record (key, value, timestamp) to `outputTopic`. */
+export function passThroughProcessor(
+  kafka: Kafka,
+  client: EosClient,
+  options: Pick<TransactionalProcessorOptions, "groupId" | "inputTopic" | "maxBatchRecords" | "onCommitted"> & {
+    outputTopic: string;
+    partitionsConsumedConcurrently: number;
+  },
+) {
+  return createTransactionalProcessor({
+    kafka,
+    logger: createLogger({ name: "probe", level: "error" }),
+    service: "probe",
+    groupId: options.groupId,
+    inputTopic: options.inputTopic,
+    maxBatchRecords: options.maxBatchRecords,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
+    client,
+    onCommitted: options.onCommitted,
+    process: async (_partition, messages) => [
+      {
+        topic: options.outputTopic,
+        messages: messages.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp })),
+      },
+    ],
+  });
 }
