@@ -303,8 +303,9 @@ export function createMonitorService(deps: {
           { name: `${definition.name} (shadows)`, drift: shadowDrift },
         );
         for (const sink of sinksOf(definition, drift, shadowDrift)) {
-          await sink.start();
+          // Listed before it starts: a stop after a start that failed half way closes what it opened.
           sinks.push({ name: definition.name, sink });
+          await sink.start();
         }
         const job = createQualityJob({
           onQuality: retraining ? (version, windows) => retraining.qualityMeasured(version, windows) : undefined,

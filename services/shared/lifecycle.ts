@@ -6,6 +6,29 @@ export interface ServiceHandle {
   stop(): Promise<void>;
 }
 
+/**
+ * Runs `start`; when it fails, `stop` closes what it had opened (a stop must cope with a start that
+ * got half way) and the start's error is rethrown, so the caller can try again with nothing left open.
+ */
+export async function stopIfStartFails<T>(start: () => Promise<T>, stop: () => Promise<void>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Runs every closing step in order even when one fails, then throws the first failure: a client
+ * that fails to close must not leave the next one (a listening port) open.
+ */
+export async function closeInOrder(steps: Array<() => Promise<unknown>>): Promise<void> {
+  const failures: unknown[] = [];
+  for (const step of steps) await step().catch((error: unknown) => failures.push(error));
+  if (failures.length > 0) throw failures[0];
+}
+
 export function runService(options: {
   logger: Logger;
   /**

@@ -105,8 +105,9 @@ export function createTransformerService(deps: {
       },
       onError: (error) => deps.metrics.errors.inc({ pipeline, code: errorCode(error) }),
     });
-    await processor.start();
+    // Listed before it starts: a stop after a start that failed half way closes what it opened.
     processors.push({ name: pipeline, processor });
+    await processor.start();
   }
 
   return {

@@ -21,6 +21,7 @@ export async function retryWhileKafkaAway<T>(
   logger: Logger,
   signal?: AbortSignal,
   pauses = { firstMs: firstPauseMs, maxMs: maxPauseMs },
+  retryable: (error: unknown) => boolean = () => true,
 ): Promise<T> {
   const log = logger.child({ module: "wait-for-kafka" });
   for (let attempt = 1; ; attempt += 1) {
@@ -30,6 +31,7 @@ export async function retryWhileKafkaAway<T>(
       if (attempt > 1) log.info({ attempts: attempt, step: what }, "Kafka answers; starting");
       return result;
     } catch (error) {
+      if (!retryable(error)) throw error;
       log.warn({ attempt, step: what, error: describeError(error) }, "Kafka does not answer; start-up waits for it");
     }
     await sleep(Math.min(pauses.maxMs, pauses.firstMs * 2 ** (attempt - 1)), undefined, { signal }).catch(() => {
@@ -54,4 +56,31 @@ export async function waitForKafka(kafka: Kafka, logger: Logger, signal?: AbortS
     logger,
     signal,
   );
+}
+
+/**
+ * The broker refused this principal (an ACL or its credentials): no retry mends that, so start-up
+ * fails loudly instead of waiting for ever. Both clients name the Kafka error in the message or
+ * `type` (kafkajs) or its code (librdkafka), sometimes on a wrapped cause.
+ */
+export function isAccessRefused(error: unknown): boolean {
+  const refusedCodes = new Set([29, 30, 31, 53, 58, -169]);
+  for (let e: unknown = error, depth = 0; e instanceof Object && depth < 5; depth += 1) {
+    const { message, type, code, name } = e as { message?: unknown; type?: unknown; code?: unknown; name?: unknown };
+    const text = `${String(name ?? "")} ${String(type ?? "")} ${String(message ?? "")}`;
+    if (/AUTHORIZATION_FAILED|AUTHENTICATION|not authorized|authentication failed/i.test(text)) return true;
+    if (typeof code === "number" && refusedCodes.has(code)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * Opens a service while the broker may come and go: `open` is tried again (after it closed what it
+ * had opened) until it succeeds, unless the broker refused access or a stop was asked for. The first
+ * metadata answer is no promise for the next step: the release gate killed the broker 1.3 s into
+ * a start, and a consumer's first join or a transactional producer's init then failed.
+ */
+export function openWhileKafkaAway<T>(open: () => Promise<T>, logger: Logger, signal?: AbortSignal): Promise<T> {
+  return retryWhileKafkaAway("start-up", open, logger, signal, undefined, (error) => !isAccessRefused(error));
 }
