@@ -3,7 +3,7 @@
 // once a broker answers. Without this it exited 1 after kafkajs's connection retries (about 30 s),
 // which a supervisor then had to notice.
 import { setTimeout as sleep } from "node:timers/promises";
-import { describeError } from "../errors.ts";
+import { describeError, type ErrorCode, isStreamscoreError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Kafka } from "./client.ts";
 
@@ -77,10 +77,24 @@ export function isAccessRefused(error: unknown): boolean {
 
 /**
  * Opens a service while the broker may come and go: `open` is tried again (after it closed what it
- * had opened) until it succeeds, unless the broker refused access or a stop was asked for. The first
+ * had opened) until it succeeds or a stop is asked for. The first
  * metadata answer is no promise for the next step: the release gate killed the broker 1.3 s into
- * a start, and a consumer's first join or a transactional producer's init then failed.
+ * a start, and a consumer's first join or a transactional producer's init then failed. Failures
+ * only a person can mend (a refused principal, a missing migration, an incompatible schema) end
+ * start-up at once instead.
  */
 export function openWhileKafkaAway<T>(open: () => Promise<T>, logger: Logger, signal?: AbortSignal): Promise<T> {
-  return retryWhileKafkaAway("start-up", open, logger, signal, undefined, (error) => !isAccessRefused(error));
+  return retryWhileKafkaAway("start-up", open, logger, signal, undefined, (error) => !needsAnOperator(error));
+}
+
+/** Start-up failures only a person can mend: waiting for them would hide them behind retries. */
+const operatorCodes = new Set<ErrorCode>([
+  "CONFIG_INVALID",
+  "SCHEMA_INCOMPATIBLE",
+  "MIGRATION_MISSING",
+  "MIGRATION_FAILED",
+]);
+
+export function needsAnOperator(error: unknown): boolean {
+  return isAccessRefused(error) || (isStreamscoreError(error) && operatorCodes.has(error.code));
 }

@@ -1,6 +1,7 @@
 // A start-up step that needs a broker is tried again while the broker is away, and given up only
 // when a stop is asked for; a refused principal is not waited for.
 import { describe, expect, it } from "vitest";
+import { StreamscoreError } from "../../../services/shared/errors.ts";
 import {
   isAccessRefused,
   openWhileKafkaAway,
@@ -86,6 +87,16 @@ describe("openWhileKafkaAway", () => {
     }, logger);
     expect(opened).toBe("open");
     expect(attempts).toBe(2);
+  });
+
+  it("fails at once on a failure only a person can mend: a missing migration", async () => {
+    let attempts = 0;
+    const opened = openWhileKafkaAway(async () => {
+      attempts += 1;
+      throw new StreamscoreError("MIGRATION_MISSING", "ClickHouse database streamscore lacks migration 007_kind");
+    }, logger);
+    await expect(opened).rejects.toThrow("lacks migration 007_kind");
+    expect(attempts).toBe(1);
   });
 
   it("fails at once when the broker refused access, since waiting cannot mend it", async () => {
