@@ -1,5 +1,4 @@
 // The inference process: wiring only.
-import type { KeyStore } from "../shared/auth/api-keys.ts";
 import { watchKeyStore } from "../shared/auth/key-store-file.ts";
 import { createKafka, type Kafka } from "../shared/kafka/client.ts";
 import { createModelLogWriter, type ModelLogWriter } from "../shared/kafka/model-log.ts";
@@ -25,17 +24,12 @@ runService({
     const kafka = createKafka(config, logger, "inference");
     // Started while the broker is away (a restart, an outage): wait for it rather than exit.
     await waitForKafka(kafka, logger, signal);
-    const keyStore = config.INFERENCE_API_KEYS_FILE
-      ? watchKeyStore(config.INFERENCE_API_KEYS_FILE, (error) =>
-          logger.error({ err: error }, "API key file unreadable; keeping the last one"),
-        )
-      : undefined;
-    return openWhileKafkaAway(() => open(kafka, keyStore), logger, signal);
+    return openWhileKafkaAway(() => open(kafka), logger, signal);
   },
 });
 
 /** One attempt at starting: on failure it closes what it opened, so the next attempt starts clean. */
-async function open(kafka: Kafka, keyStore: (() => KeyStore) | undefined): Promise<ServiceHandle> {
+async function open(kafka: Kafka): Promise<ServiceHandle> {
   const registry = createRegistry("inference");
   const writers = new Map<string, ModelLogWriter>();
   const pipelines = config.PIPELINES.map(getPipeline);
@@ -63,7 +57,11 @@ async function open(kafka: Kafka, keyStore: (() => KeyStore) | undefined): Promi
     registry,
     readiness: service,
     models: {
-      keyStore,
+      keyStore: config.INFERENCE_API_KEYS_FILE
+        ? watchKeyStore(config.INFERENCE_API_KEYS_FILE, (error) =>
+            logger.error({ err: error }, "API key file unreadable; keeping the last one"),
+          )
+        : undefined,
       writer(pipeline) {
         let writer = writers.get(pipeline);
         if (!writer) {

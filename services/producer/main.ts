@@ -1,6 +1,6 @@
 // The ingest process: wiring only.
 
-import { type KeyStore, RateLimiter } from "../shared/auth/api-keys.ts";
+import { RateLimiter } from "../shared/auth/api-keys.ts";
 import { watchKeyStore } from "../shared/auth/key-store-file.ts";
 import { createKafka, type Kafka } from "../shared/kafka/client.ts";
 import { createSchemaRegistry } from "../shared/kafka/registry.ts";
@@ -22,24 +22,26 @@ runService({
     const kafka = createKafka(config, logger, "producer");
     // Started while the broker is away (a restart, an outage): wait for it rather than exit.
     await waitForKafka(kafka, logger, signal);
-    const store = config.INGEST_API_KEYS_FILE
-      ? watchKeyStore(config.INGEST_API_KEYS_FILE, (error) =>
-          logger.error({ err: error }, "API key file unreadable; keeping the last one"),
-        )
-      : undefined;
-    return openWhileKafkaAway(() => open(kafka, store), logger, signal);
+    return openWhileKafkaAway(() => open(kafka), logger, signal);
   },
 });
 
 /** One attempt at starting: on failure it closes what it opened, so the next attempt starts clean. */
-async function open(kafka: Kafka, store: (() => KeyStore) | undefined): Promise<ServiceHandle> {
+async function open(kafka: Kafka): Promise<ServiceHandle> {
   const service = createIngestService({
     kafka,
     schemaRegistry: createSchemaRegistry(config),
     logger,
     registry: createRegistry("producer"),
     pipelines: config.PIPELINES.map(getPipeline),
-    auth: store ? { store, limiter: new RateLimiter() } : undefined,
+    auth: config.INGEST_API_KEYS_FILE
+      ? {
+          store: watchKeyStore(config.INGEST_API_KEYS_FILE, (error) =>
+            logger.error({ err: error }, "API key file unreadable; keeping the last one"),
+          ),
+          limiter: new RateLimiter(),
+        }
+      : undefined,
     limits: {
       maxBodyBytes: config.INGEST_MAX_BODY_BYTES,
       maxEvents: config.INGEST_MAX_EVENTS,
