@@ -28,11 +28,11 @@ export async function retryWhileKafkaAway<T>(
     signal?.throwIfAborted();
     try {
       const result = await step();
-      if (attempt > 1) log.info({ attempts: attempt, step: what }, "Kafka answers; starting");
+      if (attempt > 1) log.info({ attempts: attempt, step: what }, "start-up step succeeded after retries");
       return result;
     } catch (error) {
       if (!retryable(error)) throw error;
-      log.warn({ attempt, step: what, error: describeError(error) }, "Kafka does not answer; start-up waits for it");
+      log.warn({ attempt, step: what, error: describeError(error) }, "start-up step failed; waiting to try it again");
     }
     await sleep(Math.min(pauses.maxMs, pauses.firstMs * 2 ** (attempt - 1)), undefined, { signal }).catch(() => {
       signal?.throwIfAborted();
@@ -58,13 +58,15 @@ export async function waitForKafka(kafka: Kafka, logger: Logger, signal?: AbortS
   );
 }
 
+/** Kafka's authorization and authentication failures, as librdkafka numbers them (kafkajs too). */
+const refusedCodes = new Set([29, 30, 31, 53, 58, -169]);
+
 /**
  * The broker refused this principal (an ACL or its credentials): no retry mends that, so start-up
  * fails loudly instead of waiting for ever. Both clients name the Kafka error in the message or
  * `type` (kafkajs) or its code (librdkafka), sometimes on a wrapped cause.
  */
 export function isAccessRefused(error: unknown): boolean {
-  const refusedCodes = new Set([29, 30, 31, 53, 58, -169]);
   for (let e: unknown = error, depth = 0; e instanceof Object && depth < 5; depth += 1) {
     const { message, type, code, name } = e as { message?: unknown; type?: unknown; code?: unknown; name?: unknown };
     const text = `${String(name ?? "")} ${String(type ?? "")} ${String(message ?? "")}`;
@@ -77,11 +79,10 @@ export function isAccessRefused(error: unknown): boolean {
 
 /**
  * Opens a service while the broker may come and go: `open` is tried again (after it closed what it
- * had opened) until it succeeds or a stop is asked for. The first
- * metadata answer is no promise for the next step: the release gate killed the broker 1.3 s into
- * a start, and a consumer's first join or a transactional producer's init then failed. Failures
- * only a person can mend (a refused principal, a missing migration, an incompatible schema) end
- * start-up at once instead.
+ * had opened) until it succeeds or a stop is asked for. The first metadata answer is no promise for
+ * the next step: the release gate killed the broker 1.3 s into a start, and a consumer's first join
+ * or a transactional producer's init then failed. Failures only a person can mend (a refused
+ * principal, a missing migration, an incompatible schema) end start-up at once instead.
  */
 export function openWhileKafkaAway<T>(open: () => Promise<T>, logger: Logger, signal?: AbortSignal): Promise<T> {
   return retryWhileKafkaAway("start-up", open, logger, signal, undefined, (error) => !needsAnOperator(error));
@@ -95,6 +96,6 @@ const operatorCodes = new Set<ErrorCode>([
   "MIGRATION_FAILED",
 ]);
 
-export function needsAnOperator(error: unknown): boolean {
+function needsAnOperator(error: unknown): boolean {
   return isAccessRefused(error) || (isStreamscoreError(error) && operatorCodes.has(error.code));
 }
